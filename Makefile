@@ -1,0 +1,102 @@
+# capsuled and enquiry-milter: a plain Makefile.
+# make | make run | make test | make bench | make fuzz | make install
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+B = build
+PKG_CONFIG ?= pkg-config
+
+WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wpointer-arith -Wsign-compare
+CFLAGS ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
+	-DSYSCONFDIR='"$(SYSCONFDIR)"'
+ifeq ($(SANITIZE),1)
+CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP
+
+# pkg-config is only asked once the build dependencies are installed
+SSL_LIBS = $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+CONFUSE_LIBS = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null || echo -lconfuse)
+SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+MILTER_LIBS = -lmilter -lpthread
+
+# capsuled: every module but main goes into a library the unit tests link
+CAPSULED_MODS = log conf request capsule mime tls server sandbox
+CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
+# enquiry-milter
+MILTER_MODS =
+MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
+
+CAPSULED_OBJS = $(CAPSULED_MODS:%=$(B)/obj/%.o)
+MILTER_OBJS = $(MILTER_MODS:%=$(B)/obj/%.o)
+
+PROGS = $(B)/capsuled
+ifneq ($(MILTER_MODS),)
+PROGS += $(B)/enquiry-milter
+endif
+
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+all: $(B)/.deps-build $(PROGS)
+
+$(B)/.deps-build: contrib/deps.sh
+	@mkdir -p $(B)
+	@contrib/deps.sh build
+	@touch $@
+
+$(B)/.deps-test: contrib/deps.sh
+	@mkdir -p $(B)
+	@contrib/deps.sh test
+	@touch $@
+
+$(B)/obj/%.o: src/%.c | $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libcapsuled.a: $(CAPSULED_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libmilter-mods.a: $(MILTER_OBJS) $(B)/obj/log.o
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/capsuled: $(B)/obj/capsuled.o $(B)/libcapsuled.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CAPSULED_LIBS)
+
+$(B)/enquiry-milter: $(B)/obj/enquiry-milter.o $(B)/libmilter-mods.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(MILTER_ALL_LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libcapsuled.a $(B)/libmilter-mods.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(B)/libcapsuled.a $(B)/libmilter-mods.a \
+		$(CAPSULED_LIBS) $(MILTER_ALL_LIBS)
+
+# run the bundled capsule on localhost, in the foreground
+run: all
+	@contrib/run-setup.sh
+	$(B)/capsuled -f -c etc/capsuled.conf
+
+test: all $(B)/.deps-test $(UNIT_BINS)
+	@tests/run.sh
+
+check-capsule: all
+	$(B)/capsule-check capsule
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all run test check-capsule clean
+
+-include $(wildcard $(B)/obj/*.d)

@@ -1,0 +1,152 @@
+/* logging for both daemons: stderr in the foreground, syslog otherwise */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int log_foreground = 1;
+static int log_level = LOG_LVL_INFO;
+static const char *log_ident = "";
+
+void
+log_init(const char *ident, int foreground)
+{
+	log_ident = ident;
+	log_foreground = foreground;
+	if (!foreground)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_setlevel(int level)
+{
+	log_level = level;
+}
+
+int
+log_getlevel(void)
+{
+	return log_level;
+}
+
+int
+log_level_parse(const char *name)
+{
+	static const char *names[] = { "error", "warning", "info", "debug" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return (int)i;
+	if (strcasecmp(name, "warn") == 0)
+		return LOG_LVL_WARN;
+	return -1;
+}
+
+static void
+log_vwrite(int level, const char *fmt, va_list ap, int with_errno)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char msg[2048];
+	int saved = errno, n;
+
+	if (level > log_level)
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (with_errno && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+		    strerror(saved));
+	if (log_foreground) {
+		struct timespec ts;
+		struct tm tm;
+		char stamp[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		/* one write per line, so lines from workers do not mix */
+		dprintf(STDERR_FILENO, "%s %s[%d]: %s\n", stamp, log_ident,
+		    (int)getpid(), msg);
+	} else
+		syslog(prio[level], "%s", msg);
+	errno = saved;
+}
+
+#define LOG_FN(name, level, with_errno)			\
+void								\
+name(const char *fmt, ...)					\
+{								\
+	va_list ap;						\
+	va_start(ap, fmt);					\
+	log_vwrite(level, fmt, ap, with_errno);			\
+	va_end(ap);						\
+}
+
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_ERR, fmt, ap, 1);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_ERR, fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}
+
+void
+log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	if (dstsz == 0)
+		return;
+	for (i = 0; i < srclen; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+			if (o + 4 >= dstsz)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		} else {
+			if (o + 1 >= dstsz)
+				break;
+			dst[o++] = (char)c;
+		}
+	}
+	if (i < srclen && o >= 3 && dstsz > 4) {
+		/* mark what was cut instead of clipping silently */
+		o = o > dstsz - 4 ? dstsz - 4 : o;
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+}
