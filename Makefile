@@ -49,7 +49,7 @@ endif
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-all: $(B)/.deps-build $(PROGS)
+all: $(B)/.deps-build $(PROGS) $(B)/capsule-check
 
 $(B)/.deps-build: contrib/deps.sh
 	@mkdir -p $(B)
@@ -73,6 +73,10 @@ $(B)/libmilter-mods.a: $(MILTER_OBJS) $(B)/obj/log.o
 
 $(B)/capsuled: $(B)/obj/capsuled.o $(B)/libcapsuled.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CAPSULED_LIBS)
+
+# the capsule checker stands alone: it needs nothing but the logging
+$(B)/capsule-check: $(B)/obj/capcheck.o $(B)/obj/log.o
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(B)/enquiry-milter: $(B)/obj/enquiry-milter.o $(B)/libmilter-mods.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(MILTER_ALL_LIBS)
