@@ -103,4 +103,19 @@ clean:
 
 .PHONY: all run test check-capsule clean
 
+# the benchmark (issue 7): its own gemini load generator, then a table of
+# capsuled against molly-brown. it measures and asserts nothing; a capsuled
+# that does not build yet leaves molly-brown measured alone.
+$(B)/gembench: tests/bench/gembench.c | $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(SSL_LIBS) -lm
+
+bench: $(B)/gembench
+	@$(MAKE) --no-print-directory all || \
+		echo "bench: capsuled did not build; measuring molly-brown only" >&2
+	@contrib/deps.sh bench
+	@tests/bench/run.sh
+
+.PHONY: bench
+
 -include $(wildcard $(B)/obj/*.d)
