@@ -79,15 +79,18 @@ static void
 capcheck_problem(struct capcheck *ck, const char *rel, size_t line,
     const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], path[PATH_MAX * 2], name[PATH_MAX * 2];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* a file name must not forge a line of its own */
+	snprintf(path, sizeof(path), "%s%s%s", ck->rootname,
+	    rel[0] != '\0' ? "/" : "", rel);
+	log_escape(name, sizeof(name), path, strlen(path));
 	/* one write per problem, so lines never mix */
-	dprintf(STDERR_FILENO, "%s%s%s:%zu: %s\n", ck->rootname,
-	    rel[0] != '\0' ? "/" : "", rel, line, msg);
+	dprintf(STDERR_FILENO, "%s:%zu: %s\n", name, line, msg);
 	ck->problems++;
 }
 
@@ -408,7 +411,7 @@ capcheck_link(struct capcheck *ck, const char *rel, const char *pagedir,
 	struct stat st;
 	char q[256], alt[PATH_MAX];
 	const char *url, *why;
-	size_t i = 2, ulen, lstart;
+	size_t i = 2, ulen, lstart, wlen;
 	int local, fd, n;
 
 	/* 1. "=>" [whitespace] url [whitespace label] */
@@ -473,8 +476,11 @@ capcheck_link(struct capcheck *ck, const char *rel, const char *pagedir,
 			return;
 		}
 		/* "=> my page.gmi" parses as url "my", label "page.gmi" */
+		for (wlen = 0; lstart + wlen < len && line[lstart + wlen] != ' '
+		    && line[lstart + wlen] != '\t'; wlen++)
+			;
 		n = snprintf(alt, sizeof(alt), "%.*s %.*s", (int)ulen, url,
-		    (int)strcspn(line + lstart, " \t"), line + lstart);
+		    (int)wlen, line + lstart);
 		if (lstart < len && n > 0 && (size_t)n < sizeof(alt) &&
 		    capcheck_resolve(pagedir, alt, (size_t)n, &t) == NULL &&
 		    !t.empty && (fd = capcheck_open_beneath(ck, t.path)) != -1) {
