@@ -120,7 +120,8 @@ bench_cell() {
 }
 
 # cells interleaved: the two servers alternate, and who goes first flips
-echo "bench: measuring (about $(( 12 * SECS + 40 )) s)" >&2
+nserv=$(echo $servers | wc -w)
+echo "bench: measuring (about $(( nserv * (6 * SECS + 15) )) s)" >&2
 flip=0
 for row in full resume file; do
 	for conc in 1 32; do
