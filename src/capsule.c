@@ -1,0 +1,234 @@
+/* clean path -> open file under a root, kernel-enforced */
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capsule.h"
+#include "request.h"
+
+int
+capsule_open(int rootfd, const char *path, int flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
+	/* the kernel refuses "..", absolute symlinks and magic links that
+	 * would leave the root; no string check can be talked round */
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, rootfd, path[0] ? path : ".",
+	    &how, sizeof(how));
+}
+
+int
+capsule_probe(int rootfd)
+{
+	int fd = capsule_open(rootfd, ".", O_RDONLY | O_DIRECTORY);
+
+	if (fd == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+int
+capsule_errno_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+	case ELOOP:
+	case EXDEV:		/* beneath-resolution refused an escape */
+	case EACCES:
+	case EPERM:
+	case ENAMETOOLONG:
+	case ENXIO:
+	case EISDIR:
+		return 51;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case EAGAIN:
+	case EINTR:
+	case EBUSY:
+		return 40;
+	default:
+		return 50;
+	}
+}
+
+static int
+capsule_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* a gemtext listing of a directory: no dot-files, sorted, names encoded */
+static int
+capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	FILE *mem;
+	int fd, rc = -1;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			char **nn;
+
+			cap = cap ? cap * 2 : 32;
+			if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
+				goto out;
+			names = nn;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto out;
+		if (de->d_type == DT_DIR) {
+			size_t l = strlen(names[n]);
+			char *s = realloc(names[n], l + 2);
+
+			if (s == NULL)
+				goto out;
+			s[l] = '/';
+			s[l + 1] = '\0';
+			names[n] = s;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), capsule_name_cmp);
+	if ((mem = open_memstream(&cf->listing, &cf->listing_len)) == NULL)
+		goto out;
+	fprintf(mem, "# Index of /%s%s\n\n", path, path[0] ? "/" : "");
+	for (i = 0; i < n; i++) {
+		const unsigned char *c;
+
+		fputs("=> ", mem);
+		for (c = (unsigned char *)names[i]; *c; c++) {
+			if (*c <= 0x20 || *c == '%' || *c == '?' ||
+			    *c == '#' || *c == 0x7f)
+				fprintf(mem, "%%%02X", *c);
+			else
+				fputc(*c, mem);
+		}
+		/* names with control bytes are listed by their encoded url */
+		fprintf(mem, " %s\n", names[i]);
+	}
+	if (fclose(mem) == 0)
+		rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+static int
+capsule_setname(struct capsule_file *cf, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	int n;
+
+	base = base ? base + 1 : path;
+	n = snprintf(cf->name, sizeof(cf->name), "%s", base);
+	return (n < 0 || (size_t)n >= sizeof(cf->name)) ? -1 : 0;
+}
+
+int
+capsule_resolve(int rootfd, const char *path, int dir, const char *index,
+    int auto_index, struct capsule_file *cf)
+{
+	struct stat st;
+	int fd, ifd;
+
+	memset(cf, 0, sizeof(*cf));
+	cf->fd = -1;
+	if (req_path_hidden(path))
+		return 51;
+	/* o_nonblock: a fifo placed in the root must not hang the worker */
+	fd = capsule_open(rootfd, path, O_RDONLY | O_NONBLOCK);
+	if (fd == -1)
+		return capsule_errno_status(errno);
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return capsule_errno_status(errno);
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (dir) {		/* "file.gmi/" names nothing */
+			close(fd);
+			return 51;
+		}
+		if (capsule_setname(cf, path) == -1) {
+			close(fd);
+			return 51;
+		}
+		cf->fd = fd;
+		cf->size = st.st_size;
+		return 20;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		close(fd);
+		return 51;
+	}
+	if (!dir) {
+		close(fd);
+		return 31;
+	}
+	ifd = capsule_open(fd, index, O_RDONLY | O_NONBLOCK);
+	if (ifd != -1) {
+		if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+			close(fd);
+			cf->fd = ifd;
+			cf->size = st.st_size;
+			capsule_setname(cf, index);
+			return 20;
+		}
+		close(ifd);
+	} else if (errno != ENOENT) {
+		int status = capsule_errno_status(errno);
+
+		close(fd);
+		return status;
+	}
+	if (!auto_index) {
+		close(fd);
+		return 51;
+	}
+	if (capsule_listing(fd, path, cf) == -1) {
+		close(fd);
+		return 40;
+	}
+	close(fd);
+	snprintf(cf->name, sizeof(cf->name), "index.gmi");
+	cf->size = (off_t)cf->listing_len;
+	return 20;
+}
+
+void
+capsule_file_close(struct capsule_file *cf)
+{
+	if (cf->fd != -1)
+		close(cf->fd);
+	cf->fd = -1;
+	free(cf->listing);
+	cf->listing = NULL;
+}

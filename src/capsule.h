@@ -1,0 +1,28 @@
+/* clean path -> open file under a root, kernel-enforced */
+#ifndef CAPSULE_H
+#define CAPSULE_H
+
+#include <sys/types.h>
+
+struct capsule_file {
+	int	 fd;		/* the file, or -1 */
+	off_t	 size;
+	char	*listing;	/* a generated directory listing, or NULL */
+	size_t	 listing_len;
+	char	 name[256];	/* the final component, for the mime type */
+};
+
+/* 1 when openat2 with RESOLVE_BENEATH works on this kernel */
+int	capsule_probe(int rootfd);
+/* open path (clean, relative) beneath rootfd; -1 with errno, EXDEV when it
+ * would leave the root */
+int	capsule_open(int rootfd, const char *path, int flags);
+/* resolve a request: returns the gemini status (20, 31, 51, 40, 50) and
+ * fills *cf for 20; 31 means "add a slash" */
+int	capsule_resolve(int rootfd, const char *path, int dir,
+	    const char *index, int auto_index, struct capsule_file *cf);
+void	capsule_file_close(struct capsule_file *);
+/* the one place where a file error becomes a status */
+int	capsule_errno_status(int err);
+
+#endif

@@ -1,0 +1,149 @@
+/* capsuled: a gemini server, with the same pages over gopher and finger */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+#include "sandbox.h"
+#include "server.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: capsuled [-fnV] [-c file]\n");
+	exit(1);
+}
+
+/* in the source tree (build/capsuled) the tree's config; installed, the
+ * system one */
+static const char *
+default_config(void)
+{
+	static char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			slash = strrchr(exe, '/');
+			if (slash != NULL && strcmp(slash, "/build") == 0)
+				return "etc/capsuled.conf";
+		}
+	}
+	return SYSCONFDIR "/capsuled.conf";
+}
+
+/* what -n checks beyond the syntax: roots and given certificates exist */
+static int
+check_files(const struct config *conf)
+{
+	struct stat st;
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < conf->nservers; i++) {
+		const struct server_conf *sc = &conf->servers[i];
+
+		if (stat(sc->root, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "%s: server \"%s\": root %s: %s\n",
+			    conf->path, sc->name, sc->root, errno ?
+			    strerror(errno) : "not a directory");
+			bad = 1;
+		}
+		if (sc->cert != NULL && access(sc->cert, R_OK) == -1) {
+			fprintf(stderr, "%s: server \"%s\": cert %s: %s\n",
+			    conf->path, sc->name, sc->cert, strerror(errno));
+			bad = 1;
+		}
+		if (sc->key != NULL && access(sc->key, R_OK) == -1) {
+			fprintf(stderr, "%s: server \"%s\": key %s: %s\n",
+			    conf->path, sc->name, sc->key, strerror(errno));
+			bad = 1;
+		}
+		errno = 0;
+	}
+	return bad ? -1 : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config *conf;
+	struct srv *s;
+	const char *confpath = NULL;
+	char err[1024];
+	int ch, foreground = 0, check = 0;
+
+	while ((ch = getopt(argc, argv, "c:fnV")) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("capsuled %s\n", VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (confpath == NULL)
+		confpath = default_config();
+
+	log_init("capsuled", 1);
+	if (conf_load(confpath, &conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		if (check_files(conf) == -1) {
+			conf_free(conf);
+			return 1;
+		}
+		printf("%s: configuration OK\n", confpath);
+		conf_free(conf);
+		return 0;
+	}
+	log_setlevel(conf->log_level);
+
+	if (mkdir(conf->state_dir, 0755) == -1 && errno != EEXIST)
+		fatal("state-dir %s", conf->state_dir);
+	if (server_prepare(conf, NULL, &s, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (geteuid() == 0) {
+		if (conf->user == NULL)
+			fatalx("%s: started as root with no user to drop to: "
+			    "set user; capsuled does not serve as root",
+			    confpath);
+		if (sandbox_user(conf->user, &s->uid, &s->gid, err,
+		    sizeof(err)) == -1)
+			fatalx("%s: %s", confpath, err);
+		s->drop_privs = 1;
+	} else if (conf->user != NULL)
+		log_debug("not started as root: user \"%s\" is not needed",
+		    conf->user);
+
+	if (!foreground) {
+		if (daemon(1, 0) == -1)
+			fatal("daemon");
+		log_init("capsuled", 0);
+	}
+	return master_run(confpath, s);
+}

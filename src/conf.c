@@ -1,0 +1,415 @@
+/* capsuled configuration: every libconfuse call for capsuled lives here */
+#include <confuse.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+/* libconfuse reports through this; keep the first error, as file:line */
+struct conf_errbuf {
+	char	*buf;
+	size_t	 size;
+	int	 set;
+};
+static __thread struct conf_errbuf *conf_err;
+
+static void
+conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+	int n;
+
+	if (conf_err == NULL || conf_err->set)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg != NULL && cfg->filename != NULL)
+		n = snprintf(conf_err->buf, conf_err->size, "%s:%d: %s",
+		    cfg->filename, cfg->line, msg);
+	else
+		n = snprintf(conf_err->buf, conf_err->size, "%s", msg);
+	(void)n;
+	conf_err->set = 1;
+}
+
+int
+conf_split_addr(const char *addr, char **host, char **port)
+{
+	const char *colon, *p;
+	char *h;
+
+	*host = *port = NULL;
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (end == NULL || end[1] != ':' || end == addr + 1)
+			return -1;
+		h = strndup(addr + 1, (size_t)(end - addr - 1));
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL || colon == addr)
+			return -1;
+		if (memchr(addr, ':', (size_t)(colon - addr)) != NULL)
+			return -1;	/* bare v6 needs brackets */
+		h = strndup(addr, (size_t)(colon - addr));
+	}
+	if (h == NULL)
+		return -1;
+	for (p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			break;
+	if (*p != '\0' || p == colon + 1 || p - colon > 6 ||
+	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535) {
+		free(h);
+		return -1;
+	}
+	if (strcmp(h, "*") == 0) {
+		free(h);
+		h = NULL;
+	}
+	*host = h;
+	if ((*port = strdup(colon + 1)) == NULL) {
+		free(h);
+		*host = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_validate_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+	unsigned int i;
+	char *h, *p;
+
+	for (i = 0; i < cfg_opt_size(opt); i++) {
+		const char *a = cfg_opt_getnstr(opt, i);
+
+		if (conf_split_addr(a, &h, &p) == -1) {
+			cfg_error(cfg, "%s: \"%s\" is not host:port, "
+			    "[v6addr]:port or *:port", opt->name, a);
+			return -1;
+		}
+		free(h);
+		free(p);
+	}
+	return 0;
+}
+
+static int
+conf_validate_level(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (log_level_parse(v) == -1) {
+		cfg_error(cfg, "log-level: \"%s\" is not one of error, "
+		    "warning, info, debug", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0);
+
+	if (v < 1 || v > 1000000) {
+		cfg_error(cfg, "%s: %ld is out of range (1 to 1000000)",
+		    opt->name, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_validate_server(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *cert = cfg_getstr(sec, "cert");
+	const char *key = cfg_getstr(sec, "key");
+	const char *idx = cfg_getstr(sec, "index");
+
+	if ((cert == NULL) != (key == NULL)) {
+		cfg_error(cfg, "server \"%s\": cert and key go together "
+		    "(give both, or neither to have them generated)",
+		    cfg_title(sec));
+		return -1;
+	}
+	if (cfg_title(sec)[0] == '\0' || strchr(cfg_title(sec), '/')) {
+		cfg_error(cfg, "server \"%s\": not a host name",
+		    cfg_title(sec));
+		return -1;
+	}
+	if (idx[0] == '\0' || strchr(idx, '/') != NULL) {
+		cfg_error(cfg, "server \"%s\": index \"%s\" must be a file "
+		    "name", cfg_title(sec), idx);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_validate_mime(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *type = cfg_title(sec);
+
+	if (strchr(type, '/') == NULL || strpbrk(type, "\r\n") != NULL) {
+		cfg_error(cfg, "mime \"%s\": not a type/subtype", type);
+		return -1;
+	}
+	if (cfg_size(sec, "extensions") == 0) {
+		cfg_error(cfg, "mime \"%s\": no extensions", type);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+conf_strdup(const char *s)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		fatal("strdup");
+	return d;
+}
+
+static void *
+conf_calloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+
+	if (p == NULL)
+		fatal("calloc");
+	return p;
+}
+
+static void
+conf_add_listens(struct config *c, cfg_t *cfg, const char *key,
+    enum listen_kind kind)
+{
+	unsigned int i, n = cfg_size(cfg, key);
+
+	if (n == 0)
+		return;
+	c->listens = realloc(c->listens,
+	    (c->nlistens + n) * sizeof(*c->listens));
+	if (c->listens == NULL)
+		fatal("realloc");
+	for (i = 0; i < n; i++) {
+		struct listen_conf *l = &c->listens[c->nlistens++];
+
+		l->kind = kind;
+		l->addr = conf_strdup(cfg_getnstr(cfg, key, i));
+		if (conf_split_addr(l->addr, &l->host, &l->port) == -1)
+			fatalx("%s: bad address", l->addr); /* validated */
+	}
+}
+
+int
+conf_load(const char *path, struct config **out, char *err, size_t errsz)
+{
+	cfg_opt_t mime_opts[] = {
+		CFG_STR_LIST("extensions", NULL, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t server_opts[] = {
+		CFG_STR_LIST("aliases", NULL, CFGF_NONE),
+		CFG_STR("root", "capsule", CFGF_NONE),
+		CFG_STR("lang", NULL, CFGF_NODEFAULT),
+		CFG_STR("cert", NULL, CFGF_NODEFAULT),
+		CFG_STR("key", NULL, CFGF_NODEFAULT),
+		CFG_STR("index", "index.gmi", CFGF_NONE),
+		CFG_BOOL("auto-index", cfg_false, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t opts[] = {
+		CFG_STR_LIST("listen", "{\"127.0.0.1:1965\"}", CFGF_NONE),
+		CFG_STR_LIST("proxy-listen", NULL, CFGF_NONE),
+		CFG_STR_LIST("gopher-listen", NULL, CFGF_NONE),
+		CFG_STR("gopher-host", NULL, CFGF_NODEFAULT),
+		CFG_STR_LIST("finger-listen", NULL, CFGF_NONE),
+		CFG_STR("state-dir", "var", CFGF_NONE),
+		CFG_STR("user", NULL, CFGF_NODEFAULT),
+		CFG_STR("log-level", "info", CFGF_NONE),
+		CFG_STR("access-log", NULL, CFGF_NODEFAULT),
+		CFG_INT("workers", 0, CFGF_NONE),
+		CFG_INT("max-connections", 1024, CFGF_NONE),
+		CFG_INT("request-timeout", 10, CFGF_NONE),
+		CFG_INT("connection-timeout", 60, CFGF_NONE),
+		CFG_SEC("mime", mime_opts, CFGF_MULTI | CFGF_TITLE),
+		CFG_SEC("server", server_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	struct conf_errbuf eb = { err, errsz, 0 };
+	struct config *c;
+	cfg_t *cfg;
+	unsigned int i, j;
+	int rc;
+	long nworkers;
+
+	if (errsz > 0)
+		err[0] = '\0';
+	if (access(path, R_OK) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		snprintf(err, errsz, "%s: cannot initialise parser", path);
+		return -1;
+	}
+	cfg_set_error_function(cfg, conf_errfunc);
+	cfg_set_validate_func(cfg, "listen", conf_validate_listen);
+	cfg_set_validate_func(cfg, "proxy-listen", conf_validate_listen);
+	cfg_set_validate_func(cfg, "gopher-listen", conf_validate_listen);
+	cfg_set_validate_func(cfg, "finger-listen", conf_validate_listen);
+	cfg_set_validate_func(cfg, "log-level", conf_validate_level);
+	cfg_set_validate_func(cfg, "max-connections", conf_validate_positive);
+	cfg_set_validate_func(cfg, "request-timeout", conf_validate_positive);
+	cfg_set_validate_func(cfg, "connection-timeout",
+	    conf_validate_positive);
+	cfg_set_validate_func(cfg, "server", conf_validate_server);
+	cfg_set_validate_func(cfg, "mime", conf_validate_mime);
+
+	conf_err = &eb;
+	rc = cfg_parse(cfg, path);
+	conf_err = NULL;
+	if (rc != CFG_SUCCESS) {
+		if (!eb.set)
+			snprintf(err, errsz, "%s: cannot parse", path);
+		cfg_free(cfg);
+		return -1;
+	}
+	if (cfg_size(cfg, "server") == 0) {
+		snprintf(err, errsz, "%s: no server block: at least one "
+		    "server \"name\" { ... } is needed", path);
+		cfg_free(cfg);
+		return -1;
+	}
+	if (cfg_size(cfg, "listen") + cfg_size(cfg, "proxy-listen") == 0) {
+		snprintf(err, errsz, "%s: nothing to listen on (listen or "
+		    "proxy-listen)", path);
+		cfg_free(cfg);
+		return -1;
+	}
+
+	c = conf_calloc(1, sizeof(*c));
+	c->path = conf_strdup(path);
+	conf_add_listens(c, cfg, "listen", LISTEN_GEMINI);
+	conf_add_listens(c, cfg, "proxy-listen", LISTEN_PROXY);
+	conf_add_listens(c, cfg, "gopher-listen", LISTEN_GOPHER);
+	conf_add_listens(c, cfg, "finger-listen", LISTEN_FINGER);
+	c->state_dir = conf_strdup(cfg_getstr(cfg, "state-dir"));
+	c->user = conf_strdup(cfg_getstr(cfg, "user"));
+	c->log_level = log_level_parse(cfg_getstr(cfg, "log-level"));
+	c->access_log = conf_strdup(cfg_getstr(cfg, "access-log"));
+	c->gopher_host = conf_strdup(cfg_getstr(cfg, "gopher-host"));
+	nworkers = cfg_getint(cfg, "workers");
+	if (nworkers <= 0)
+		nworkers = sysconf(_SC_NPROCESSORS_ONLN);
+	if (nworkers < 1)
+		nworkers = 1;
+	if (nworkers > 64)
+		nworkers = 64;
+	c->workers = (int)nworkers;
+	c->max_connections = (int)cfg_getint(cfg, "max-connections");
+	c->request_timeout = (int)cfg_getint(cfg, "request-timeout");
+	c->connection_timeout = (int)cfg_getint(cfg, "connection-timeout");
+
+	for (i = 0; i < cfg_size(cfg, "mime"); i++) {
+		cfg_t *m = cfg_getnsec(cfg, "mime", i);
+
+		for (j = 0; j < cfg_size(m, "extensions"); j++) {
+			struct mime_conf *mc;
+			char *e;
+
+			c->mimes = realloc(c->mimes,
+			    (c->nmimes + 1) * sizeof(*c->mimes));
+			if (c->mimes == NULL)
+				fatal("realloc");
+			mc = &c->mimes[c->nmimes++];
+			mc->type = conf_strdup(cfg_title(m));
+			e = cfg_getnstr(m, "extensions", j);
+			if (e[0] == '.')
+				e++;
+			mc->ext = conf_strdup(e);
+			for (e = mc->ext; *e; e++)
+				if (*e >= 'A' && *e <= 'Z')
+					*e = (char)(*e - 'A' + 'a');
+		}
+	}
+
+	c->nservers = cfg_size(cfg, "server");
+	c->servers = conf_calloc(c->nservers, sizeof(*c->servers));
+	for (i = 0; i < c->nservers; i++) {
+		cfg_t *s = cfg_getnsec(cfg, "server", i);
+		struct server_conf *sc = &c->servers[i];
+
+		sc->name = conf_strdup(cfg_title(s));
+		sc->naliases = cfg_size(s, "aliases");
+		sc->aliases = conf_calloc(sc->naliases, sizeof(char *));
+		for (j = 0; j < sc->naliases; j++)
+			sc->aliases[j] = conf_strdup(cfg_getnstr(s,
+			    "aliases", j));
+		sc->root = conf_strdup(cfg_getstr(s, "root"));
+		sc->lang = conf_strdup(cfg_getstr(s, "lang"));
+		sc->cert = conf_strdup(cfg_getstr(s, "cert"));
+		sc->key = conf_strdup(cfg_getstr(s, "key"));
+		sc->index = conf_strdup(cfg_getstr(s, "index"));
+		sc->auto_index = cfg_getbool(s, "auto-index");
+	}
+	cfg_free(cfg);
+	*out = c;
+	return 0;
+}
+
+void
+conf_free(struct config *c)
+{
+	size_t i, j;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nlistens; i++) {
+		free(c->listens[i].addr);
+		free(c->listens[i].host);
+		free(c->listens[i].port);
+	}
+	free(c->listens);
+	for (i = 0; i < c->nmimes; i++) {
+		free(c->mimes[i].type);
+		free(c->mimes[i].ext);
+	}
+	free(c->mimes);
+	for (i = 0; i < c->nservers; i++) {
+		struct server_conf *sc = &c->servers[i];
+
+		for (j = 0; j < sc->naliases; j++)
+			free(sc->aliases[j]);
+		free(sc->aliases);
+		free(sc->name);
+		free(sc->root);
+		free(sc->lang);
+		free(sc->cert);
+		free(sc->key);
+		free(sc->index);
+	}
+	free(c->servers);
+	free(c->path);
+	free(c->state_dir);
+	free(c->user);
+	free(c->access_log);
+	free(c->gopher_host);
+	free(c);
+}

@@ -1,0 +1,59 @@
+/* capsuled configuration: plain structs filled from a libconfuse file */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+
+enum listen_kind { LISTEN_GEMINI, LISTEN_PROXY, LISTEN_GOPHER, LISTEN_FINGER };
+
+struct listen_conf {
+	enum listen_kind kind;
+	char		*addr;		/* as written: "127.0.0.1:1965" */
+	char		*host;		/* NULL for every address */
+	char		*port;
+};
+
+struct mime_conf {
+	char		*type;
+	char		*ext;		/* lower case, no dot */
+};
+
+struct server_conf {
+	char		*name;
+	char		**aliases;
+	size_t		 naliases;
+	char		*root;
+	char		*lang;
+	char		*cert;
+	char		*key;
+	char		*index;
+	int		 auto_index;
+};
+
+struct config {
+	char		*path;		/* the file it came from */
+	struct listen_conf *listens;
+	size_t		 nlistens;
+	char		*state_dir;
+	char		*user;
+	int		 log_level;
+	char		*access_log;
+	char		*gopher_host;
+	int		 workers;
+	int		 max_connections;
+	int		 request_timeout;	/* seconds */
+	int		 connection_timeout;	/* seconds */
+	struct mime_conf *mimes;
+	size_t		 nmimes;
+	struct server_conf *servers;
+	size_t		 nservers;
+};
+
+/* 0 and *out set, or -1 with "file:line: problem" in err */
+int	conf_load(const char *path, struct config **out, char *err,
+	    size_t errsz);
+void	conf_free(struct config *);
+/* split "host:port", "[v6]:port" or "*:port"; 0 or -1 */
+int	conf_split_addr(const char *addr, char **host, char **port);
+
+#endif

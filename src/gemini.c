@@ -1,0 +1,154 @@
+/* a gemini request line -> a response: status, meta line, body source */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "capsule.h"
+#include "conf.h"
+#include "gemini.h"
+#include "mime.h"
+#include "request.h"
+#include "server.h"
+#include "tls.h"
+
+static void
+gemini_header(struct response *r, int status, const char *meta)
+{
+	int n = snprintf(r->header, sizeof(r->header), "%d %s\r\n", status,
+	    meta);
+
+	/* the meta line is at most 1024 bytes; anything longer is a bug of
+	 * ours, answered as a failure rather than sent */
+	if (n < 0 || n > 1024 + 5) {
+		status = 50;
+		n = snprintf(r->header, sizeof(r->header), "50 response "
+		    "header too long\r\n");
+	}
+	r->status = status;
+	r->hlen = (size_t)n;
+}
+
+static int
+gemini_host_matches(const struct server_conf *sc, const char *host)
+{
+	size_t i;
+
+	if (strcasecmp(sc->name, host) == 0)
+		return 1;
+	for (i = 0; i < sc->naliases; i++)
+		if (strcasecmp(sc->aliases[i], host) == 0)
+			return 1;
+	return 0;
+}
+
+/* the vhost for the url's host: the one sni chose, or, for clients that
+ * sent no sni, any of ours. NULL: not a host we serve (53) */
+static const struct tls_vhost *
+gemini_vhost(const struct srv *s, const struct tls_vhost *v, int sni,
+    const char *host, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < s->sni.nvhosts; i++) {
+		if (!gemini_host_matches(s->vhosts[i].conf, host))
+			continue;
+		if (sni && &s->vhosts[i] != v)
+			return NULL;
+		*idx = i;
+		return &s->vhosts[i];
+	}
+	return NULL;
+}
+
+void
+gemini_respond(const struct srv *s, const struct tls_vhost *v, int sni,
+    int port, const char *line, size_t len, struct response *r)
+{
+	struct request req;
+	const struct tls_vhost *target;
+	const struct server_conf *sc;
+	const char *type;
+	char meta[1100];
+	size_t idx = 0;
+	int status, n;
+
+	memset(r, 0, sizeof(r->host) + sizeof(r->path));
+	r->host[0] = r->path[0] = '\0';
+	r->file.fd = -1;
+	r->file.listing = NULL;
+
+	status = req_parse(line, len, &req);
+	snprintf(r->host, sizeof(r->host), "%s", req.host);
+	/* for the log: the clean path, a '/' marking directories */
+	r->path[0] = '/';
+	n = snprintf(r->path + 1, sizeof(r->path) - 2, "%s", req.path);
+	if (n > 0 && (size_t)n < sizeof(r->path) - 2 && req.dir &&
+	    req.path[0] != '\0')
+		strcat(r->path, "/");
+	if (status != 0) {
+		gemini_header(r, 59, req.error);
+		return;
+	}
+	if (strcmp(req.scheme, "gemini") != 0) {
+		gemini_header(r, 53, "only gemini urls are served here");
+		return;
+	}
+	if ((req.port ? req.port : 1965) != port) {
+		gemini_header(r, 53, "wrong port for this server");
+		return;
+	}
+	if ((target = gemini_vhost(s, v, sni, req.host, &idx)) == NULL) {
+		gemini_header(r, 53, "proxy request refused: not a host "
+		    "served here");
+		return;
+	}
+	sc = target->conf;
+	status = capsule_resolve(s->rootfds[idx], req.path, req.dir,
+	    sc->index, sc->auto_index, &r->file);
+	switch (status) {
+	case 20:
+		type = mime_lookup(s->conf, r->file.name);
+		if (mime_is_gemini(type) && sc->lang != NULL)
+			n = snprintf(meta, sizeof(meta), "%s; lang=%s", type,
+			    sc->lang);
+		else
+			n = snprintf(meta, sizeof(meta), "%s", type);
+		if (n < 0 || (size_t)n >= sizeof(meta)) {
+			capsule_file_close(&r->file);
+			gemini_header(r, 50, "cannot describe the file");
+			return;
+		}
+		gemini_header(r, 20, meta);
+		return;
+	case 31: {
+		/* the url as sent with a '/' after the path: never loops,
+		 * since the target names a directory with its slash */
+		const char *q = memchr(line, '?', len);
+		size_t plen = q ? (size_t)(q - line) : len;
+
+		n = snprintf(meta, sizeof(meta), "%.*s/%.*s", (int)plen, line,
+		    (int)(len - plen), line + plen);
+		if (n < 0 || n > 1024) {
+			gemini_header(r, 59, "url too long to redirect");
+			return;
+		}
+		gemini_header(r, 31, meta);
+		return;
+	}
+	case 51:
+		gemini_header(r, 51, "not found");
+		return;
+	case 40:
+		gemini_header(r, 40, "temporary failure, try again");
+		return;
+	default:
+		gemini_header(r, 50, "cannot serve this file");
+		return;
+	}
+}
+
+void
+gemini_response_free(struct response *r)
+{
+	capsule_file_close(&r->file);
+}

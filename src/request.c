@@ -1,0 +1,280 @@
+/* gemini request line -> url parts -> clean path (pure, no i/o) */
+#include <stdio.h>
+#include <string.h>
+
+#include "request.h"
+
+int
+req_utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned int cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else
+			return 0;
+		if (i + n >= len)
+			return 0;	/* truncated sequence */
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int
+req_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* characters a url may hold unencoded (rfc 3986), besides utf-8 (rfc 3987) */
+static int
+req_urlchar(unsigned char c)
+{
+	if (c >= 0x80)
+		return 1;
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return strchr("-._~:/?#[]@!$&'()*+,;=%", c) != NULL && c != '\0';
+}
+
+int
+req_clean_path(char *path, int *dir)
+{
+	char *in = path, *out = path, *seg;
+	size_t seglen;
+	int trailing = 1;
+
+	/* 1. walk segments; out never runs ahead of in, so in place works */
+	while (*in != '\0') {
+		while (*in == '/')
+			in++;
+		if (*in == '\0') {
+			trailing = 1;
+			break;
+		}
+		seg = in;
+		while (*in != '\0' && *in != '/')
+			in++;
+		seglen = (size_t)(in - seg);
+		trailing = (*in == '/');
+		/* 2. "." is dropped; it leaves a directory */
+		if (seglen == 1 && seg[0] == '.') {
+			trailing = 1;
+			continue;
+		}
+		/* 3. ".." pops a segment; none left means above the root */
+		if (seglen == 2 && seg[0] == '.' && seg[1] == '.') {
+			if (out == path)
+				return -1;
+			out--;
+			while (out > path && out[-1] != '/')
+				out--;
+			trailing = 1;
+			continue;
+		}
+		/* 4. anything else is copied with one '/' after it */
+		memmove(out, seg, seglen);
+		out += seglen;
+		*out++ = '/';
+	}
+	/* 5. the last '/' stays only for directories */
+	if (out > path && !trailing)
+		out--;
+	*out = '\0';
+	if (out > path && out[-1] == '/') {
+		out[-1] = '\0';
+		trailing = 1;
+	}
+	*dir = (path[0] == '\0') || trailing;
+	return 0;
+}
+
+int
+req_path_hidden(const char *p)
+{
+	int first = 1;
+
+	while (*p != '\0') {
+		if (*p == '.') {
+			size_t n = strcspn(p, "/");
+
+			if (!(first && n == 11 && strncmp(p, ".well-known",
+			    11) == 0))
+				return 1;
+		}
+		p += strcspn(p, "/");
+		if (*p == '/')
+			p++;
+		first = 0;
+	}
+	return 0;
+}
+
+#define REQ_FAIL(r, why) do { (r)->error = (why); return 59; } while (0)
+
+int
+req_parse(const char *url, size_t len, struct request *r)
+{
+	const char *p = url, *end = url + len, *auth, *authend, *hend;
+	size_t i, n;
+	char *o;
+
+	memset(r, 0, sizeof(*r));
+
+	/* 1. the line as a whole: bounded, no nul, utf-8 without a bom */
+	if (len == 0)
+		REQ_FAIL(r, "empty request");
+	if (len > REQ_MAX_URL)
+		REQ_FAIL(r, "request longer than 1024 bytes");
+	if (memchr(url, '\0', len) != NULL)
+		REQ_FAIL(r, "nul byte in request");
+	if (len >= 3 && memcmp(url, "\xef\xbb\xbf", 3) == 0)
+		REQ_FAIL(r, "byte order mark in request");
+	if (!req_utf8_valid((const unsigned char *)url, len))
+		REQ_FAIL(r, "request is not valid utf-8");
+	for (i = 0; i < len; i++)
+		if (!req_urlchar((unsigned char)url[i]))
+			REQ_FAIL(r, "character not allowed in a url");
+
+	/* 2. scheme, compared case-insensitively by the caller */
+	for (n = 0; p + n < end && p[n] != ':'; n++) {
+		char c = p[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (n > 0 && ((c >= '0' && c <= '9') || c == '+' ||
+		    c == '-' || c == '.'))))
+			REQ_FAIL(r, "not an absolute url");
+	}
+	if (n == 0 || p + n == end || n >= sizeof(r->scheme))
+		REQ_FAIL(r, "not an absolute url");
+	for (i = 0; i < n; i++)
+		r->scheme[i] = (char)(p[i] | 0x20);
+	p += n + 1;
+
+	/* 3. authority: "//" host [":" port], no userinfo */
+	if (end - p < 2 || p[0] != '/' || p[1] != '/')
+		REQ_FAIL(r, "url has no host");
+	auth = p += 2;
+	while (p < end && *p != '/' && *p != '?' && *p != '#')
+		p++;
+	authend = p;
+	if (memchr(auth, '@', (size_t)(authend - auth)) != NULL)
+		REQ_FAIL(r, "userinfo is not allowed");
+	if (auth < authend && *auth == '[') {
+		hend = memchr(auth, ']', (size_t)(authend - auth));
+		if (hend == NULL || hend == auth + 1)
+			REQ_FAIL(r, "bad ipv6 host");
+		for (const char *q = auth + 1; q < hend; q++)
+			if (req_hexval(*q) == -1 && *q != ':' && *q != '.')
+				REQ_FAIL(r, "bad ipv6 host");
+		n = (size_t)(hend - auth - 1);
+		auth++;
+		hend++;
+		if (hend < authend && *hend != ':')
+			REQ_FAIL(r, "bad ipv6 host");
+	} else {
+		hend = memchr(auth, ':', (size_t)(authend - auth));
+		if (hend == NULL)
+			hend = authend;
+		n = (size_t)(hend - auth);
+		for (const char *q = auth; q < hend; q++)
+			if (*q == '%' || *q == '[' || *q == ']')
+				REQ_FAIL(r, "bad host");
+	}
+	if (n == 0)
+		REQ_FAIL(r, "url has no host");
+	if (n >= sizeof(r->host))
+		REQ_FAIL(r, "host name too long");
+	for (i = 0; i < n; i++) {
+		char c = auth[i];
+
+		r->host[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+	}
+	/* a trailing dot names the same host */
+	if (n > 1 && r->host[n - 1] == '.')
+		r->host[n - 1] = '\0';
+	if (hend < authend) {		/* *hend == ':' */
+		const char *q = hend + 1;
+		long port = 0;
+
+		if (q == authend)
+			r->port = 0;	/* "host:" means the default */
+		else {
+			for (; q < authend; q++) {
+				if (*q < '0' || *q > '9')
+					REQ_FAIL(r, "bad port");
+				port = port * 10 + (*q - '0');
+				if (port > 65535)
+					REQ_FAIL(r, "bad port");
+			}
+			if (port == 0)
+				REQ_FAIL(r, "bad port");
+			r->port = (int)port;
+		}
+	}
+
+	/* 4. path, percent-decoded; %00 and bad escapes are malformed */
+	o = r->path;
+	while (p < end && *p != '?' && *p != '#') {
+		if (*p == '%') {
+			int hi, lo;
+
+			if (end - p < 3 || (hi = req_hexval(p[1])) == -1 ||
+			    (lo = req_hexval(p[2])) == -1)
+				REQ_FAIL(r, "bad percent-encoding");
+			if (hi == 0 && lo == 0)
+				REQ_FAIL(r, "encoded nul byte");
+			*o++ = (char)(hi << 4 | lo);
+			p += 3;
+		} else
+			*o++ = *p++;
+	}
+	*o = '\0';
+	if (!req_utf8_valid((unsigned char *)r->path,
+	    (size_t)(o - r->path)))
+		REQ_FAIL(r, "path is not valid utf-8 once decoded");
+
+	/* 5. query kept raw; a fragment has no place in a request */
+	if (p < end && *p == '?') {
+		const char *q = ++p;
+
+		while (p < end && *p != '#')
+			p++;
+		memcpy(r->query, q, (size_t)(p - q));
+		r->query[p - q] = '\0';
+		r->has_query = 1;
+	}
+	if (p < end)
+		REQ_FAIL(r, "fragment is not allowed");
+
+	/* 6. dot segments: climbing above the root is malformed */
+	if (req_clean_path(r->path, &r->dir) == -1)
+		REQ_FAIL(r, "path climbs above the root");
+	return 0;
+}

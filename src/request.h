@@ -1,0 +1,33 @@
+/* gemini request line -> url parts -> clean path (pure, no i/o) */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stddef.h>
+
+#define REQ_MAX_URL	1024
+
+struct request {
+	char	 scheme[16];	/* lower case */
+	char	 host[256];	/* lower case, no brackets */
+	int	 port;		/* 0 when absent */
+	char	 path[REQ_MAX_URL + 1];	/* decoded, clean, no leading '/' */
+	int	 dir;		/* the path ended in '/' (or was empty) */
+	char	 query[REQ_MAX_URL + 1];	/* raw, without '?' */
+	int	 has_query;
+	const char *error;	/* why it was refused */
+};
+
+/* parse a request url (without the CRLF). returns 0 when it is a
+ * well-formed absolute url, or a gemini status: 59 malformed. the scheme,
+ * host and port are for the caller to judge (53). */
+int	req_parse(const char *url, size_t len, struct request *);
+/* clean a percent-decoded path in place: resolve dot segments, drop empty
+ * ones and the leading '/'. -1 when it climbs above the root. sets *dir
+ * when the result names a directory (trailing '/'). */
+int	req_clean_path(char *path, int *dir);
+/* 1 when s[0..len) is valid utf-8 (no overlongs, surrogates, > U+10FFFF) */
+int	req_utf8_valid(const unsigned char *s, size_t len);
+/* 1 when a path component is hidden (.name), except .well-known at the top */
+int	req_path_hidden(const char *cleanpath);
+
+#endif

@@ -1,0 +1,817 @@
+/* listeners, the worker event loop, per-connection state machine */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "capsule.h"
+#include "conf.h"
+#include "gemini.h"
+#include "log.h"
+#include "proxy.h"
+#include "server.h"
+#include "tls.h"
+
+#define SERVER_CHUNK	(64 * 1024)	/* file bytes per write */
+#define SERVER_SMALL	(16 * 1024)	/* bodies sent with the header */
+#define SERVER_LINE	(1024 + 2)	/* url + crlf */
+
+enum conn_state {
+	CONN_PROXY,		/* reading a proxy protocol header */
+	CONN_PEEK,		/* first bytes on a plain listener */
+	CONN_HANDSHAKE,
+	CONN_READ,		/* the request line */
+	CONN_WRITE,
+	CONN_SHUTDOWN,		/* sending close_notify */
+	CONN_LINGER,		/* reading what the client still sends */
+};
+
+struct conn {
+	struct conn	*prev, *next;
+	int		 fd;
+	SSL		*ssl;
+	const struct listener *l;
+	enum conn_state	 state;
+	uint32_t	 events;	/* what epoll watches now */
+	int		 port;		/* the port the client reached */
+	char		 peer[INET6_ADDRSTRLEN + 8];
+	struct timespec	 start;
+	time_t		 read_deadline, deadline;
+	char		 line[SERVER_LINE + 1];
+	size_t		 linelen;
+	struct response	 resp;
+	int		 have_resp;
+	char		*out;		/* header (+ small body) */
+	size_t		 outlen, outoff;
+	off_t		 fileoff;
+	size_t		 bytes;		/* body bytes sent */
+};
+
+struct worker {
+	struct srv	*srv;
+	int		 epfd;
+	int		 sigfd;
+	struct conn	*conns;
+	int		 nconns;
+	int		 accepting;	/* listeners are in the epoll set */
+	int		 draining;
+	time_t		 resume_at;	/* after emfile */
+	time_t		 last_emfile_log;
+	unsigned long	 emfile_count;
+};
+
+static int
+server_listen(const struct listen_conf *lc, char *err, size_t errsz)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, on = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(lc->host, lc->port, &hints, &res)) != 0) {
+		snprintf(err, errsz, "listen %s: %s", lc->addr,
+		    gai_strerror(rc));
+		return -1;
+	}
+	/* "*:port" takes the v6 wildcard, which also takes v4 */
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (lc->host != NULL || ai->ai_family == AF_INET6)
+			break;
+	if (ai == NULL)
+		ai = res;
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errsz, "listen %s: socket: %s", lc->addr,
+		    strerror(errno));
+		freeaddrinfo(res);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ai->ai_family == AF_INET6) {
+		int v6only = lc->host != NULL;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    sizeof(v6only));
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, 4096) == -1) {
+		snprintf(err, errsz, "listen %s: %s", lc->addr,
+		    strerror(errno));
+		close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	/* no accept until the first bytes: idle connections cost nothing */
+	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &on, sizeof(on));
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+server_prepare(struct config *conf, struct srv *old, struct srv **out,
+    char *err, size_t errsz)
+{
+	struct srv *s;
+	size_t i, j;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	s->conf = conf;
+	s->nservers = conf->nservers;
+	s->accesslog_fd = -1;
+	s->vhosts = calloc(conf->nservers, sizeof(*s->vhosts));
+	s->rootfds = calloc(conf->nservers, sizeof(*s->rootfds));
+	s->listeners = calloc(conf->nlistens, sizeof(*s->listeners));
+	if (s->vhosts == NULL || s->rootfds == NULL || s->listeners == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < conf->nservers; i++)
+		s->rootfds[i] = -1;
+	for (i = 0; i < conf->nlistens; i++)
+		s->listeners[i].fd = -1;
+	s->nlisteners = conf->nlistens;
+
+	if (tls_tickets_init(conf->state_dir, err, errsz) == -1)
+		goto fail;
+	for (i = 0; i < conf->nservers; i++) {
+		struct server_conf *sc = &conf->servers[i];
+
+		s->rootfds[i] = open(sc->root, O_PATH | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (s->rootfds[i] == -1) {
+			snprintf(err, errsz, "%s: server \"%s\": root %s: %s",
+			    conf->path, sc->name, sc->root, strerror(errno));
+			goto fail;
+		}
+		if (!capsule_probe(s->rootfds[i])) {
+			snprintf(err, errsz, "root %s: openat2 with "
+			    "RESOLVE_BENEATH does not work here (%s); "
+			    "Linux 5.6 or later is needed", sc->root,
+			    strerror(errno));
+			goto fail;
+		}
+		s->vhosts[i].conf = sc;
+		s->vhosts[i].ctx = tls_server_ctx(sc, conf->state_dir, err,
+		    errsz);
+		if (s->vhosts[i].ctx == NULL)
+			goto fail;
+	}
+	s->sni.vhosts = s->vhosts;
+	s->sni.nvhosts = conf->nservers;
+	tls_sni_setup(&s->sni);
+
+	for (i = 0; i < conf->nlistens; i++) {
+		struct listener *l = &s->listeners[i];
+		struct listen_conf *lc = &conf->listens[i];
+
+		l->kind = lc->kind;
+		l->port = atoi(lc->port);
+		l->addr = lc->addr;
+		for (j = 0; old != NULL && j < old->nlisteners; j++) {
+			if (old->listeners[j].fd != -1 &&
+			    old->listeners[j].kind == lc->kind &&
+			    strcmp(old->listeners[j].addr, lc->addr) == 0) {
+				l->fd = dup(old->listeners[j].fd);
+				break;
+			}
+		}
+		if (l->fd == -1 && (l->fd = server_listen(lc, err, errsz))
+		    == -1)
+			goto fail;
+		fcntl(l->fd, F_SETFD, FD_CLOEXEC);
+	}
+	s->nlisteners = conf->nlistens;
+	*out = s;
+	return 0;
+fail:
+	s->nlisteners = conf->nlistens;
+	s->conf = NULL;		/* the caller keeps it on failure */
+	server_free(s);
+	return -1;
+}
+
+void
+server_free(struct srv *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; s->listeners != NULL && i < s->nlisteners; i++)
+		if (s->listeners[i].fd != -1)
+			close(s->listeners[i].fd);
+	for (i = 0; s->rootfds != NULL && i < s->nservers; i++)
+		if (s->rootfds[i] != -1)
+			close(s->rootfds[i]);
+	for (i = 0; s->vhosts != NULL && i < s->nservers; i++)
+		if (s->vhosts[i].ctx != NULL)
+			tls_ctx_free(s->vhosts[i].ctx);
+	free(s->listeners);
+	free(s->rootfds);
+	free(s->vhosts);
+	conf_free(s->conf);
+	free(s);
+}
+
+/* ---- the worker ---- */
+
+static time_t
+server_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+static void
+server_watch(struct worker *w, struct conn *c, uint32_t events)
+{
+	struct epoll_event ev;
+
+	if (c->events == events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+		log_warn("epoll_ctl");
+	c->events = events;
+}
+
+static void
+server_listeners(struct worker *w, int on)
+{
+	struct epoll_event ev;
+	size_t i;
+
+	if (w->accepting == on)
+		return;
+	for (i = 0; i < w->srv->nlisteners; i++) {
+		struct listener *l = &w->srv->listeners[i];
+
+		if (l->fd == -1)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		/* exclusive: one worker wakes for a new connection */
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.ptr = l;
+		epoll_ctl(w->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, l->fd,
+		    on ? &ev : NULL);
+	}
+	w->accepting = on;
+}
+
+static int
+server_is_listener(struct worker *w, void *p)
+{
+	struct listener *l = p;
+
+	return l >= w->srv->listeners &&
+	    l < w->srv->listeners + w->srv->nlisteners;
+}
+
+static void
+server_log_access(struct worker *w, struct conn *c)
+{
+	struct timespec end;
+	char line[3 * REQ_MAX_URL + 512], host[300], path[3 * REQ_MAX_URL + 8];
+	char stamp[32];
+	struct tm tm;
+	time_t t;
+	long ms;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (end.tv_sec - c->start.tv_sec) * 1000 +
+	    (end.tv_nsec - c->start.tv_nsec) / 1000000;
+	log_escape(host, sizeof(host), c->resp.host, strlen(c->resp.host));
+	log_escape(path, sizeof(path), c->resp.path, strlen(c->resp.path));
+	t = time(NULL);
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldms\n",
+	    stamp, c->peer, host[0] ? host : "-", path, c->resp.status,
+	    c->bytes, ms);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (w->srv->accesslog_fd != -1) {
+		/* one write below PIPE_BUF is atomic; a full pipe drops
+		 * the line rather than stall every client */
+		if (write(w->srv->accesslog_fd, line, (size_t)n) == -1 &&
+		    errno != EAGAIN)
+			log_warn("access log");
+	} else {
+		line[n - 1] = '\0';
+		log_info("%s", line + strlen(stamp) + 1);
+	}
+}
+
+static void
+server_close(struct worker *w, struct conn *c)
+{
+	if (c->have_resp) {
+		server_log_access(w, c);
+		gemini_response_free(&c->resp);
+	}
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	close(c->fd);
+	free(c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+	w->nconns--;
+	if (!w->draining && w->nconns < w->srv->conf->max_connections &&
+	    w->resume_at == 0)
+		server_listeners(w, 1);
+}
+
+static void
+server_peer(struct conn *c, const struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN];
+	const void *a;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		a = &s6->sin6_addr;
+		/* v4 clients on a dual-stack socket are logged as v4 */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host,
+			    sizeof(host));
+			snprintf(c->peer, sizeof(c->peer), "%s", host);
+			return;
+		}
+		inet_ntop(AF_INET6, a, host, sizeof(host));
+	} else if (ss->ss_family == AF_INET) {
+		a = &((const struct sockaddr_in *)(const void *)ss)->sin_addr;
+		inet_ntop(AF_INET, a, host, sizeof(host));
+	} else
+		snprintf(host, sizeof(host), "-");
+	snprintf(c->peer, sizeof(c->peer), "%s", host);
+}
+
+static int
+server_sockport(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)
+		    ->sin6_port);
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)
+		    ->sin_port);
+	return 0;
+}
+
+static void
+server_emfile(struct worker *w)
+{
+	time_t now = server_now();
+
+	/* stop accepting for a moment; say so once per interval */
+	w->emfile_count++;
+	server_listeners(w, 0);
+	w->resume_at = now + 1;
+	if (now - w->last_emfile_log >= 10) {
+		log_warnx("out of file descriptors: not accepting for a "
+		    "moment (%lu times since last said)", w->emfile_count);
+		w->last_emfile_log = now;
+		w->emfile_count = 0;
+	}
+}
+
+static void
+server_accept(struct worker *w, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	struct epoll_event ev;
+	struct conn *c;
+	socklen_t sl;
+	int fd, i;
+
+	for (i = 0; i < 64; i++) {
+		if (w->nconns >= w->srv->conf->max_connections) {
+			server_listeners(w, 0);
+			return;
+		}
+		sl = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				server_emfile(w);
+			else if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept %s", l->addr);
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			server_emfile(w);
+			return;
+		}
+		c->fd = fd;
+		c->l = l;
+		c->port = l->port;
+		server_peer(c, &ss);
+		clock_gettime(CLOCK_MONOTONIC, &c->start);
+		c->read_deadline = server_now() +
+		    w->srv->conf->request_timeout;
+		c->deadline = server_now() + w->srv->conf->connection_timeout;
+		c->state = l->kind == LISTEN_PROXY ? CONN_PROXY : CONN_PEEK;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = c->events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+			log_warn("epoll_ctl");
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		w->nconns++;
+	}
+}
+
+/* plain-text reply before tls, for a client that sent a proxy header to a
+ * listener that takes none: it is a bad request, said in gemini terms */
+static void
+server_plain_refuse(struct worker *w, struct conn *c, const char *msg)
+{
+	ssize_t n = write(c->fd, msg, strlen(msg));
+
+	(void)n;
+	c->resp.status = 59;
+	c->resp.host[0] = '\0';
+	snprintf(c->resp.path, sizeof(c->resp.path), "-");
+	c->resp.file.fd = -1;
+	c->have_resp = 1;
+	server_close(w, c);
+}
+
+static int
+server_start_tls(struct worker *w, struct conn *c)
+{
+	if ((c->ssl = SSL_new(w->srv->vhosts[0].ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	SSL_set_accept_state(c->ssl);
+	c->state = CONN_HANDSHAKE;
+	return 0;
+}
+
+/* proxy protocol: peek, parse, then consume exactly the header */
+static int
+server_proxy(struct worker *w, struct conn *c)
+{
+	unsigned char buf[PROXY_MAX_LEN];
+	struct proxy_info pi;
+	ssize_t n;
+	int len;
+
+	n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	if (n == 0)
+		return -1;
+	len = proxy_parse(buf, (size_t)n, &pi);
+	if (len == 0 && (size_t)n < sizeof(buf))
+		return 0;		/* more to come */
+	if (len <= 0) {
+		log_debug("%s: connection without a valid proxy header "
+		    "refused", c->peer);
+		return -1;
+	}
+	if (recv(c->fd, buf, (size_t)len, 0) != len)
+		return -1;
+	if (!pi.local) {
+		server_peer(c, &pi.src);
+		c->port = server_sockport(&pi.dst);
+	}
+	return server_start_tls(w, c) == -1 ? -1 : 1;
+}
+
+static int
+server_peek(struct worker *w, struct conn *c)
+{
+	unsigned char buf[16];
+	ssize_t n;
+
+	n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	if (n == 0)
+		return -1;
+	if (proxy_looks_like(buf, (size_t)n)) {
+		server_plain_refuse(w, c, "59 PROXY protocol header on a "
+		    "listener that does not take one\r\n");
+		return 2;
+	}
+	return server_start_tls(w, c) == -1 ? -1 : 1;
+}
+
+/* the wants of an ssl call: watch for them, or fail the connection */
+static int
+server_ssl_want(struct worker *w, struct conn *c, int rc)
+{
+	switch (SSL_get_error(c->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		server_watch(w, c, EPOLLIN);
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		server_watch(w, c, EPOLLOUT);
+		return 0;
+	default:
+		ERR_clear_error();
+		return -1;
+	}
+}
+
+static int
+server_respond(struct worker *w, struct conn *c)
+{
+	const struct tls_vhost *v = tls_vhost_of(c->ssl, &w->srv->sni);
+	int sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)
+	    != NULL;
+	struct response *r = &c->resp;
+	size_t cap;
+
+	gemini_respond(w->srv, v, sni, c->port, c->line, c->linelen, r);
+	c->have_resp = 1;
+	cap = r->hlen;
+	if (r->status == 20 && r->file.listing != NULL)
+		cap += r->file.listing_len;
+	else if (r->status == 20 && r->file.size <= SERVER_SMALL)
+		cap += (size_t)r->file.size;
+	if ((c->out = malloc(cap ? cap : 1)) == NULL)
+		return -1;
+	memcpy(c->out, r->header, r->hlen);
+	c->outlen = r->hlen;
+	if (r->status == 20 && r->file.listing != NULL) {
+		memcpy(c->out + c->outlen, r->file.listing,
+		    r->file.listing_len);
+		c->outlen += r->file.listing_len;
+		c->bytes = r->file.listing_len;
+	} else if (r->status == 20 && r->file.size <= SERVER_SMALL) {
+		/* small bodies go out in the header's record */
+		ssize_t n = pread(r->file.fd, c->out + c->outlen,
+		    (size_t)r->file.size, 0);
+
+		if (n < 0)
+			return -1;
+		c->outlen += (size_t)n;
+		c->bytes = (size_t)n;
+		c->fileoff = r->file.size;
+	}
+	c->state = CONN_WRITE;
+	return 0;
+}
+
+/* -1: close now; 0: wait for events */
+static int
+server_step(struct worker *w, struct conn *c)
+{
+	int rc;
+	char *crlf;
+
+	for (;;) {
+		switch (c->state) {
+		case CONN_PROXY:
+			if ((rc = server_proxy(w, c)) <= 0)
+				return rc;
+			break;
+		case CONN_PEEK:
+			if ((rc = server_peek(w, c)) <= 0)
+				return rc;
+			if (rc == 2)
+				return 1;	/* already closed */
+			break;
+		case CONN_HANDSHAKE:
+			if ((rc = SSL_do_handshake(c->ssl)) != 1)
+				return server_ssl_want(w, c, rc);
+			c->state = CONN_READ;
+			break;
+		case CONN_READ:
+			rc = SSL_read(c->ssl, c->line + c->linelen,
+			    (int)(sizeof(c->line) - 1 - c->linelen));
+			if (rc <= 0)
+				return server_ssl_want(w, c, rc);
+			c->linelen += (size_t)rc;
+			c->line[c->linelen] = '\0';
+			crlf = memmem(c->line, c->linelen, "\r\n", 2);
+			if (crlf == NULL) {
+				if (c->linelen < sizeof(c->line) - 1)
+					break;
+				/* 1024 bytes and no crlf: too long */
+				c->linelen = sizeof(c->line) - 1;
+			} else
+				c->linelen = (size_t)(crlf - c->line);
+			/* bytes after the crlf are ignored */
+			if (server_respond(w, c) == -1)
+				return -1;
+			break;
+		case CONN_WRITE:
+			if (c->outoff < c->outlen) {
+				rc = SSL_write(c->ssl, c->out + c->outoff,
+				    (int)(c->outlen - c->outoff));
+				if (rc <= 0)
+					return server_ssl_want(w, c, rc);
+				c->outoff += (size_t)rc;
+				break;
+			}
+			if (c->resp.status == 20 && c->resp.file.fd != -1 &&
+			    c->fileoff < c->resp.file.size) {
+				ssize_t n;
+
+				if (tls_ktls_send(c->ssl)) {
+					n = SSL_sendfile(c->ssl,
+					    c->resp.file.fd, c->fileoff,
+					    SERVER_CHUNK * 4, 0);
+					if (n <= 0)
+						return server_ssl_want(w, c,
+						    (int)n);
+					c->fileoff += n;
+					c->bytes += (size_t)n;
+					break;
+				}
+				if (c->outlen < SERVER_CHUNK) {
+					free(c->out);
+					if ((c->out = malloc(SERVER_CHUNK))
+					    == NULL)
+						return -1;
+				}
+				n = pread(c->resp.file.fd, c->out,
+				    SERVER_CHUNK, c->fileoff);
+				if (n <= 0)
+					return -1;	/* file shrank */
+				c->fileoff += n;
+				c->bytes += (size_t)n;
+				c->outlen = (size_t)n;
+				c->outoff = 0;
+				break;
+			}
+			c->state = CONN_SHUTDOWN;
+			break;
+		case CONN_SHUTDOWN:
+			/* close_notify ends every response */
+			rc = SSL_shutdown(c->ssl);
+			if (rc < 0)
+				return server_ssl_want(w, c, rc) == 0 ? 0 : -1;
+			/* closing with unread input would reset the
+			 * connection and could cost the client the tail of
+			 * the response: send fin, drain briefly, then close */
+			if (shutdown(c->fd, SHUT_WR) == -1)
+				return -1;
+			c->state = CONN_LINGER;
+			c->deadline = server_now() + 2;
+			server_watch(w, c, EPOLLIN);
+			break;
+		case CONN_LINGER: {
+			char scratch[4096];
+			ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
+
+			if (n > 0)
+				break;
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				return 0;
+			return -1;
+		}
+		}
+	}
+}
+
+static void
+server_sweep(struct worker *w)
+{
+	struct conn *c, *next;
+	time_t now = server_now();
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (now >= c->deadline || (c->state < CONN_WRITE &&
+		    now >= c->read_deadline))
+			server_close(w, c);
+	}
+	if (w->resume_at != 0 && now >= w->resume_at && !w->draining) {
+		w->resume_at = 0;
+		if (w->nconns < w->srv->conf->max_connections)
+			server_listeners(w, 1);
+	}
+}
+
+static void
+server_signal(struct worker *w)
+{
+	struct signalfd_siginfo si;
+	size_t i;
+
+	while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			/* finish what is under way, take nothing new */
+			w->draining = 1;
+			server_listeners(w, 0);
+			for (i = 0; i < w->srv->nlisteners; i++) {
+				close(w->srv->listeners[i].fd);
+				w->srv->listeners[i].fd = -1;
+			}
+		}
+	}
+}
+
+void
+server_worker(struct srv *s)
+{
+	struct worker w;
+	struct epoll_event evs[256], ev;
+	sigset_t set;
+	time_t last_sweep = 0;
+	int i, n;
+
+	memset(&w, 0, sizeof(w));
+	w.srv = s;
+	if ((w.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((w.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &w;
+	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.sigfd, &ev) == -1)
+		fatal("epoll_ctl");
+	server_listeners(&w, 1);
+
+	while (!w.draining || w.nconns > 0) {
+		n = epoll_wait(w.epfd, evs, 256, 1000);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		for (i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == &w)
+				server_signal(&w);
+			else if (server_is_listener(&w, p))
+				server_accept(&w, p);
+			else {
+				struct conn *c = p;
+
+				if (evs[i].events & (EPOLLERR | EPOLLHUP) &&
+				    !(evs[i].events & EPOLLIN)) {
+					server_close(&w, c);
+					continue;
+				}
+				if (server_step(&w, c) == -1)
+					server_close(&w, c);
+			}
+		}
+		if (server_now() != last_sweep) {
+			last_sweep = server_now();
+			server_sweep(&w);
+		}
+	}
+	exit(0);
+}

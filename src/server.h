@@ -1,0 +1,42 @@
+/* listeners, worker processes, event loop, per-connection state machine */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <sys/types.h>
+
+#include "conf.h"
+#include "tls.h"
+
+struct listener {
+	int		 fd;
+	enum listen_kind kind;
+	int		 port;
+	char		*addr;
+};
+
+/* what one configuration generation serves: built by the master before
+ * it forks the workers, so nothing on the hot path repeats this work */
+struct srv {
+	struct config	*conf;
+	struct tls_vhost *vhosts;
+	int		*rootfds;
+	struct tls_sni	 sni;
+	size_t		 nservers;
+	struct listener	*listeners;
+	size_t		 nlisteners;
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 drop_privs;
+	int		 accesslog_fd;	/* pipe to the master, or -1 */
+};
+
+/* build a generation; listeners are reused from old (may be NULL) when
+ * the address and kind match. -1 with err set. */
+int	server_prepare(struct config *, struct srv *old, struct srv **out,
+	    char *err, size_t errsz);
+/* closes its listeners, roots and contexts, and frees its config */
+void	server_free(struct srv *);
+/* one worker process: serve until told to stop and drained */
+void	server_worker(struct srv *) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,435 @@
+/* every openssl call: contexts, sni, certificates, session tickets */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "conf.h"
+#include "log.h"
+#include "tls.h"
+
+#define TLS_TICKET_PERIOD	(12 * 3600)	/* a key encrypts this long */
+#define TLS_TICKET_PERIODS	3		/* and decrypts this many */
+
+static unsigned char tls_ticket_secret[32];
+static int tls_tickets_ready;
+
+static void
+tls_errstr(char *err, size_t errsz, const char *what, const char *path)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	else if (errno != 0)
+		snprintf(buf, sizeof(buf), "%s", strerror(errno));
+	snprintf(err, errsz, "%s: %s%s%s", path, what, buf[0] ? ": " : "",
+	    buf);
+	ERR_clear_error();
+}
+
+static int
+tls_path(char *buf, size_t sz, const char *dir, const char *name,
+    const char *ext)
+{
+	int n = snprintf(buf, sz, "%s/%s%s", dir, name, ext);
+
+	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+}
+
+/* write a file atomically with the given mode: temp, fsync, rename */
+static int
+tls_write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *crt)
+{
+	char tmp[4096];
+	FILE *fp;
+	int fd, ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -1;
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode))
+	    == -1)
+		return -1;
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	ok = key ? PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL)
+	    : PEM_write_X509(fp, crt);
+	if (!ok || fflush(fp) != 0 || fsync(fd) != 0) {
+		fclose(fp);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(fp);
+	if (rename(tmp, path) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tls_add_ext(X509 *crt, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, crt, crt, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value)) == NULL)
+		return -1;
+	ok = X509_add_ext(crt, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+static int
+tls_is_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* a long-lived self-signed ecdsa p-256 certificate for the server's names */
+static int
+tls_generate(const struct server_conf *sc, const char *crtpath,
+    const char *keypath, char *err, size_t errsz)
+{
+	EVP_PKEY *key = NULL;
+	X509 *crt = NULL;
+	X509_NAME *subj;
+	char san[4096];
+	size_t off = 0, i;
+	unsigned char serial[16];
+	BIGNUM *bn = NULL;
+	int rc = -1, n;
+
+	if ((key = EVP_EC_gen("P-256")) == NULL ||
+	    (crt = X509_new()) == NULL) {
+		tls_errstr(err, errsz, "cannot generate a key", keypath);
+		goto out;
+	}
+	X509_set_version(crt, 2);
+	if (RAND_bytes(serial, sizeof(serial)) != 1)
+		goto fail;
+	serial[0] &= 0x7f;
+	if ((bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(crt)) == NULL)
+		goto fail;
+	/* long-lived on purpose: visitors pin it on first use */
+	if (X509_gmtime_adj(X509_getm_notBefore(crt), -86400) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(crt), 365 * 100, 0, NULL)
+	    == NULL)
+		goto fail;
+	subj = X509_get_subject_name(crt);
+	if (!X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)sc->name, -1, -1, 0) ||
+	    !X509_set_issuer_name(crt, subj) || !X509_set_pubkey(crt, key))
+		goto fail;
+	n = snprintf(san, sizeof(san), "%s:%s",
+	    tls_is_ip(sc->name) ? "IP" : "DNS", sc->name);
+	if (n < 0 || (size_t)n >= sizeof(san))
+		goto fail;
+	off = (size_t)n;
+	for (i = 0; i < sc->naliases; i++) {
+		n = snprintf(san + off, sizeof(san) - off, ",%s:%s",
+		    tls_is_ip(sc->aliases[i]) ? "IP" : "DNS", sc->aliases[i]);
+		if (n < 0 || (size_t)n >= sizeof(san) - off)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (tls_add_ext(crt, NID_subject_alt_name, san) == -1 ||
+	    tls_add_ext(crt, NID_basic_constraints, "critical,CA:FALSE") == -1 ||
+	    tls_add_ext(crt, NID_key_usage, "critical,digitalSignature") == -1 ||
+	    tls_add_ext(crt, NID_ext_key_usage, "serverAuth") == -1 ||
+	    !X509_sign(crt, key, EVP_sha256()))
+		goto fail;
+	if (tls_write_pem(keypath, 0600, key, NULL) == -1) {
+		tls_errstr(err, errsz, "cannot write key", keypath);
+		goto out;
+	}
+	if (tls_write_pem(crtpath, 0644, NULL, crt) == -1) {
+		tls_errstr(err, errsz, "cannot write certificate", crtpath);
+		goto out;
+	}
+	log_info("generated a self-signed certificate for %s: %s", sc->name,
+	    crtpath);
+	rc = 0;
+	goto out;
+fail:
+	tls_errstr(err, errsz, "cannot build a certificate", crtpath);
+out:
+	BN_free(bn);
+	X509_free(crt);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* derive one period's name, hmac and aes keys from the master secret */
+static void
+tls_ticket_keys(long period, unsigned char name[16], unsigned char hkey[32],
+    unsigned char akey[32])
+{
+	static __thread long cached = -1;
+	static __thread unsigned char cname[16], chkey[32], cakey[32];
+	unsigned char out[32], msg[9];
+	unsigned int len;
+	int i;
+
+	if (period != cached) {
+		for (i = 0; i < 8; i++)
+			msg[i] = (unsigned char)(period >> (8 * i));
+		msg[8] = 'n';
+		HMAC(EVP_sha256(), tls_ticket_secret, 32, msg, 9, out, &len);
+		memcpy(cname, out, 16);
+		msg[8] = 'h';
+		HMAC(EVP_sha256(), tls_ticket_secret, 32, msg, 9, chkey, &len);
+		msg[8] = 'a';
+		HMAC(EVP_sha256(), tls_ticket_secret, 32, msg, 9, cakey, &len);
+		cached = period;
+	}
+	memcpy(name, cname, 16);
+	memcpy(hkey, chkey, 32);
+	memcpy(akey, cakey, 32);
+}
+
+static int
+tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char iv[16],
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	unsigned char kname[16], hkey[32], akey[32];
+	OSSL_PARAM params[3];
+	char digest[] = "SHA256";
+	long now = (long)time(NULL) / TLS_TICKET_PERIOD;
+	int i = 0;
+
+	(void)ssl;
+	if (enc) {
+		tls_ticket_keys(now, kname, hkey, akey);
+		if (RAND_bytes(iv, 16) != 1)
+			return -1;
+		memcpy(name, kname, 16);
+	} else {
+		for (i = 0; i < TLS_TICKET_PERIODS; i++) {
+			tls_ticket_keys(now - i, kname, hkey, akey);
+			if (memcmp(name, kname, 16) == 0)
+				break;
+		}
+		if (i == TLS_TICKET_PERIODS)
+			return 0;	/* unknown or expired: full handshake */
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    hkey, 32);
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    digest, 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (!EVP_CipherInit_ex2(cctx, EVP_aes_256_cbc(), akey, iv, enc,
+	    NULL) || !EVP_MAC_CTX_set_params(hctx, params))
+		return -1;
+	/* an older key still decrypts, but asks for a fresh ticket */
+	return (!enc && i > 0) ? 2 : 1;
+}
+
+int
+tls_tickets_init(const char *state_dir, char *err, size_t errsz)
+{
+	char path[4096];
+	int fd;
+	ssize_t n;
+
+	if (tls_path(path, sizeof(path), state_dir, "ticket", ".key") == -1) {
+		snprintf(err, errsz, "%s: path too long", state_dir);
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+		n = read(fd, tls_ticket_secret, sizeof(tls_ticket_secret));
+		close(fd);
+		if (n != (ssize_t)sizeof(tls_ticket_secret)) {
+			snprintf(err, errsz, "%s: short or unreadable ticket "
+			    "secret; remove it to have a new one made", path);
+			return -1;
+		}
+	} else if (errno == ENOENT) {
+		char tmp[4200];
+
+		if (RAND_bytes(tls_ticket_secret, 32) != 1) {
+			tls_errstr(err, errsz, "no randomness", path);
+			return -1;
+		}
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd == -1 || write(fd, tls_ticket_secret, 32) != 32 ||
+		    fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path)) {
+			snprintf(err, errsz, "%s: cannot write: %s", path,
+			    strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+	} else {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	tls_tickets_ready = 1;
+	return 0;
+}
+
+SSL_CTX *
+tls_server_ctx(const struct server_conf *sc, const char *state_dir,
+    char *err, size_t errsz)
+{
+	char crtbuf[4096], keybuf[4096];
+	const char *crt = sc->cert, *key = sc->key;
+	SSL_CTX *ctx;
+
+	if (crt == NULL) {
+		if (tls_path(crtbuf, sizeof(crtbuf), state_dir, sc->name,
+		    ".crt") == -1 || tls_path(keybuf, sizeof(keybuf),
+		    state_dir, sc->name, ".key") == -1) {
+			snprintf(err, errsz, "%s: path too long", state_dir);
+			return NULL;
+		}
+		crt = crtbuf;
+		key = keybuf;
+		/* generated once, then reused so visitors' pins hold */
+		if (access(crt, F_OK) == -1 || access(key, F_OK) == -1) {
+			if (mkdir(state_dir, 0755) == -1 && errno != EEXIST) {
+				snprintf(err, errsz, "%s: %s", state_dir,
+				    strerror(errno));
+				return NULL;
+			}
+			if (tls_generate(sc, crt, key, err, errsz) == -1)
+				return NULL;
+		}
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		tls_errstr(err, errsz, "cannot create a tls context", crt);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_ENABLE_KTLS);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE);
+	/* tickets only: nothing is cached per worker */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set1_groups_list(ctx, "X25519:P-256:X448:P-384");
+	if (tls_tickets_ready)
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
+	else
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
+		tls_errstr(err, errsz, "cannot load certificate", crt);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		tls_errstr(err, errsz, "cannot load key", key);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		tls_errstr(err, errsz, "key does not match certificate", key);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int
+tls_name_matches(const struct server_conf *sc, const char *name)
+{
+	size_t i;
+
+	if (strcasecmp(sc->name, name) == 0)
+		return 1;
+	for (i = 0; i < sc->naliases; i++)
+		if (strcasecmp(sc->aliases[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+tls_servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	const struct tls_sni *sni = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	size_t i;
+
+	(void)alert;
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_NOACK;	/* keep the first server */
+	for (i = 0; i < sni->nvhosts; i++) {
+		if (tls_name_matches(sni->vhosts[i].conf, name)) {
+			if (i > 0)
+				SSL_set_SSL_CTX(ssl, sni->vhosts[i].ctx);
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	/* an unknown name gets the first server; the request's host is
+	 * checked against the server later (53) */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void
+tls_sni_setup(struct tls_sni *sni)
+{
+	size_t i;
+
+	for (i = 0; i < sni->nvhosts; i++) {
+		SSL_CTX_set_tlsext_servername_callback(sni->vhosts[i].ctx,
+		    tls_servername_cb);
+		SSL_CTX_set_tlsext_servername_arg(sni->vhosts[i].ctx, sni);
+	}
+}
+
+const struct tls_vhost *
+tls_vhost_of(const SSL *ssl, const struct tls_sni *sni)
+{
+	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+	size_t i;
+
+	for (i = 0; i < sni->nvhosts; i++)
+		if (sni->vhosts[i].ctx == ctx)
+			return &sni->vhosts[i];
+	return &sni->vhosts[0];
+}
+
+int
+tls_ktls_send(SSL *ssl)
+{
+	return BIO_get_ktls_send(SSL_get_wbio(ssl)) > 0;
+}
+
+void
+tls_ctx_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
