@@ -9,7 +9,8 @@
 # server cpu is utime+stime (+ reaped children) of the server's whole process
 # tree from /proc, before and after each cell, in clock ticks (10 ms).
 #
-# BENCH_SECONDS (per cell, default 4), BENCH_IDLE (default 5000)
+# BENCH_SECONDS (per cell, default 4), BENCH_IDLE (default 5000),
+# CAPSULED (the binary to measure, default build/capsuled)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
@@ -175,6 +176,10 @@ ratio() {
 		if (a == "" || b == "" || b + 0 == 0) print "-";
 		else printf "%.2f", a / b }'
 }
+pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "" || b + 0 == 0) print "-"; else printf "%.0f", 100 * a / b }'
+}
 cpu_per() {	# server cpu in microseconds per unit ($3: req or mb)
 	f=$RES/$1.$2
 	ticks=$(bench_kv cpu_ticks "$(tail -n 1 "$f")")
@@ -195,9 +200,9 @@ rowname() {
 }
 
 echo
-printf '%-12s %-27s %4s %9s %8s %8s %8s %6s %10s %9s %7s %7s %6s\n' \
-    server row conc req/s MB/s p50_ms p99_ms errors cpu_us/req cpu_us/MB \
-    x_req/s x_cpu other%
+printf '%-12s %-27s %4s %9s %8s %8s %8s %6s %6s %10s %9s %7s %7s %6s\n' \
+    server row conc req/s MB/s p50_ms p99_ms errors resum% cpu_us/req \
+    cpu_us/MB x_req/s x_cpu other%
 for row in full resume file; do
 	for conc in 1 32; do
 		for s in $servers; do
@@ -211,10 +216,11 @@ for row in full resume file; do
 				    "$(val molly-brown "$c" rps)")
 				xc=$(ratio "$cpr" "$(cpu_per molly-brown "$c" req)")
 			fi
-			printf '%-12s %-27s %4s %9s %8s %8s %8s %6s %10s %9s %7s %7s %6s\n' \
+			printf '%-12s %-27s %4s %9s %8s %8s %8s %6s %6s %10s %9s %7s %7s %6s\n' \
 			    "$s" "$(rowname "$row")" "$conc" "$(val "$s" "$c" rps)" \
 			    "$(val "$s" "$c" mbps)" "$(val "$s" "$c" p50_ms)" \
 			    "$(val "$s" "$c" p99_ms)" "$(val "$s" "$c" errors)" \
+			    "$(pct "$(val "$s" "$c" resumed)" "$(val "$s" "$c" ok)")" \
 			    "$cpr" "$cpm" "$xr" "$xc" "$(val "$s" "$c" other_pct)"
 		done
 	done
@@ -250,6 +256,7 @@ echo "MB = 10^6 bytes. cpu_us: the server's cpu (all its processes) per request"
 echo "or per MB sent. x_*: capsuled / molly-brown in this run (req/s: higher is"
 echo "better; cpu and memory: lower is better). idle: 'opened' = tls handshakes"
 echo "completed, 'held' = still open when the request was timed; memory is PSS."
+echo "resum%: share of handshakes resumed with a TLS 1.3 ticket."
 echo "other%: cpu used by other processes on the machine during the cell, in %"
 echo "of one core (the load generator and the server excluded): noise."
 for s in $servers; do

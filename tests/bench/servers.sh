@@ -146,7 +146,7 @@ bench_start_molly() {
 # extra config lines (connection cap) are dropped if this build rejects them.
 bench_start_capsuled() {
 	CAPS_PID= CAPS_PORT=
-	bin="$TOP/build/capsuled"
+	bin="${CAPSULED:-$TOP/build/capsuled}"
 	[ -x "$bin" ] || {
 		echo "capsuled is not built ($bin missing)" >&2
 		return 1
