@@ -40,7 +40,10 @@ gopher_selector_parse(const char *req, size_t len, char *path, size_t pathsz)
 	if (line_end(req, len, &linelen) == -1) {
 		tab = memchr(req, '\t', len);
 		sellen = tab ? (size_t)(tab - req) : len;
-		if (len > GOPHER_LINE_MAX || sellen > GOPHER_SELECTOR_MAX + 1)
+		/* a CR may still be waiting for its LF */
+		if (!tab && sellen > 0 && req[sellen - 1] == '\r')
+			sellen--;
+		if (len > GOPHER_LINE_MAX || sellen > GOPHER_SELECTOR_MAX)
 			return GOPHER_SEL_TOO_LONG;
 		return GOPHER_SEL_NEED_MORE;
 	}
