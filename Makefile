@@ -32,7 +32,8 @@ CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 MILTER_LIBS = -lmilter -lpthread
 
 # capsuled: every module but main goes into a library the unit tests link
-CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox proxy
+CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox proxy \
+	buf utf8 gemtext plaintext
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
 MILTER_MODS =
