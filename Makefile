@@ -36,7 +36,7 @@ CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox p
 	buf utf8 gemtext plaintext
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS =
+MILTER_MODS = conf_milter milter db ack mailhdr template
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
 CAPSULED_OBJS = $(CAPSULED_MODS:%=$(B)/obj/%.o)

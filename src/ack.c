@@ -1,0 +1,658 @@
+/* acknowledgements: compose, spool durably, submit with back-off */
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ack.h"
+#include "conf_milter.h"
+#include "db.h"
+#include "log.h"
+#include "mailhdr.h"
+#include "template.h"
+
+#define ACK_SPOOL_MAX	(512 * 1024)
+#define ACK_SWEEP_AGE	300	/* an uncommitted tmp file this old is dead */
+
+static const char *const ack_months[] = { "January", "February", "March",
+    "April", "May", "June", "July", "August", "September", "October",
+    "November", "December" };
+static const char *const ack_mon3[] = { "Jan", "Feb", "Mar", "Apr", "May",
+    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const ack_day3[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+    "Fri", "Sat" };
+
+static struct {
+	int		 spool_fd;	/* state-dir/spool */
+	int		 tmp_fd, new_fd, failed_fd;
+	struct db	*db;
+	pthread_t	 thread;
+	int		 running;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	int		 wake, stop;
+} ack = { -1, -1, -1, -1, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_COND_INITIALIZER, 0, 0 };
+
+void
+ack_date_text(time_t t, char *buf, size_t bufsz)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	snprintf(buf, bufsz, "%d %s %d", tm.tm_mday, ack_months[tm.tm_mon],
+	    tm.tm_year + 1900);
+}
+
+/* rfc 5322 date, whatever the locale */
+static void
+ack_date_rfc(time_t t, char *buf, size_t bufsz)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, bufsz, "%s, %d %s %d %02d:%02d:%02d +0000",
+	    ack_day3[tm.tm_wday], tm.tm_mday, ack_mon3[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* append a header line; the value must already be safe */
+static int
+hdr_add(char **buf, size_t *len, size_t *cap, const char *name,
+    const char *value)
+{
+	size_t need = strlen(name) + strlen(value) + 5;
+	char *nb;
+
+	if (*len + need > *cap) {
+		*cap = (*len + need) * 2;
+		if ((nb = realloc(*buf, *cap)) == NULL)
+			return -1;
+		*buf = nb;
+	}
+	*len += (size_t)sprintf(*buf + *len, "%s: %s\r\n", name, value);
+	return 0;
+}
+
+char *
+ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
+{
+	const struct conf_enquiry *e = a->enq;
+	char date[64], rdate[64], subj[MAILHDR_VALUE_MAX + 128];
+	char enc[MAILHDR_VALUE_MAX * 3], name[MAILHDR_NAME_MAX * 3];
+	char line[MAILHDR_VALUE_MAX * 4], refs[MAILHDR_VALUE_MAX];
+	char cleansubj[MAILHDR_VALUE_MAX], cleanname[MAILHDR_NAME_MAX];
+	char *body = NULL, *qp = NULL, *buf = NULL;
+	size_t bodylen, qplen, len = 0, cap = 4096;
+	struct tmpl_var vars[8];
+	const char *greet;
+	int needed, n;
+
+	/* 1. the text, from the template */
+	snprintf(cleansubj, sizeof(cleansubj), "%s", a->subject);
+	mailhdr_clean(cleansubj);
+	snprintf(cleanname, sizeof(cleanname), "%s", a->to_name);
+	mailhdr_clean(cleanname);
+	greet = cleanname[0] ? cleanname : a->to_addr;
+	ack_date_text(a->received, date, sizeof(date));
+	vars[0] = (struct tmpl_var){ "reference", a->reference };
+	vars[1] = (struct tmpl_var){ "name", greet };
+	vars[2] = (struct tmpl_var){ "address", a->to_addr };
+	vars[3] = (struct tmpl_var){ "subject", cleansubj[0] ? cleansubj :
+	    "(no subject)" };
+	vars[4] = (struct tmpl_var){ "date", date };
+	vars[5] = (struct tmpl_var){ "category", a->category };
+	vars[6] = (struct tmpl_var){ "enquiry_address", e->address };
+	vars[7] = (struct tmpl_var){ "capsule", a->capsule_url };
+	if ((body = tmpl_expand(e->ack_template, e->ack_template_len, vars,
+	    8, &bodylen, err, errsz)) == NULL)
+		return NULL;
+	if ((qp = mailhdr_qp_encode(body, bodylen, &qplen, &needed)) == NULL)
+		goto nomem;
+	free(body);
+	body = NULL;
+	if ((buf = malloc(cap)) == NULL)
+		goto nomem;
+
+	/* 2. the header: rfc 3834 and rfc 2047, nothing from the sender
+	 * unencoded */
+	if (e->ack_from_name[0]) {
+		if (mailhdr_encode_phrase(e->ack_from_name, "\r\n ", name,
+		    sizeof(name)) == -1)
+			goto toolong;
+		n = snprintf(line, sizeof(line), "%s <%s>", name, e->ack_from);
+	} else
+		n = snprintf(line, sizeof(line), "<%s>", e->ack_from);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    hdr_add(&buf, &len, &cap, "From", line) == -1)
+		goto toolong;
+	if (cleanname[0]) {
+		if (mailhdr_encode_phrase(cleanname, "\r\n ", name,
+		    sizeof(name)) == -1)
+			goto toolong;
+		n = snprintf(line, sizeof(line), "%s <%s>", name, a->to_addr);
+	} else
+		n = snprintf(line, sizeof(line), "<%s>", a->to_addr);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    hdr_add(&buf, &len, &cap, "To", line) == -1)
+		goto toolong;
+	/* "Re: [ENQ-2026-000042] original", the tag once */
+	{
+		char tag[80];
+		int has_re = strncasecmp(cleansubj, "re:", 3) == 0;
+		const char *rest = has_re ? cleansubj + 3 : cleansubj;
+
+		while (*rest == ' ')
+			rest++;
+		snprintf(tag, sizeof(tag), "[%s]", a->reference);
+		if (strstr(rest, tag))
+			n = snprintf(subj, sizeof(subj), "Re: %s", rest);
+		else
+			n = snprintf(subj, sizeof(subj), "Re: %s%s%s", tag,
+			    rest[0] ? " " : "", rest);
+		if (n < 0 || (size_t)n >= sizeof(subj))
+			goto toolong;
+	}
+	if (mailhdr_encode_text(subj, "\r\n ", enc, sizeof(enc)) == -1 ||
+	    hdr_add(&buf, &len, &cap, "Subject", enc) == -1)
+		goto toolong;
+	ack_date_rfc(a->now, rdate, sizeof(rdate));
+	if (hdr_add(&buf, &len, &cap, "Date", rdate) == -1)
+		goto nomem;
+	n = snprintf(line, sizeof(line), "<%s.%s@%s>", a->reference,
+	    a->token, a->hostname);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    hdr_add(&buf, &len, &cap, "Message-ID", line) == -1)
+		goto toolong;
+	if (a->message_id && a->message_id[0]) {
+		if (hdr_add(&buf, &len, &cap, "In-Reply-To",
+		    a->message_id) == -1)
+			goto nomem;
+		n = snprintf(line, sizeof(line), "%s %s", a->references ?
+		    a->references : "", a->message_id);
+		if (n < 0 || (size_t)n >= sizeof(line) ||
+		    mailhdr_msgids(line, refs, 900) == -1 ||
+		    hdr_add(&buf, &len, &cap, "References", refs) == -1)
+			goto toolong;
+	}
+	if (hdr_add(&buf, &len, &cap, "Auto-Submitted", "auto-replied") ==
+	    -1 || hdr_add(&buf, &len, &cap, "X-Auto-Response-Suppress",
+	    "All") == -1 ||
+	    hdr_add(&buf, &len, &cap, "X-Enquiry-Reference",
+	    a->reference) == -1 ||
+	    hdr_add(&buf, &len, &cap, "MIME-Version", "1.0") == -1 ||
+	    hdr_add(&buf, &len, &cap, "Content-Type",
+	    "text/plain; charset=utf-8") == -1 ||
+	    hdr_add(&buf, &len, &cap, "Content-Transfer-Encoding",
+	    needed ? "quoted-printable" : "7bit") == -1)
+		goto nomem;
+
+	/* 3. blank line and body */
+	if (len + qplen + 8 > cap) {
+		char *nb;
+
+		cap = len + qplen + 8;
+		if ((nb = realloc(buf, cap)) == NULL)
+			goto nomem;
+		buf = nb;
+	}
+	memcpy(buf + len, "\r\n", 2);
+	len += 2;
+	memcpy(buf + len, qp, qplen);
+	len += qplen;
+	if (len < 2 || buf[len - 2] != '\r' || buf[len - 1] != '\n') {
+		memcpy(buf + len, "\r\n", 2);
+		len += 2;
+	}
+	buf[len] = '\0';
+	free(qp);
+	*lenp = len;
+	return buf;
+toolong:
+	snprintf(err, errsz, "acknowledgement header too long");
+	goto fail;
+nomem:
+	snprintf(err, errsz, "out of memory");
+fail:
+	free(body);
+	free(qp);
+	free(buf);
+	return NULL;
+}
+
+static int
+mkdir_at(int dfd, const char *name)
+{
+	if (mkdirat(dfd, name, 0750) == -1 && errno != EEXIST)
+		return -1;
+	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int
+ack_init(const char *state_dir, struct db *db, char *err, size_t errsz)
+{
+	int sfd;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errsz, "curl_global_init failed");
+		return -1;
+	}
+	if ((sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (ack.spool_fd = mkdir_at(sfd, "spool")) == -1 ||
+	    (ack.tmp_fd = mkdir_at(ack.spool_fd, "tmp")) == -1 ||
+	    (ack.new_fd = mkdir_at(ack.spool_fd, "new")) == -1 ||
+	    (ack.failed_fd = mkdir_at(ack.spool_fd, "failed")) == -1) {
+		snprintf(err, errsz, "%s/spool: %s", state_dir,
+		    strerror(errno));
+		if (sfd != -1)
+			close(sfd);
+		return -1;
+	}
+	close(sfd);
+	ack.db = db;
+	return 0;
+}
+
+void
+ack_shutdown(void)
+{
+	int *fds[] = { &ack.spool_fd, &ack.tmp_fd, &ack.new_fd,
+	    &ack.failed_fd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] != -1) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	curl_global_cleanup();
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+ack_spool_tmp(const char *ref, const char *rcpt, const char *msg, size_t len,
+    time_t now, char *name, size_t namesz)
+{
+	char head[MAILHDR_ADDR_MAX + 128];
+	int fd, n, hn;
+
+	n = snprintf(name, namesz, "%lld.%s", (long long)now, ref);
+	hn = snprintf(head, sizeof(head), "rcpt %s\nref %s\n\n", rcpt, ref);
+	if (n < 0 || (size_t)n >= namesz || hn < 0 ||
+	    (size_t)hn >= sizeof(head) || strchr(ref, '/')) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = openat(ack.tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0640)) == -1)
+		return -1;
+	/* 1. the file and its directory entry reach the disk */
+	if (write_all(fd, head, (size_t)hn) == -1 ||
+	    write_all(fd, msg, len) == -1 || fsync(fd) == -1) {
+		int saved = errno;
+
+		close(fd);
+		unlinkat(ack.tmp_fd, name, 0);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) == -1 || fsync(ack.tmp_fd) == -1) {
+		int saved = errno;
+
+		unlinkat(ack.tmp_fd, name, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ack_wake(void)
+{
+	pthread_mutex_lock(&ack.mtx);
+	ack.wake = 1;
+	pthread_cond_signal(&ack.cond);
+	pthread_mutex_unlock(&ack.mtx);
+}
+
+int
+ack_spool_commit(const char *name)
+{
+	/* no fsync needed: were the rename lost, the sweep finds the
+	 * committed file in tmp/ again */
+	if (renameat(ack.tmp_fd, name, ack.new_fd, name) == -1)
+		return -1;
+	ack_wake();
+	return 0;
+}
+
+void
+ack_spool_discard(const char *name)
+{
+	unlinkat(ack.tmp_fd, name, 0);
+}
+
+/* read a whole spool file; its recipient and the message */
+static char *
+spool_read(int dfd, const char *name, char *rcpt, size_t rcptsz,
+    const char **msg, size_t *msglen)
+{
+	struct stat st;
+	char *buf, *p, *e;
+	ssize_t r;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || st.st_size > ACK_SPOOL_MAX ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)st.st_size) {
+		r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	buf[got] = '\0';
+	/* "rcpt ADDR\nref REF\n\n" then the message */
+	if (strncmp(buf, "rcpt ", 5) != 0 || (e = strchr(buf, '\n')) == NULL ||
+	    (size_t)(e - buf - 5) >= rcptsz || (p = strstr(e, "\n\n")) ==
+	    NULL) {
+		free(buf);
+		errno = EINVAL;
+		return NULL;
+	}
+	memcpy(rcpt, buf + 5, (size_t)(e - buf - 5));
+	rcpt[e - buf - 5] = '\0';
+	*msg = p + 2;
+	*msglen = got - (size_t)(p + 2 - buf);
+	return buf;
+}
+
+struct upload {
+	const char	*p;
+	size_t		 left;
+};
+
+static size_t
+upload_read(char *dst, size_t size, size_t nmemb, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nmemb;
+
+	if (n > u->left)
+		n = u->left;
+	memcpy(dst, u->p, n);
+	u->p += n;
+	u->left -= n;
+	return n;
+}
+
+enum { SUBMIT_OK, SUBMIT_LATER, SUBMIT_NEVER };
+
+static int
+ack_submit(CURL *c, struct milter_conf *conf, const char *name)
+{
+	char rcpt[MAILHDR_ADDR_MAX + 2], url[512], errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *rcpts = NULL;
+	struct upload u;
+	const char *msg;
+	size_t msglen;
+	char *buf;
+	long code = 0;
+	CURLcode rc;
+	int n;
+
+	if ((buf = spool_read(ack.new_fd, name, rcpt, sizeof(rcpt), &msg,
+	    &msglen)) == NULL) {
+		log_warn("spool %s: unreadable, moved to failed/", name);
+		renameat(ack.new_fd, name, ack.failed_fd, name);
+		return SUBMIT_NEVER;
+	}
+	n = snprintf(url, sizeof(url), strchr(conf->submit_host, ':') ?
+	    "smtp://[%s]:%d/%s" : "smtp://%s:%d/%s", conf->submit_host,
+	    conf->submit_port, conf->hostname);
+	if (n < 0 || (size_t)n >= sizeof(url) ||
+	    (rcpts = curl_slist_append(NULL, rcpt)) == NULL) {
+		free(buf);
+		return SUBMIT_LATER;
+	}
+	u.p = msg;
+	u.left = msglen;
+	errbuf[0] = '\0';
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* no CURLOPT_MAIL_FROM: libcurl then says MAIL FROM:<> */
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &u);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msglen);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)conf->submit_timeout);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)conf->submit_timeout * 2);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(rcpts);
+	free(buf);
+	if (rc == CURLE_OK) {
+		if (unlinkat(ack.new_fd, name, 0) == -1)
+			log_warn("spool %s: sent but not removed", name);
+		log_info("ack %s: submitted to %s via %s:%d", name, rcpt,
+		    conf->submit_host, conf->submit_port);
+		return SUBMIT_OK;
+	}
+	if (code >= 500 && code < 600) {
+		log_warnx("ack %s: refused by %s:%d (%ld %s), moved to "
+		    "failed/", name, conf->submit_host, conf->submit_port,
+		    code, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		renameat(ack.new_fd, name, ack.failed_fd, name);
+		return SUBMIT_NEVER;
+	}
+	log_warnx("ack %s: %s:%d: %s, will retry", name, conf->submit_host,
+	    conf->submit_port, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	return SUBMIT_LATER;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* names in a spool directory, sorted (oldest first) */
+static char **
+spool_list(int dfd, size_t *n)
+{
+	char **v = NULL, **nv;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	*n = 0;
+	if ((fd = dup(dfd)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(char *))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[*n] = strdup(de->d_name)) == NULL)
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(char *), name_cmp);
+	return v;
+}
+
+static void
+spool_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* tmp/ files: committed ones move on, dead ones go */
+static void
+ack_sweep(void)
+{
+	struct stat st;
+	char **v;
+	size_t n, i;
+	const char *ref;
+	int known;
+
+	if ((v = spool_list(ack.tmp_fd, &n)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if ((ref = strchr(v[i], '.')) == NULL)
+			continue;
+		ref++;
+		if ((known = db_ref_committed(ack.db, ref)) == 1) {
+			log_info("spool %s: committed, recovered from tmp/",
+			    v[i]);
+			renameat(ack.tmp_fd, v[i], ack.new_fd, v[i]);
+		} else if (known == 0 && fstatat(ack.tmp_fd, v[i], &st, 0) ==
+		    0 && st.st_mtime + ACK_SWEEP_AGE < time(NULL)) {
+			log_info("spool %s: never committed, removed", v[i]);
+			unlinkat(ack.tmp_fd, v[i], 0);
+		}
+	}
+	spool_free(v, n);
+}
+
+static void *
+ack_worker(void *arg)
+{
+	struct milter_conf *conf;
+	struct timespec until;
+	time_t backoff = 1, next = 0, last_sweep = 0, now;
+	char **v;
+	size_t n, i;
+	CURL *c;
+	int later, in_backoff = 0, stop;
+
+	(void)arg;
+	if ((c = curl_easy_init()) == NULL) {
+		log_warnx("ack worker: curl_easy_init failed");
+		return NULL;
+	}
+	for (;;) {
+		/* a new acknowledgement wakes us, unless we are backing off */
+		pthread_mutex_lock(&ack.mtx);
+		while (!ack.stop && time(NULL) < next &&
+		    !(ack.wake && !in_backoff)) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&ack.cond, &ack.mtx, &until);
+		}
+		ack.wake = 0;
+		stop = ack.stop;
+		pthread_mutex_unlock(&ack.mtx);
+		if (stop)
+			break;
+		now = time(NULL);
+		if (now - last_sweep >= 60) {
+			ack_sweep();
+			last_sweep = now;
+		}
+		if ((conf = conf_milter_get()) == NULL)
+			break;
+		later = 0;
+		if ((v = spool_list(ack.new_fd, &n)) != NULL) {
+			for (i = 0; i < n && !later; i++)
+				later = ack_submit(c, conf, v[i]) ==
+				    SUBMIT_LATER;
+			spool_free(v, n);
+		}
+		/* 1. back off while the relay fails, doubling up to a cap */
+		in_backoff = later;
+		if (later) {
+			next = time(NULL) + backoff;
+			backoff = backoff * 2 > conf->submit_retry_max ?
+			    conf->submit_retry_max : backoff * 2;
+			if (backoff < 1)
+				backoff = 1;
+		} else {
+			backoff = 1;
+			next = time(NULL) + 60;
+		}
+		conf_milter_put(conf);
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+int
+ack_start(void)
+{
+	int rc;
+
+	ack.stop = 0;
+	if ((rc = pthread_create(&ack.thread, NULL, ack_worker, NULL)) != 0) {
+		errno = rc;
+		return -1;
+	}
+	ack.running = 1;
+	return 0;
+}
+
+void
+ack_stop(void)
+{
+	if (!ack.running)
+		return;
+	pthread_mutex_lock(&ack.mtx);
+	ack.stop = 1;
+	pthread_cond_signal(&ack.cond);
+	pthread_mutex_unlock(&ack.mtx);
+	pthread_join(ack.thread, NULL);
+	ack.running = 0;
+}

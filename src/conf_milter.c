@@ -1,0 +1,707 @@
+/* enquiry-milter configuration: every libconfuse call lives here */
+#include <sys/stat.h>
+
+#include <confuse.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf_milter.h"
+#include "log.h"
+#include "mailhdr.h"
+#include "template.h"
+
+const char *const conf_milter_tmpl_names[] = {
+	"reference", "name", "address", "subject", "date", "category",
+	"enquiry_address", "capsule"
+};
+const size_t conf_milter_ntmpl_names =
+    sizeof(conf_milter_tmpl_names) / sizeof(conf_milter_tmpl_names[0]);
+
+static pthread_mutex_t conf_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct milter_conf *conf_current;
+
+/* where libconfuse's messages go while one thread parses */
+static __thread char *conf_errbuf;
+static __thread size_t conf_errsz;
+static __thread int conf_errset;
+
+static void
+conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (conf_errbuf == NULL || conf_errset)
+		return;		/* the first problem is the one to fix */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg && cfg->filename)
+		snprintf(conf_errbuf, conf_errsz, "%s:%d: %s", cfg->filename,
+		    cfg->line, msg);
+	else
+		snprintf(conf_errbuf, conf_errsz, "%s", msg);
+	conf_errset = 1;
+}
+
+long long
+conf_milter_duration(const char *s)
+{
+	char *end;
+	long long v, mul = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v < 0 || v > 100LL * 365 * 86400)
+		return -1;
+	if (*end == 's')
+		mul = 1, end++;
+	else if (*end == 'm')
+		mul = 60, end++;
+	else if (*end == 'h')
+		mul = 3600, end++;
+	else if (*end == 'd')
+		mul = 86400, end++;
+	else if (*end == 'w')
+		mul = 7 * 86400, end++;
+	if (*end != '\0')
+		return -1;
+	return v * mul;
+}
+
+/* the most recent value of opt */
+static const char *
+last_str(cfg_opt_t *opt)
+{
+	if (opt->nvalues == 0)
+		return NULL;
+	return cfg_opt_getnstr(opt, opt->nvalues - 1);
+}
+
+static int
+v_duration(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (conf_milter_duration(last_str(opt)) < 0) {
+		cfg_error(cfg, "%s: \"%s\" is not a duration (like 30s, 10m, "
+		    "7d)", opt->name, last_str(opt));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_address(cfg_t *cfg, cfg_opt_t *opt)
+{
+	char addr[MAILHDR_ADDR_MAX], name[MAILHDR_NAME_MAX];
+	const char *v = last_str(opt);
+
+	if (v == NULL || v[0] == '\0')
+		return 0;	/* optional ones may be empty */
+	if (mailhdr_addr_parse(v, addr, sizeof(addr), name,
+	    sizeof(name)) == -1) {
+		cfg_error(cfg, "%s: \"%s\" is not a mail address", opt->name,
+		    v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_address_list(cfg_t *cfg, cfg_opt_t *opt)
+{
+	unsigned int i;
+	char addr[MAILHDR_ADDR_MAX];
+
+	for (i = 0; i < opt->nvalues; i++) {
+		const char *v = cfg_opt_getnstr(opt, i);
+
+		if (mailhdr_envaddr(v, addr, sizeof(addr)) == -1 ||
+		    addr[0] == '\0') {
+			cfg_error(cfg, "%s: \"%s\" is not a mail address",
+			    opt->name, v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+v_mode(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = last_str(opt);
+	char *end;
+	long m;
+
+	m = strtol(v ? v : "", &end, 8);
+	if (v == NULL || *v == '\0' || *end != '\0' || m < 0 || m > 0777) {
+		cfg_error(cfg, "%s: \"%s\" is not an octal mode like 0660",
+		    opt->name, v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_loglevel(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (log_level_parse(last_str(opt)) == -1) {
+		cfg_error(cfg, "log-level: \"%s\" is not one of error, "
+		    "warning, info, debug", last_str(opt));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+split_hostport(const char *v, char *host, size_t hostsz, int *port)
+{
+	const char *colon = strrchr(v, ':');
+	const char *hs = v, *he;
+	char *end;
+	long p;
+
+	if (colon == NULL)
+		return -1;
+	he = colon;
+	if (*hs == '[') {
+		hs++;
+		if (he[-1] != ']')
+			return -1;
+		he--;
+	}
+	if (he <= hs || (size_t)(he - hs) >= hostsz)
+		return -1;
+	memcpy(host, hs, (size_t)(he - hs));
+	host[he - hs] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || p < 1 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+static int
+v_submit(cfg_t *cfg, cfg_opt_t *opt)
+{
+	char host[256];
+	int port;
+
+	if (split_hostport(last_str(opt), host, sizeof(host), &port) == -1) {
+		cfg_error(cfg, "submit: \"%s\" is not host:port",
+		    last_str(opt));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_reference(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = last_str(opt), *p;
+
+	if (v == NULL || *v == '\0' || strlen(v) > 16)
+		goto bad;
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p))
+			goto bad;
+	return 0;
+bad:
+	cfg_error(cfg, "reference: \"%s\" must be 1 to 16 letters or digits",
+	    v ? v : "");
+	return -1;
+}
+
+static int
+v_enquiry(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, opt->nvalues - 1);
+	char addr[MAILHDR_ADDR_MAX];
+
+	if (mailhdr_envaddr(cfg_title(sec), addr, sizeof(addr)) == -1 ||
+	    addr[0] == '\0') {
+		cfg->line = sec->line;
+		cfg_error(cfg, "enquiry \"%s\": not a mail address",
+		    cfg_title(sec));
+		return -1;
+	}
+	if (cfg_size(sec, "route-to") == 0) {
+		cfg->line = sec->line;
+		cfg_error(cfg, "enquiry \"%s\": route-to is empty",
+		    cfg_title(sec));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_category(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, opt->nvalues - 1);
+
+	if (cfg_size(sec, "keywords") == 0 || cfg_size(sec, "route-to") == 0) {
+		cfg->line = sec->line;
+		cfg_error(cfg, "category \"%s\": needs keywords and route-to",
+		    cfg_title(sec));
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+xstrdup_lower(const char *s, int lower)
+{
+	char *d = strdup(s ? s : ""), *p;
+
+	if (d && lower)
+		for (p = d; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+static int
+copy_list(cfg_t *sec, const char *name, char ***out, size_t *n, int addr)
+{
+	unsigned int i, cnt = cfg_size(sec, name);
+	char buf[MAILHDR_ADDR_MAX];
+
+	*n = 0;
+	if ((*out = calloc(cnt + 1, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < cnt; i++) {
+		const char *v = cfg_getnstr(sec, name, i);
+
+		if (addr) {
+			if (mailhdr_envaddr(v, buf, sizeof(buf)) == -1)
+				return -1;
+			v = buf;
+		}
+		if (((*out)[i] = xstrdup_lower(v, 1)) == NULL)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void
+free_list(char **l, size_t n)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+/* read a template; "path:line: problem" on error */
+static int
+load_template(struct conf_enquiry *e, char *err, size_t errsz)
+{
+	char msg[256];
+	struct stat st;
+	ssize_t r;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(e->ack_template_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%s: %s", e->ack_template_path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > TMPL_MAX) {
+		snprintf(err, errsz, "%s: not a regular file of at most %d "
+		    "bytes", e->ack_template_path, TMPL_MAX);
+		close(fd);
+		return -1;
+	}
+	if ((e->ack_template = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	while (got < (size_t)st.st_size) {
+		r = read(fd, e->ack_template + got, (size_t)st.st_size - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	e->ack_template[got] = '\0';
+	e->ack_template_len = got;
+	if (tmpl_check(e->ack_template, got, conf_milter_tmpl_names,
+	    conf_milter_ntmpl_names, msg, sizeof(msg)) == -1) {
+		/* msg is "line N: problem" */
+		snprintf(err, errsz, "%s:%s", e->ack_template_path,
+		    msg + (strncmp(msg, "line ", 5) == 0 ? 5 : 0));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_own(struct milter_conf *c, const char *addr)
+{
+	size_t i;
+	char **n;
+
+	if (addr == NULL || addr[0] == '\0')
+		return 0;
+	for (i = 0; i < c->nown; i++)
+		if (strcmp(c->own[i], addr) == 0)
+			return 0;
+	if ((n = realloc(c->own, (c->nown + 1) * sizeof(char *))) == NULL)
+		return -1;
+	c->own = n;
+	if ((c->own[c->nown] = strdup(addr)) == NULL)
+		return -1;
+	c->nown++;
+	return 0;
+}
+
+static int
+convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
+{
+	char host[256], addr[MAILHDR_ADDR_MAX], name[MAILHDR_NAME_MAX];
+	unsigned int i, j, n;
+	struct conf_enquiry *e;
+	struct conf_category *k;
+	cfg_t *sec, *cs;
+
+	c->socket = xstrdup_lower(cfg_getstr(cfg, "socket"), 0);
+	c->socket_mode = (mode_t)strtol(cfg_getstr(cfg, "socket-mode"),
+	    NULL, 8);
+	c->socket_group = xstrdup_lower(cfg_getstr(cfg, "socket-group"), 0);
+	c->state_dir = xstrdup_lower(cfg_getstr(cfg, "state-dir"), 0);
+	c->user = xstrdup_lower(cfg_getstr(cfg, "user"), 0);
+	split_hostport(cfg_getstr(cfg, "submit"), host, sizeof(host),
+	    &c->submit_port);
+	c->submit_host = xstrdup_lower(host, 0);
+	c->submit_timeout = conf_milter_duration(cfg_getstr(cfg,
+	    "submit-timeout"));
+	c->submit_retry_max = conf_milter_duration(cfg_getstr(cfg,
+	    "submit-retry-max"));
+	c->log_level = log_level_parse(cfg_getstr(cfg, "log-level"));
+	c->capsule_url = xstrdup_lower(cfg_getstr(cfg, "capsule-url"), 0);
+	c->hostname = xstrdup_lower(cfg_getstr(cfg, "hostname"), 1);
+	if (!c->socket || !c->socket_group || !c->state_dir || !c->user ||
+	    !c->submit_host || !c->capsule_url || !c->hostname)
+		goto nomem;
+	if (c->hostname[0] == '\0') {
+		free(c->hostname);
+		if ((c->hostname = malloc(256)) == NULL)
+			goto nomem;
+		if (gethostname(c->hostname, 256) == -1)
+			strcpy(c->hostname, "localhost");
+		c->hostname[255] = '\0';
+	}
+
+	n = cfg_size(cfg, "enquiry");
+	if (n == 0) {
+		snprintf(err, errsz, "%s:%d: no enquiry block: nothing to do",
+		    c->path, cfg->line);
+		return -1;
+	}
+	if ((c->enquiries = calloc(n, sizeof(*c->enquiries))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		sec = cfg_getnsec(cfg, "enquiry", i);
+		e = &c->enquiries[c->nenquiries++];
+		mailhdr_envaddr(cfg_title(sec), addr, sizeof(addr));
+		for (j = 0; j < i; j++)
+			if (strcmp(c->enquiries[j].address, addr) == 0) {
+				snprintf(err, errsz, "%s:%d: enquiry \"%s\" "
+				    "given twice", c->path, sec->line, addr);
+				return -1;
+			}
+		e->address = xstrdup_lower(addr, 1);
+		e->keep_original = cfg_getbool(sec, "keep-original");
+		e->reference = xstrdup_lower(cfg_getstr(sec, "reference"), 0);
+		e->ack_template_path = xstrdup_lower(cfg_getstr(sec,
+		    "ack-template"), 0);
+		e->ack_interval = conf_milter_duration(cfg_getstr(sec,
+		    "ack-interval"));
+		e->bounce_address = xstrdup_lower(cfg_getstr(sec,
+		    "bounce-address"), 1);
+		if (cfg_getstr(sec, "ack-from")[0] == '\0') {
+			e->ack_from = xstrdup_lower(addr, 1);
+			e->ack_from_name = xstrdup_lower("", 0);
+		} else {
+			mailhdr_addr_parse(cfg_getstr(sec, "ack-from"), addr,
+			    sizeof(addr), name, sizeof(name));
+			e->ack_from = xstrdup_lower(addr, 1);
+			e->ack_from_name = xstrdup_lower(name, 0);
+		}
+		if (!e->address || !e->reference || !e->ack_template_path ||
+		    !e->bounce_address || !e->ack_from || !e->ack_from_name)
+			goto nomem;
+		if (e->bounce_address[0]) {
+			if (mailhdr_envaddr(e->bounce_address, addr,
+			    sizeof(addr)) == -1)
+				goto nomem;
+			strcpy(e->bounce_address, addr);
+		}
+		if (copy_list(sec, "route-to", &e->route_to, &e->nroute,
+		    1) == -1)
+			goto nomem;
+		if (load_template(e, err, errsz) == -1)
+			return -1;
+		k = NULL;
+		e->ncategories = 0;
+		if ((e->categories = calloc(cfg_size(sec, "category") + 1,
+		    sizeof(*e->categories))) == NULL)
+			goto nomem;
+		for (j = 0; j < cfg_size(sec, "category"); j++) {
+			cs = cfg_getnsec(sec, "category", j);
+			k = &e->categories[e->ncategories++];
+			if ((k->name = xstrdup_lower(cfg_title(cs), 0)) ==
+			    NULL)
+				goto nomem;
+			if (copy_list(cs, "keywords", &k->keywords,
+			    &k->nkeywords, 0) == -1 ||
+			    copy_list(cs, "route-to", &k->route_to, &k->nroute,
+			    1) == -1)
+				goto nomem;
+		}
+		/* our own addresses: never acknowledged */
+		if (add_own(c, e->address) == -1 ||
+		    add_own(c, e->ack_from) == -1 ||
+		    add_own(c, e->bounce_address) == -1)
+			goto nomem;
+		for (j = 0; j < e->nroute; j++)
+			if (add_own(c, e->route_to[j]) == -1)
+				goto nomem;
+		for (j = 0; j < e->ncategories; j++)
+			for (size_t r = 0; r < e->categories[j].nroute; r++)
+				if (add_own(c, e->categories[j].route_to[r]) ==
+				    -1)
+					goto nomem;
+	}
+	return 0;
+nomem:
+	snprintf(err, errsz, "%s: out of memory", c->path);
+	return -1;
+}
+
+struct milter_conf *
+conf_milter_load(const char *path, char *err, size_t errsz)
+{
+	cfg_opt_t category_opts[] = {
+		CFG_STR_LIST("keywords", NULL, CFGF_NONE),
+		CFG_STR_LIST("route-to", NULL, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t enquiry_opts[] = {
+		CFG_STR_LIST("route-to", NULL, CFGF_NONE),
+		CFG_BOOL("keep-original", cfg_false, CFGF_NONE),
+		CFG_STR("reference", "ENQ", CFGF_NONE),
+		CFG_STR("ack-from", "", CFGF_NONE),
+		CFG_STR("ack-template", "etc/templates/enquiry-ack.txt",
+		    CFGF_NONE),
+		CFG_STR("ack-interval", "7d", CFGF_NONE),
+		CFG_STR("bounce-address", "", CFGF_NONE),
+		CFG_SEC("category", category_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	cfg_opt_t opts[] = {
+		CFG_STR("socket", "unix:var/enquiry-milter.sock", CFGF_NONE),
+		CFG_STR("socket-mode", "0660", CFGF_NONE),
+		CFG_STR("socket-group", "", CFGF_NONE),
+		CFG_STR("state-dir", "var/milter", CFGF_NONE),
+		CFG_STR("user", "enquiry-milter", CFGF_NONE),
+		CFG_STR("submit", "127.0.0.1:25", CFGF_NONE),
+		CFG_STR("submit-timeout", "30s", CFGF_NONE),
+		CFG_STR("submit-retry-max", "10m", CFGF_NONE),
+		CFG_STR("log-level", "info", CFGF_NONE),
+		CFG_STR("capsule-url", "gemini://localhost/", CFGF_NONE),
+		CFG_STR("hostname", "", CFGF_NONE),
+		CFG_SEC("enquiry", enquiry_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	struct milter_conf *c;
+	cfg_t *cfg;
+	int rc;
+
+	if (errsz)
+		err[0] = '\0';
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL) {
+		free(c);
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	c->refs = 1;
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		snprintf(err, errsz, "%s: cannot set up the parser", path);
+		conf_milter_free(c);
+		return NULL;
+	}
+	cfg_set_error_function(cfg, conf_errfunc);
+	cfg_set_validate_func(cfg, "socket-mode", v_mode);
+	cfg_set_validate_func(cfg, "log-level", v_loglevel);
+	cfg_set_validate_func(cfg, "submit", v_submit);
+	cfg_set_validate_func(cfg, "submit-timeout", v_duration);
+	cfg_set_validate_func(cfg, "submit-retry-max", v_duration);
+	cfg_set_validate_func(cfg, "enquiry", v_enquiry);
+	cfg_set_validate_func(cfg, "enquiry|route-to", v_address_list);
+	cfg_set_validate_func(cfg, "enquiry|reference", v_reference);
+	cfg_set_validate_func(cfg, "enquiry|ack-from", v_address);
+	cfg_set_validate_func(cfg, "enquiry|bounce-address", v_address);
+	cfg_set_validate_func(cfg, "enquiry|ack-interval", v_duration);
+	cfg_set_validate_func(cfg, "enquiry|category", v_category);
+	cfg_set_validate_func(cfg, "enquiry|category|route-to",
+	    v_address_list);
+
+	conf_errbuf = err;
+	conf_errsz = errsz;
+	conf_errset = 0;
+	rc = cfg_parse(cfg, path);
+	conf_errbuf = NULL;
+	if (rc == CFG_FILE_ERROR) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (rc != CFG_SUCCESS) {
+		if (err[0] == '\0')
+			snprintf(err, errsz, "%s: parse error", path);
+		goto fail;
+	}
+	if (convert(cfg, c, err, errsz) == -1)
+		goto fail;
+	cfg_free(cfg);
+	return c;
+fail:
+	cfg_free(cfg);
+	conf_milter_free(c);
+	return NULL;
+}
+
+void
+conf_milter_free(struct milter_conf *c)
+{
+	size_t i, j;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nenquiries; i++) {
+		struct conf_enquiry *e = &c->enquiries[i];
+
+		free(e->address);
+		free_list(e->route_to, e->nroute);
+		free(e->reference);
+		free(e->ack_from);
+		free(e->ack_from_name);
+		free(e->ack_template_path);
+		free(e->ack_template);
+		free(e->bounce_address);
+		for (j = 0; j < e->ncategories; j++) {
+			free(e->categories[j].name);
+			free_list(e->categories[j].keywords,
+			    e->categories[j].nkeywords);
+			free_list(e->categories[j].route_to,
+			    e->categories[j].nroute);
+		}
+		free(e->categories);
+	}
+	free(c->enquiries);
+	free_list(c->own, c->nown);
+	free(c->path);
+	free(c->socket);
+	free(c->socket_group);
+	free(c->state_dir);
+	free(c->user);
+	free(c->submit_host);
+	free(c->capsule_url);
+	free(c->hostname);
+	free(c);
+}
+
+struct milter_conf *
+conf_milter_get(void)
+{
+	struct milter_conf *c;
+
+	pthread_mutex_lock(&conf_mtx);
+	if ((c = conf_current) != NULL)
+		c->refs++;
+	pthread_mutex_unlock(&conf_mtx);
+	return c;
+}
+
+void
+conf_milter_put(struct milter_conf *c)
+{
+	int last;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&conf_mtx);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&conf_mtx);
+	if (last)
+		conf_milter_free(c);
+}
+
+void
+conf_milter_set(struct milter_conf *c)
+{
+	struct milter_conf *old;
+
+	pthread_mutex_lock(&conf_mtx);
+	old = conf_current;
+	conf_current = c;
+	pthread_mutex_unlock(&conf_mtx);
+	conf_milter_put(old);
+}
+
+int
+conf_milter_reload(void)
+{
+	struct milter_conf *cur, *c;
+	char err[1024];
+
+	if ((cur = conf_milter_get()) == NULL)
+		return -1;
+	c = conf_milter_load(cur->path, err, sizeof(err));
+	if (c == NULL) {
+		log_warnx("reload failed, the old configuration stays: %s",
+		    err);
+		conf_milter_put(cur);
+		return -1;
+	}
+	/* what needs a restart keeps its old value, and says so */
+	if (strcmp(c->socket, cur->socket) != 0 ||
+	    strcmp(c->state_dir, cur->state_dir) != 0 ||
+	    strcmp(c->user, cur->user) != 0)
+		log_warnx("reload: socket, state-dir and user change only "
+		    "on restart");
+	conf_milter_put(cur);
+	log_setlevel(c->log_level);
+	conf_milter_set(c);
+	log_info("configuration reloaded from %s", c->path);
+	return 0;
+}
+
+struct conf_enquiry *
+conf_milter_enquiry(struct milter_conf *c, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < c->nenquiries; i++)
+		if (strcasecmp(c->enquiries[i].address, addr) == 0)
+			return &c->enquiries[i];
+	return NULL;
+}

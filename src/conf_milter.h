@@ -1,0 +1,79 @@
+/* enquiry-milter configuration: every libconfuse call lives in conf_milter.c;
+ * the rest of the milter reads these plain structs. a loaded config is
+ * reference counted: a reload swaps in a new one, and work under way keeps
+ * the one it started with */
+#ifndef CONF_MILTER_H
+#define CONF_MILTER_H
+
+#include <sys/types.h>
+#include <time.h>
+
+struct conf_category {
+	char	 *name;
+	char	**keywords;		/* lower case */
+	size_t	  nkeywords;
+	char	**route_to;
+	size_t	  nroute;
+};
+
+struct conf_enquiry {
+	char			 *address;	/* lower case */
+	char			**route_to;
+	size_t			  nroute;
+	int			  keep_original;
+	char			 *reference;	/* prefix: ENQ */
+	char			 *ack_from;	/* bare address */
+	char			 *ack_from_name;
+	char			 *ack_template_path;
+	char			 *ack_template;	/* its text, checked */
+	size_t			  ack_template_len;
+	time_t			  ack_interval;	/* seconds */
+	char			 *bounce_address; /* "" = leave the sender */
+	struct conf_category	 *categories;
+	size_t			  ncategories;
+};
+
+struct milter_conf {
+	int			 refs;		/* under the conf mutex */
+	char			*path;
+	char			*socket;
+	mode_t			 socket_mode;
+	char			*socket_group;	/* "" = leave it */
+	char			*state_dir;
+	char			*user;
+	char			*submit_host;
+	int			 submit_port;
+	time_t			 submit_timeout;
+	time_t			 submit_retry_max;
+	int			 log_level;
+	char			*capsule_url;	/* gemini://localhost/ */
+	char			*hostname;	/* for message-ids */
+	struct conf_enquiry	*enquiries;
+	size_t			 nenquiries;
+	char		       **own;		/* every address that is ours */
+	size_t			 nown;
+};
+
+/* placeholders an ack template may use */
+extern const char *const conf_milter_tmpl_names[];
+extern const size_t conf_milter_ntmpl_names;
+
+/* parse and check a file; NULL with "file:line: problem" in err */
+struct milter_conf *conf_milter_load(const char *path, char *err,
+	    size_t errsz);
+void	conf_milter_free(struct milter_conf *);
+
+/* the config in force, with a reference the caller must drop */
+struct milter_conf *conf_milter_get(void);
+void	conf_milter_put(struct milter_conf *);
+/* make c the config in force (takes over the caller's reference) */
+void	conf_milter_set(struct milter_conf *);
+/* re-read the file of the config in force; -1 keeps the old one */
+int	conf_milter_reload(void);
+
+/* "7d", "12h", "30m", "45s", "90": -1 if malformed */
+long long conf_milter_duration(const char *);
+struct conf_enquiry *conf_milter_enquiry(struct milter_conf *,
+	    const char *addr);
+
+#endif

@@ -1,0 +1,319 @@
+/* the milter's state in sqlite: references, the enquiry log, ack times */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+
+enum {
+	ST_REF_NEXT, ST_FIND_MSGID, ST_REF_KNOWN, ST_ACK_LAST, ST_ACK_SET,
+	ST_ENQ_ADD, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX
+};
+
+static const char *const db_sql[ST_MAX] = {
+	[ST_REF_NEXT] = "INSERT INTO refseq(prefix, year, last) "
+	    "VALUES(?1, ?2, 1) ON CONFLICT(prefix, year) "
+	    "DO UPDATE SET last = last + 1 RETURNING last",
+	[ST_FIND_MSGID] = "SELECT reference FROM enquiry "
+	    "WHERE message_id = ?1 AND sender = ?2 ORDER BY id LIMIT 1",
+	[ST_REF_KNOWN] = "SELECT 1 FROM enquiry WHERE reference = ?1 LIMIT 1",
+	[ST_ACK_LAST] = "SELECT last FROM ack WHERE sender = ?1 "
+	    "AND enquiry = ?2",
+	[ST_ACK_SET] = "INSERT INTO ack(sender, enquiry, last) "
+	    "VALUES(?1, ?2, ?3) ON CONFLICT(sender, enquiry) "
+	    "DO UPDATE SET last = excluded.last",
+	[ST_ENQ_ADD] = "INSERT INTO enquiry(reference, time, queue_id, "
+	    "enquiry, sender, subject, category, message_id, recipients, ack) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+};
+
+static const char db_schema[] =
+    "CREATE TABLE IF NOT EXISTS refseq ("
+    " prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
+    " PRIMARY KEY(prefix, year));"
+    "CREATE TABLE IF NOT EXISTS enquiry ("
+    " id INTEGER PRIMARY KEY, reference TEXT NOT NULL, time INTEGER NOT NULL,"
+    " queue_id TEXT, enquiry TEXT, sender TEXT, subject TEXT, category TEXT,"
+    " message_id TEXT, recipients TEXT, ack TEXT);"
+    "CREATE INDEX IF NOT EXISTS enquiry_ref ON enquiry(reference);"
+    "CREATE INDEX IF NOT EXISTS enquiry_msgid ON enquiry(message_id);"
+    "CREATE TABLE IF NOT EXISTS ack ("
+    " sender TEXT NOT NULL, enquiry TEXT NOT NULL, last INTEGER NOT NULL,"
+    " PRIMARY KEY(sender, enquiry));";
+
+struct db {
+	sqlite3		*h;
+	sqlite3_stmt	*st[ST_MAX];
+	pthread_mutex_t	 mtx;
+};
+
+struct db *
+db_open(const char *path, char *err, size_t errsz)
+{
+	struct db *db;
+	char *msg = NULL;
+	int i;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&db->mtx, NULL);
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(db->h, 10000);
+	/* wal: readers (enquiry-milter -l) never block the filter;
+	 * synchronous=full: a committed reference survives power loss */
+	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(db->h, db_schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path, msg ? msg :
+		    sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		db_close(db);
+		return NULL;
+	}
+	for (i = 0; i < ST_MAX; i++)
+		if (sqlite3_prepare_v2(db->h, db_sql[i], -1, &db->st[i],
+		    NULL) != SQLITE_OK)
+			goto fail;
+	return db;
+fail:
+	snprintf(err, errsz, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) :
+	    "out of memory");
+	db_close(db);
+	return NULL;
+}
+
+void
+db_close(struct db *db)
+{
+	int i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(db->st[i]);
+	sqlite3_close(db->h);
+	pthread_mutex_destroy(&db->mtx);
+	free(db);
+}
+
+const char *
+db_errmsg(struct db *db)
+{
+	return sqlite3_errmsg(db->h);
+}
+
+/* run a statement that returns no rows */
+static int
+db_step_done(struct db *db, int which)
+{
+	sqlite3_stmt *st = db->st[which];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_begin(struct db *db)
+{
+	pthread_mutex_lock(&db->mtx);
+	if (db_step_done(db, ST_BEGIN) == -1) {
+		pthread_mutex_unlock(&db->mtx);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_commit(struct db *db)
+{
+	int rc = db_step_done(db, ST_COMMIT);
+
+	if (rc == -1 && !sqlite3_get_autocommit(db->h))
+		db_step_done(db, ST_ROLLBACK);
+	pthread_mutex_unlock(&db->mtx);
+	return rc;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		db_step_done(db, ST_ROLLBACK);
+	pthread_mutex_unlock(&db->mtx);
+}
+
+int
+db_ref_next(struct db *db, const char *prefix, int year, char *out,
+    size_t outsz)
+{
+	sqlite3_stmt *st = db->st[ST_REF_NEXT];
+	long long last = -1;
+	int rc, n;
+
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, year);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		last = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE || last < 1) {
+		log_warnx("sqlite: reference: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	n = snprintf(out, outsz, "%s-%04d-%06lld", prefix, year, last);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int
+db_find_msgid(struct db *db, const char *msgid, const char *sender,
+    char *ref, size_t refsz)
+{
+	sqlite3_stmt *st = db->st[ST_FIND_MSGID];
+	int rc, ret = 1;
+
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+
+		if (r && strlen(r) < refsz) {
+			strcpy(ref, r);
+			ret = 0;
+		} else
+			ret = -1;
+	} else if (rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+int
+db_ref_known(struct db *db, const char *ref)
+{
+	sqlite3_stmt *st = db->st[ST_REF_KNOWN];
+	int rc;
+
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_ref_committed(struct db *db, const char *ref)
+{
+	int rc;
+
+	pthread_mutex_lock(&db->mtx);
+	rc = db_ref_known(db, ref);
+	pthread_mutex_unlock(&db->mtx);
+	return rc;
+}
+
+int
+db_ack_last(struct db *db, const char *sender, const char *enquiry,
+    long long *when)
+{
+	sqlite3_stmt *st = db->st[ST_ACK_LAST];
+	int rc, ret = 1;
+
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*when = sqlite3_column_int64(st, 0);
+		ret = 0;
+	} else if (rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+int
+db_ack_set(struct db *db, const char *sender, const char *enquiry,
+    long long when)
+{
+	sqlite3_stmt *st = db->st[ST_ACK_SET];
+
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, when);
+	return db_step_done(db, ST_ACK_SET);
+}
+
+int
+db_enquiry_add(struct db *db, const struct db_enquiry *e)
+{
+	sqlite3_stmt *st = db->st[ST_ENQ_ADD];
+
+	sqlite3_bind_text(st, 1, e->reference, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->time);
+	sqlite3_bind_text(st, 3, e->queue_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e->enquiry, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, e->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, e->category, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, e->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, e->recipients, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, e->ack, -1, SQLITE_STATIC);
+	return db_step_done(db, ST_ENQ_ADD);
+}
+
+int
+db_list(struct db *db, int n, void (*cb)(const struct db_enquiry *, void *),
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct db_enquiry e;
+	int rc;
+
+	pthread_mutex_lock(&db->mtx);
+	if (sqlite3_prepare_v2(db->h, "SELECT reference, time, queue_id, "
+	    "enquiry, sender, subject, category, message_id, recipients, ack "
+	    "FROM (SELECT * FROM enquiry ORDER BY id DESC LIMIT ?1) "
+	    "ORDER BY id DESC", -1, &st, NULL) != SQLITE_OK) {
+		pthread_mutex_unlock(&db->mtx);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e.reference = (const char *)sqlite3_column_text(st, 0);
+		e.time = sqlite3_column_int64(st, 1);
+		e.queue_id = (const char *)sqlite3_column_text(st, 2);
+		e.enquiry = (const char *)sqlite3_column_text(st, 3);
+		e.sender = (const char *)sqlite3_column_text(st, 4);
+		e.subject = (const char *)sqlite3_column_text(st, 5);
+		e.category = (const char *)sqlite3_column_text(st, 6);
+		e.message_id = (const char *)sqlite3_column_text(st, 7);
+		e.recipients = (const char *)sqlite3_column_text(st, 8);
+		e.ack = (const char *)sqlite3_column_text(st, 9);
+		cb(&e, arg);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->mtx);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,61 @@
+/* the milter's state in sqlite: references, the enquiry log, the times
+ * acknowledgements went out. durable (wal, synchronous=full) and safe
+ * under libmilter's threads: one connection behind one mutex */
+#ifndef DB_H
+#define DB_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct db;
+
+struct db_enquiry {
+	const char	*reference;
+	long long	 time;
+	const char	*queue_id;
+	const char	*enquiry;	/* the enquiry address */
+	const char	*sender;
+	const char	*subject;
+	const char	*category;
+	const char	*message_id;
+	const char	*recipients;	/* routed-to, space separated */
+	const char	*ack;		/* "sent" or why none went out */
+};
+
+struct db	*db_open(const char *path, char *err, size_t errsz);
+void		 db_close(struct db *);
+
+/* a write transaction: db_begin locks and begins (BEGIN IMMEDIATE);
+ * db_commit or db_rollback end it and unlock. -1 when it cannot begin
+ * or commit (then nothing of it was kept) */
+int	db_begin(struct db *);
+int	db_commit(struct db *);
+void	db_rollback(struct db *);
+
+/* inside a transaction */
+/* the next reference for prefix and year: PREFIX-YYYY-NNNNNN */
+int	db_ref_next(struct db *, const char *prefix, int year, char *out,
+	    size_t outsz);
+/* 0 and the reference of an enquiry with this message-id and sender,
+ * 1 when there is none, -1 on error */
+int	db_find_msgid(struct db *, const char *msgid, const char *sender,
+	    char *ref, size_t refsz);
+/* 1 when the reference is in the log, 0 when not, -1 on error */
+int	db_ref_known(struct db *, const char *ref);
+/* 0 and when the sender last got an acknowledgement for enquiry,
+ * 1 never, -1 error */
+int	db_ack_last(struct db *, const char *sender, const char *enquiry,
+	    long long *when);
+int	db_ack_set(struct db *, const char *sender, const char *enquiry,
+	    long long when);
+int	db_enquiry_add(struct db *, const struct db_enquiry *);
+
+/* outside a transaction: locks by itself */
+int	db_ref_committed(struct db *, const char *ref);
+/* the last n enquiries, newest first */
+int	db_list(struct db *, int n, void (*cb)(const struct db_enquiry *,
+	    void *), void *arg);
+
+const char *db_errmsg(struct db *);
+
+#endif

@@ -1,0 +1,947 @@
+/* mail header helpers: parsing, addresses, rfc 2047, the rfc 3834 classifier.
+ * pure: no i/o, no globals */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mailhdr.h"
+
+/* a growing output that refuses to overflow and remembers it did */
+struct obuf {
+	char	*p;
+	size_t	 sz, len;
+	int	 over;
+};
+
+static void
+ob_init(struct obuf *o, char *p, size_t sz)
+{
+	o->p = p;
+	o->sz = sz;
+	o->len = 0;
+	o->over = sz == 0;
+	if (sz)
+		p[0] = '\0';
+}
+
+static void
+ob_putn(struct obuf *o, const char *s, size_t n)
+{
+	if (o->over || o->len + n >= o->sz) {
+		o->over = 1;
+		return;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+static void
+ob_putc(struct obuf *o, char c)
+{
+	ob_putn(o, &c, 1);
+}
+
+static void
+ob_puts(struct obuf *o, const char *s)
+{
+	ob_putn(o, s, strlen(s));
+}
+
+static int
+ob_done(struct obuf *o)
+{
+	return o->over ? -1 : 0;
+}
+
+/* copy with truncation noted, for fields where a cut is harmless */
+static int
+copy_trunc(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= dstsz) {
+		memcpy(dst, src, dstsz - 1);
+		dst[dstsz - 1] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* the first token of a field value: "auto-replied (x); y" -> "auto-replied" */
+static void
+first_token(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	while (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n')
+		in++;
+	while (*in && *in != ';' && *in != '(' && *in != ' ' &&
+	    *in != '\t' && *in != '\r' && *in != '\n' && o + 1 < outsz)
+		out[o++] = (char)tolower((unsigned char)*in++);
+	out[o] = '\0';
+}
+
+/* length of a valid utf-8 sequence at s (at most n bytes), 0 if invalid */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void
+mailhdr_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n = strlen(s), i = 0, l;
+
+	while (i < n) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			p[i++] = ' ';
+			continue;
+		}
+		l = utf8_len(p + i, n - i);
+		if (l == 0) {
+			p[i++] = '?';
+			continue;
+		}
+		i += l;
+	}
+}
+
+void
+mailhdr_info_init(struct mailhdr_info *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+void
+mailhdr_note(struct mailhdr_info *h, const char *name, const char *value)
+{
+	char tmp[MAILHDR_VALUE_MAX];
+
+	if (name == NULL || value == NULL)
+		return;
+	if (strncasecmp(name, "List-", 5) == 0) {
+		h->has_list = 1;
+	} else if (strcasecmp(name, "From") == 0) {
+		if (h->from_addr[0] == '\0' && mailhdr_addr_parse(value,
+		    h->from_addr, sizeof(h->from_addr), h->from_name,
+		    sizeof(h->from_name)) == -1) {
+			h->from_addr[0] = '\0';
+			h->from_name[0] = '\0';
+		}
+	} else if (strcasecmp(name, "Subject") == 0) {
+		if (h->has_subject)
+			return;		/* the first one counts */
+		h->has_subject = 1;
+		if (copy_trunc(h->subject_raw, sizeof(h->subject_raw),
+		    value) == -1)
+			h->truncated = 1;
+		if (mailhdr_decode(value, h->subject,
+		    sizeof(h->subject)) == -1)
+			h->truncated = 1;
+	} else if (strcasecmp(name, "Message-ID") == 0) {
+		if (h->message_id[0] == '\0' && mailhdr_msgids(value, tmp,
+		    sizeof(tmp)) == 0) {
+			/* exactly one id */
+			char *sp = strchr(tmp, ' ');
+
+			if (sp)
+				*sp = '\0';
+			if (copy_trunc(h->message_id, sizeof(h->message_id),
+			    tmp) == -1)
+				h->message_id[0] = '\0';
+		}
+	} else if (strcasecmp(name, "References") == 0) {
+		if (mailhdr_msgids(value, h->references,
+		    sizeof(h->references)) == -1)
+			h->truncated = 1;
+	} else if (strcasecmp(name, "Auto-Submitted") == 0) {
+		h->has_auto_submitted = 1;
+		first_token(value, h->auto_submitted,
+		    sizeof(h->auto_submitted));
+	} else if (strcasecmp(name, "Precedence") == 0) {
+		first_token(value, h->precedence, sizeof(h->precedence));
+	} else if (strcasecmp(name, "Content-Type") == 0) {
+		first_token(value, h->content_type, sizeof(h->content_type));
+	} else if (strcasecmp(name, "X-Auto-Response-Suppress") == 0) {
+		copy_trunc(h->xars, sizeof(h->xars), value);
+	} else if (strcasecmp(name, "X-Enquiry-Reference") == 0) {
+		h->n_xref++;
+		if (h->enquiry_ref[0] == '\0')
+			first_token(value, h->enquiry_ref,
+			    sizeof(h->enquiry_ref));
+	} else if (strcasecmp(name, "X-Enquiry-Category") == 0) {
+		h->n_xcat++;
+	}
+}
+
+/* 1 when the comma-separated list holds one of the words */
+static int
+xars_suppresses(const char *v)
+{
+	static const char *words[] = { "all", "autoreply", "oof" };
+	char tok[32];
+	size_t i, o;
+
+	while (*v) {
+		while (*v == ' ' || *v == '\t' || *v == ',' || *v == '\r' ||
+		    *v == '\n')
+			v++;
+		o = 0;
+		while (*v && *v != ',' && *v != ' ' && *v != '\t' &&
+		    *v != '\r' && *v != '\n') {
+			if (o + 1 < sizeof(tok))
+				tok[o++] = (char)tolower((unsigned char)*v);
+			v++;
+		}
+		tok[o] = '\0';
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strcmp(tok, words[i]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int
+mailhdr_is_role_address(const char *addr)
+{
+	static const char *exact[] = { "mailer-daemon", "mailer_daemon",
+	    "postmaster", "listserv", "majordomo", "mailman", "nobody" };
+	static const char *prefix[] = { "owner-", "bounce", "noreply",
+	    "no-reply", "no_reply", "donotreply", "do-not-reply",
+	    "do_not_reply", "mailer-daemon" };
+	static const char *suffix[] = { "-request", "-bounces", "-bounce",
+	    "-owner", "-noreply", "-no-reply" };
+	char local[MAILHDR_ADDR_MAX];
+	const char *at = strrchr(addr, '@');
+	size_t n = at ? (size_t)(at - addr) : strlen(addr), i, l;
+	char *plus;
+
+	if (n >= sizeof(local))
+		return 0;
+	memcpy(local, addr, n);
+	local[n] = '\0';
+	lower(local);
+	/* sub-addresses (owner-x+foo) judged without the detail */
+	if ((plus = strchr(local, '+')) != NULL && plus != local)
+		*plus = '\0';
+	n = strlen(local);
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcmp(local, exact[i]) == 0)
+			return 1;
+	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		if (strncmp(local, prefix[i], strlen(prefix[i])) == 0)
+			return 1;
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		l = strlen(suffix[i]);
+		if (n > l && strcmp(local + n - l, suffix[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+mailhdr_classify(const char *envfrom, const struct mailhdr_info *h,
+    const char *const *own, size_t nown)
+{
+	size_t i;
+
+	/* 1. rfc 3834 2: never answer a null return path */
+	if (envfrom == NULL || envfrom[0] == '\0')
+		return MAILHDR_NOACK_NULL_SENDER;
+	/* 2. role and robot addresses, envelope or header */
+	if (mailhdr_is_role_address(envfrom) ||
+	    (h->from_addr[0] && mailhdr_is_role_address(h->from_addr)))
+		return MAILHDR_NOACK_ROLE_SENDER;
+	/* 3. rfc 3834 5: anything but "no" is automatic */
+	if (h->has_auto_submitted && strcmp(h->auto_submitted, "no") != 0)
+		return MAILHDR_NOACK_AUTO_SUBMITTED;
+	/* 4. traditional bulk markers */
+	if (strcmp(h->precedence, "bulk") == 0 ||
+	    strcmp(h->precedence, "list") == 0 ||
+	    strcmp(h->precedence, "junk") == 0)
+		return MAILHDR_NOACK_PRECEDENCE;
+	if (h->has_list)
+		return MAILHDR_NOACK_LIST;
+	if (h->xars[0] && xars_suppresses(h->xars))
+		return MAILHDR_NOACK_SUPPRESS;
+	if (strcmp(h->content_type, "multipart/report") == 0)
+		return MAILHDR_NOACK_REPORT;
+	/* 5. our own addresses never get an answer from us */
+	for (i = 0; i < nown; i++)
+		if (mailhdr_addr_eq(envfrom, own[i]) ||
+		    (h->from_addr[0] && mailhdr_addr_eq(h->from_addr, own[i])))
+			return MAILHDR_NOACK_OWN_ADDRESS;
+	return MAILHDR_ACK;
+}
+
+const char *
+mailhdr_noack_name(int why)
+{
+	static const char *names[MAILHDR_NOACK_MAX] = {
+		"sent", "null-sender", "role-sender", "auto-submitted",
+		"precedence", "list", "suppressed", "report", "own-address",
+		"interval", "duplicate"
+	};
+
+	if (why < 0 || why >= MAILHDR_NOACK_MAX)
+		return "unknown";
+	return names[why];
+}
+
+int
+mailhdr_addr_valid(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	const char *p;
+
+	if (at == NULL || at == a || at[1] == '\0' ||
+	    strlen(a) >= MAILHDR_ADDR_MAX || at - a > 64)
+		return 0;
+	for (p = a; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' ||
+		    c == '(' || c == ')' || c == ',' || c == ';' ||
+		    c == '\\' || c == '"' || c == '[' || c == ']')
+			return 0;
+	}
+	return 1;
+}
+
+int
+mailhdr_addr_eq(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+int
+mailhdr_envaddr(const char *in, char *out, size_t outsz)
+{
+	const char *s = in, *e;
+	size_t n;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (*s == '<') {
+		s++;
+		if (e == s || e[-1] != '>')
+			return -1;
+		e--;
+		/* 1. drop an obsolete source route "@a,@b:" */
+		if (*s == '@') {
+			const char *colon = memchr(s, ':', (size_t)(e - s));
+
+			if (colon == NULL)
+				return -1;
+			s = colon + 1;
+		}
+	}
+	n = (size_t)(e - s);
+	if (n >= outsz)
+		return -1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	lower(out);
+	if (n == 0)
+		return 0;	/* null path */
+	return mailhdr_addr_valid(out) ? 0 : -1;
+}
+
+/*
+ * a mailbox from a header: 'Name <a@b>', '"N, x" <a@b>', 'a@b (Name)',
+ * '<a@b>', 'a@b'. comments are dropped except as a fallback name.
+ */
+int
+mailhdr_addr_parse(const char *in, char *addr, size_t addrsz, char *name,
+    size_t namesz)
+{
+	char phrase[MAILHDR_VALUE_MAX], comment[MAILHDR_NAME_MAX];
+	char bare[MAILHDR_ADDR_MAX], angle[MAILHDR_ADDR_MAX];
+	struct obuf ph, cm, br, an;
+	const char *p = in;
+	int depth, in_angle = 0, have_angle = 0;
+
+	ob_init(&ph, phrase, sizeof(phrase));
+	ob_init(&cm, comment, sizeof(comment));
+	ob_init(&br, bare, sizeof(bare));
+	ob_init(&an, angle, sizeof(angle));
+	if (addrsz == 0 || namesz == 0)
+		return -1;
+	addr[0] = name[0] = '\0';
+
+	for (; *p; p++) {
+		if (*p == '"' && !in_angle) {
+			/* 1. quoted string: part of the phrase */
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				ob_putc(&ph, *p);
+			}
+			if (*p == '\0')
+				return -1;
+			ob_putc(&br, '\x01');	/* not a bare address */
+		} else if (*p == '(') {
+			/* 2. comments nest */
+			for (depth = 1, p++; *p && depth; p++) {
+				if (*p == '\\' && p[1]) {
+					ob_putc(&cm, *++p);
+					continue;
+				}
+				if (*p == '(')
+					depth++;
+				else if (*p == ')' && --depth == 0)
+					break;
+				if (depth)
+					ob_putc(&cm, *p);
+			}
+			if (*p == '\0')
+				return -1;
+		} else if (*p == '<' && !in_angle) {
+			if (have_angle)
+				return -1;
+			in_angle = have_angle = 1;
+		} else if (*p == '>' && in_angle) {
+			in_angle = 0;
+		} else if (*p == ',' && !in_angle) {
+			break;		/* first mailbox of a list */
+		} else if (in_angle) {
+			ob_putc(&an, *p);
+		} else {
+			ob_putc(&ph, *p);
+			if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+				ob_putc(&br, *p);
+		}
+	}
+	if (in_angle || ph.over || br.over || an.over)
+		return -1;
+
+	/* 3. the address: in angle brackets, else the bare token */
+	if (have_angle) {
+		if (mailhdr_envaddr(angle, addr, addrsz) == -1)
+			return -1;
+	} else {
+		if (strchr(bare, '\x01') || mailhdr_envaddr(bare, addr,
+		    addrsz) == -1)
+			return -1;
+		phrase[0] = '\0';
+	}
+	if (addr[0] == '\0')
+		return -1;
+
+	/* 4. the display name, decoded; the comment when there is no phrase */
+	if (mailhdr_decode(phrase[0] ? phrase : comment, name, namesz) == -1)
+		name[0] = '\0';
+	return 0;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* decode the text of one encoded-word into raw bytes; -1 if malformed */
+static int
+ew_decode(char enc, const char *t, size_t n, struct obuf *o)
+{
+	size_t i;
+	unsigned int acc = 0;
+	int bits = 0, v;
+
+	if (enc == 'b' || enc == 'B') {
+		for (i = 0; i < n; i++) {
+			if (t[i] == '=')
+				break;
+			if ((v = b64val((unsigned char)t[i])) == -1)
+				return -1;
+			acc = (acc << 6) | (unsigned int)v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				ob_putc(o, (char)((acc >> bits) & 0xff));
+			}
+		}
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (t[i] == '_')
+			ob_putc(o, ' ');
+		else if (t[i] == '=') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return -1;
+			hi = hexval((unsigned char)t[i + 1]);
+			lo = hexval((unsigned char)t[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			ob_putc(o, (char)(hi * 16 + lo));
+			i += 2;
+		} else
+			ob_putc(o, t[i]);
+	}
+	return 0;
+}
+
+/* an encoded-word at p: "=?charset?e?text?=", its parts and its length */
+static size_t
+ew_scan(const char *p, const char **cs, size_t *csn, char *enc,
+    const char **txt, size_t *txtn)
+{
+	const char *q, *e;
+
+	if (p[0] != '=' || p[1] != '?')
+		return 0;
+	*cs = p + 2;
+	for (q = *cs; *q && *q != '?'; q++)
+		if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+			return 0;
+	if (*q != '?' || q == *cs)
+		return 0;
+	*csn = (size_t)(q - *cs);
+	if (q[1] == '\0' || q[2] != '?' || strchr("bBqQ", q[1]) == NULL)
+		return 0;
+	*enc = q[1];
+	*txt = q + 3;
+	if ((e = strstr(*txt, "?=")) == NULL)
+		return 0;
+	for (q = *txt; q < e; q++)
+		if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+			return 0;
+	*txtn = (size_t)(e - *txt);
+	return (size_t)(e + 2 - p);
+}
+
+static int
+charset_is(const char *cs, size_t n, const char *name)
+{
+	const char *star = memchr(cs, '*', n);	/* rfc 2231 language */
+
+	if (star)
+		n = (size_t)(star - cs);
+	return strlen(name) == n && strncasecmp(cs, name, n) == 0;
+}
+
+int
+mailhdr_decode(const char *in, char *out, size_t outsz)
+{
+	struct obuf o, raw;
+	char rawbuf[MAILHDR_VALUE_MAX];
+	const char *p = in, *cs, *txt, *ws = NULL;
+	size_t n, csn, txtn, i;
+	char enc;
+	int last_ew = 0;
+
+	ob_init(&o, out, outsz);
+	while (*p) {
+		n = ew_scan(p, &cs, &csn, &enc, &txt, &txtn);
+		if (n) {
+			ob_init(&raw, rawbuf, sizeof(rawbuf));
+			if (ew_decode(enc, txt, txtn, &raw) == -1 ||
+			    raw.over)
+				goto literal;
+			/* 1. whitespace between two encoded-words vanishes */
+			if (ws && !last_ew && o.len > 0)
+				ob_putc(&o, ' ');
+			ws = NULL;
+			if (charset_is(cs, csn, "utf-8") ||
+			    charset_is(cs, csn, "us-ascii") ||
+			    charset_is(cs, csn, "utf8")) {
+				ob_putn(&o, rawbuf, raw.len);
+			} else if (charset_is(cs, csn, "iso-8859-1") ||
+			    charset_is(cs, csn, "latin1") ||
+			    charset_is(cs, csn, "iso-8859-15") ||
+			    charset_is(cs, csn, "windows-1252")) {
+				/* 2. latin-1 maps straight onto unicode */
+				for (i = 0; i < raw.len; i++) {
+					unsigned char c = (unsigned char)
+					    rawbuf[i];
+
+					if (c < 0x80)
+						ob_putc(&o, (char)c);
+					else if (c < 0xa0)
+						ob_putc(&o, '?');
+					else {
+						ob_putc(&o, (char)(0xc0 |
+						    (c >> 6)));
+						ob_putc(&o, (char)(0x80 |
+						    (c & 0x3f)));
+					}
+				}
+			} else
+				goto literal;
+			last_ew = 1;
+			p += n;
+			continue;
+		}
+literal:
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			/* 3. unfold: any run of white space is one space */
+			if (ws == NULL)
+				ws = p;
+			p++;
+			continue;
+		}
+		if (ws) {
+			if (o.len > 0)
+				ob_putc(&o, ' ');
+			ws = NULL;
+		}
+		if (n) {
+			/* an encoded-word we cannot decode stays as it is */
+			ob_putn(&o, p, n);
+			p += n;
+		} else
+			ob_putc(&o, *p++);
+		last_ew = 0;
+	}
+	if (o.over)
+		return -1;
+	mailhdr_clean(out);
+	return 0;
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void
+b64_put(struct obuf *o, const unsigned char *s, size_t n)
+{
+	size_t i;
+	unsigned int v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned int)s[i] << 16 | (unsigned int)s[i + 1] << 8 |
+		    s[i + 2];
+		ob_putc(o, b64chars[v >> 18]);
+		ob_putc(o, b64chars[(v >> 12) & 63]);
+		ob_putc(o, b64chars[(v >> 6) & 63]);
+		ob_putc(o, b64chars[v & 63]);
+	}
+	if (n - i == 1) {
+		v = (unsigned int)s[i] << 16;
+		ob_putc(o, b64chars[v >> 18]);
+		ob_putc(o, b64chars[(v >> 12) & 63]);
+		ob_puts(o, "==");
+	} else if (n - i == 2) {
+		v = (unsigned int)s[i] << 16 | (unsigned int)s[i + 1] << 8;
+		ob_putc(o, b64chars[v >> 18]);
+		ob_putc(o, b64chars[(v >> 12) & 63]);
+		ob_putc(o, b64chars[(v >> 6) & 63]);
+		ob_putc(o, '=');
+	}
+}
+
+/* encode clean utf-8 as B words of at most 75 characters */
+static void
+encode_words(struct obuf *o, const char *s, const char *fold)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), chunk, l;
+	int first = 1;
+
+	while (n > 0) {
+		/* 45 bytes -> 60 base64 + 12 = 72, cut on a character */
+		chunk = 0;
+		while (chunk < n) {
+			l = utf8_len(p + chunk, n - chunk);
+			if (l == 0)
+				l = 1;
+			if (chunk + l > 45)
+				break;
+			chunk += l;
+		}
+		if (!first)
+			ob_puts(o, fold);
+		first = 0;
+		ob_puts(o, "=?UTF-8?B?");
+		b64_put(o, p, chunk);
+		ob_puts(o, "?=");
+		p += chunk;
+		n -= chunk;
+	}
+}
+
+static int
+needs_words(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return 1;
+	return strstr(s, "=?") != NULL;
+}
+
+int
+mailhdr_encode_text(const char *in, const char *fold, char *out,
+    size_t outsz)
+{
+	char clean[MAILHDR_VALUE_MAX * 2];
+	struct obuf o;
+
+	if (strlen(in) >= sizeof(clean))
+		return -1;
+	strcpy(clean, in);
+	mailhdr_clean(clean);	/* no cr/lf: nothing can be injected */
+	ob_init(&o, out, outsz);
+	if (needs_words(clean))
+		encode_words(&o, clean, fold);
+	else
+		ob_puts(&o, clean);
+	return ob_done(&o);
+}
+
+int
+mailhdr_encode_phrase(const char *in, const char *fold, char *out,
+    size_t outsz)
+{
+	char clean[MAILHDR_VALUE_MAX];
+	struct obuf o;
+	const char *p;
+	int special = 0;
+
+	if (strlen(in) >= sizeof(clean))
+		return -1;
+	strcpy(clean, in);
+	mailhdr_clean(clean);
+	ob_init(&o, out, outsz);
+	if (needs_words(clean)) {
+		encode_words(&o, clean, fold);
+		return ob_done(&o);
+	}
+	for (p = clean; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != ' ' &&
+		    strchr("!#$%&'*+-/=?^_`{|}~", *p) == NULL)
+			special = 1;
+	if (!special)
+		ob_puts(&o, clean);
+	else {
+		ob_putc(&o, '"');
+		for (p = clean; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				ob_putc(&o, '\\');
+			ob_putc(&o, *p);
+		}
+		ob_putc(&o, '"');
+	}
+	return ob_done(&o);
+}
+
+int
+mailhdr_msgids(const char *in, char *out, size_t outsz)
+{
+	const char *p = in, *s, *e;
+	size_t n, len = 0, drop;
+	int bad;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	while ((s = strchr(p, '<')) != NULL) {
+		if ((e = strchr(s, '>')) == NULL)
+			break;
+		p = e + 1;
+		n = (size_t)(e + 1 - s);
+		bad = n < 3;
+		for (const char *q = s + 1; q < e; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f ||
+			    *q == '<')
+				bad = 1;
+		if (bad || n + 1 >= outsz)
+			continue;
+		/* keep the newest: drop the oldest ids until it fits */
+		while (len + (len ? 1 : 0) + n >= outsz) {
+			char *sp = strchr(out, ' ');
+
+			if (sp == NULL) {
+				len = 0;
+				out[0] = '\0';
+				break;
+			}
+			drop = (size_t)(sp + 1 - out);
+			memmove(out, sp + 1, len - drop + 1);
+			len -= drop;
+		}
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, s, n);
+		len += n;
+		out[len] = '\0';
+	}
+	return 0;
+}
+
+int
+mailhdr_find_tag(const char *subject, const char *prefix, char *ref,
+    size_t refsz)
+{
+	size_t pl = strlen(prefix), i, n;
+	const char *p = subject;
+
+	if (pl == 0)
+		return -1;
+	while ((p = strchr(p, '[')) != NULL) {
+		const char *q = p + 1;
+
+		p++;
+		if (strncasecmp(q, prefix, pl) != 0 || q[pl] != '-')
+			continue;
+		q += pl + 1;
+		for (i = 0; i < 4; i++)
+			if (!isdigit((unsigned char)q[i]))
+				break;
+		if (i != 4 || q[4] != '-')
+			continue;
+		q += 5;
+		for (i = 0; isdigit((unsigned char)q[i]) && i < 12; i++)
+			;
+		if (i == 0 || q[i] != ']')
+			continue;
+		n = (size_t)(q + i - (p));
+		if (n >= refsz)
+			return -1;
+		memcpy(ref, p, n);
+		ref[n] = '\0';
+		/* the prefix as configured, whatever case the subject used */
+		memcpy(ref, prefix, pl);
+		return 0;
+	}
+	return -1;
+}
+
+char *
+mailhdr_qp_encode(const char *in, size_t len, size_t *outlen, int *needed)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t cap = len * 3 + len / 25 + 8, o = 0, col = 0, i, linelen, j;
+	char *out;
+	int need = 0;
+
+	/* 1. does the text need encoding at all? */
+	for (i = 0, linelen = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '\n') {
+			linelen = 0;
+			continue;
+		}
+		if ((c >= 0x80 || (c < 0x20 && c != '\t' && c != '\r') ||
+		    ++linelen > 76) && !need)
+			need = 1;
+	}
+	*needed = need;
+	/* every byte three times plus soft breaks plus crlf is the bound */
+	cap += len * 2;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		int enc;
+
+		if (c == '\r' && i + 1 < len && in[i + 1] == '\n')
+			continue;
+		if (c == '\n') {
+			out[o++] = '\r';
+			out[o++] = '\n';
+			col = 0;
+			continue;
+		}
+		if (!need) {
+			out[o++] = (char)c;
+			continue;
+		}
+		enc = c == '=' || c >= 0x7f || (c < 0x20 && c != '\t');
+		/* 2. white space at the end of a line must be encoded */
+		if ((c == ' ' || c == '\t')) {
+			j = i + 1;
+			if (j == len || in[j] == '\n' ||
+			    (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n'))
+				enc = 1;
+		}
+		/* 3. soft break before the line would pass 76 */
+		if (col + (enc ? 3 : 1) > 75) {
+			out[o++] = '=';
+			out[o++] = '\r';
+			out[o++] = '\n';
+			col = 0;
+		}
+		if (enc) {
+			out[o++] = '=';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+			col += 3;
+		} else {
+			out[o++] = (char)c;
+			col++;
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}

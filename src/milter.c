@@ -1,0 +1,577 @@
+/* libmilter callbacks and per-message state.
+ * per message: recipients matching an enquiry address are noted, the header
+ * fields the classifier needs are collected, and at end of message the
+ * enquiry gets its reference, is recorded, acknowledged (spooled) and
+ * routed. whatever cannot be done safely answers tempfail. */
+#include <sys/random.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <libmilter/mfapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ack.h"
+#include "conf_milter.h"
+#include "db.h"
+#include "log.h"
+#include "mailhdr.h"
+#include "milter.h"
+
+#define MILTER_BODY_SAMPLE	(16 * 1024)	/* for keyword routing */
+#define MILTER_RCPT_MAX		1000
+
+struct milter_rcpt {
+	char			 raw[MAILHDR_ADDR_MAX + 2];	/* as given */
+	char			 addr[MAILHDR_ADDR_MAX];	/* bare */
+	struct conf_enquiry	*enq;	/* the enquiry it names, or NULL */
+};
+
+/* one message; lives behind smfi_setpriv from MAIL FROM to its end */
+struct milter_msg {
+	struct milter_conf	*conf;	/* the config it started under */
+	char			 sender[MAILHDR_ADDR_MAX];	/* "" = <> */
+	struct milter_rcpt	*rcpts;
+	size_t			 nrcpts, rcptcap;
+	size_t			 nenq;	/* recipients naming an enquiry */
+	struct mailhdr_info	 hdr;
+	char			 body[MILTER_BODY_SAMPLE + 1];
+	size_t			 bodylen;
+};
+
+static struct db *milter_db;
+
+static void
+milter_msg_free(SMFICTX *ctx)
+{
+	struct milter_msg *m = smfi_getpriv(ctx);
+
+	if (m == NULL)
+		return;
+	smfi_setpriv(ctx, NULL);
+	conf_milter_put(m->conf);
+	free(m->rcpts);
+	free(m);
+}
+
+static const char *
+milter_qid(SMFICTX *ctx)
+{
+	const char *q = smfi_getsymval(ctx, "i");
+
+	if (q == NULL)
+		q = smfi_getsymval(ctx, "{i}");
+	return q ? q : "NOQUEUE";
+}
+
+static sfsistat
+milter_tempfail(SMFICTX *ctx, const char *qid, const char *why)
+{
+	log_warnx("%s: tempfail: %s", qid, why);
+	smfi_setreply(ctx, "451", "4.3.0",
+	    "enquiry could not be recorded, please try again later");
+	milter_msg_free(ctx);
+	return SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+milter_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct milter_msg *m;
+
+	milter_msg_free(ctx);	/* a message that never ended */
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return milter_tempfail(ctx, "NOQUEUE", "out of memory");
+	if ((m->conf = conf_milter_get()) == NULL) {
+		free(m);
+		return milter_tempfail(ctx, "NOQUEUE", "no configuration");
+	}
+	mailhdr_info_init(&m->hdr);
+	if (argv[0] == NULL || mailhdr_envaddr(argv[0], m->sender,
+	    sizeof(m->sender)) == -1) {
+		/* an odd sender is no reason to refuse; it gets no ack */
+		snprintf(m->sender, sizeof(m->sender), "%s", "");
+		log_debug("unparsable envelope sender, treated as null");
+	}
+	smfi_setpriv(ctx, m);
+	return SMFIS_CONTINUE;
+}
+
+/*
+ * per-recipient handling. the list manager extends this: a recipient that
+ * names a list is noted (or refused with smfi_setreply + SMFIS_REJECT)
+ * here, and expanded at end of message beside the enquiry routing.
+ */
+static sfsistat
+milter_rcpt_note(SMFICTX *ctx, struct milter_msg *m, const char *raw,
+    const char *addr)
+{
+	struct milter_rcpt *r;
+
+	(void)ctx;
+	if (m->nrcpts == m->rcptcap) {
+		size_t cap = m->rcptcap ? m->rcptcap * 2 : 4;
+		struct milter_rcpt *n;
+
+		if (cap > MILTER_RCPT_MAX) {
+			smfi_setreply(ctx, "452", "4.5.3",
+			    "too many recipients");
+			return SMFIS_TEMPFAIL;
+		}
+		if ((n = realloc(m->rcpts, cap * sizeof(*n))) == NULL)
+			return SMFIS_TEMPFAIL;
+		m->rcpts = n;
+		m->rcptcap = cap;
+	}
+	r = &m->rcpts[m->nrcpts++];
+	snprintf(r->raw, sizeof(r->raw), "%s", raw);
+	snprintf(r->addr, sizeof(r->addr), "%s", addr);
+	r->enq = addr[0] ? conf_milter_enquiry(m->conf, addr) : NULL;
+	if (r->enq)
+		m->nenq++;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct milter_msg *m = smfi_getpriv(ctx);
+	char addr[MAILHDR_ADDR_MAX];
+
+	if (m == NULL)
+		return milter_tempfail(ctx, "NOQUEUE", "recipient without "
+		    "a sender");
+	if (argv[0] == NULL || strlen(argv[0]) >= sizeof(m->rcpts->raw) ||
+	    mailhdr_envaddr(argv[0], addr, sizeof(addr)) == -1)
+		addr[0] = '\0';	/* not ours to judge */
+	return milter_rcpt_note(ctx, m, argv[0] ? argv[0] : "", addr);
+}
+
+static sfsistat
+milter_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct milter_msg *m = smfi_getpriv(ctx);
+
+	if (m && m->nenq)
+		mailhdr_note(&m->hdr, name, value);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_eoh(SMFICTX *ctx)
+{
+	struct milter_msg *m = smfi_getpriv(ctx);
+
+	if (m == NULL)
+		return SMFIS_CONTINUE;
+	/* 1. no enquiry address among the recipients: not ours */
+	if (m->nenq == 0) {
+		milter_msg_free(ctx);
+		return SMFIS_ACCEPT;
+	}
+	/* 2. our own acknowledgement coming back through: hands off */
+	if (m->sender[0] == '\0' && m->hdr.n_xref > 0 &&
+	    strcmp(m->hdr.auto_submitted, "auto-replied") == 0) {
+		log_info("%s: our own acknowledgement %s, untouched",
+		    milter_qid(ctx), m->hdr.enquiry_ref);
+		milter_msg_free(ctx);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct milter_msg *m = smfi_getpriv(ctx);
+	size_t n;
+
+	if (m == NULL || m->bodylen >= MILTER_BODY_SAMPLE)
+		return SMFIS_CONTINUE;
+	n = MILTER_BODY_SAMPLE - m->bodylen;
+	if (n > len)
+		n = len;
+	memcpy(m->body + m->bodylen, chunk, n);
+	m->bodylen += n;
+	m->body[m->bodylen] = '\0';
+	return SMFIS_CONTINUE;
+}
+
+/* case-insensitive substring */
+static int
+milter_contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (n == 0)
+		return 0;
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+static struct conf_category *
+milter_category(struct milter_msg *m, struct conf_enquiry *e)
+{
+	size_t i, k;
+
+	for (i = 0; i < e->ncategories; i++)
+		for (k = 0; k < e->categories[i].nkeywords; k++)
+			if (milter_contains(m->hdr.subject,
+			    e->categories[i].keywords[k]) ||
+			    milter_contains(m->body,
+			    e->categories[i].keywords[k]))
+				return &e->categories[i];
+	return NULL;
+}
+
+/* the routed-to addresses of every enquiry the message names, once each */
+static int
+milter_routes(struct milter_msg *m, const char ***out, size_t *nout,
+    struct conf_enquiry *first, struct conf_category *firstcat)
+{
+	const char **v = NULL, **nv, *const *src;
+	size_t i, j, k, nsrc, cap = 0;
+	struct conf_category *cat;
+
+	*nout = 0;
+	for (i = 0; i < m->nrcpts; i++) {
+		struct conf_enquiry *e = m->rcpts[i].enq;
+		int seen = 0;
+
+		if (e == NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			seen |= m->rcpts[j].enq == e;
+		if (seen)
+			continue;
+		cat = e == first ? firstcat : milter_category(m, e);
+		src = (const char *const *)(cat ? cat->route_to : e->route_to);
+		nsrc = cat ? cat->nroute : e->nroute;
+		for (k = 0; k < nsrc; k++) {
+			int dup = 0;
+
+			for (j = 0; j < *nout; j++)
+				dup |= strcmp(v[j], src[k]) == 0;
+			if (dup)
+				continue;
+			if (*nout == cap) {
+				cap = cap ? cap * 2 : 4;
+				if ((nv = realloc(v, cap * sizeof(*v))) ==
+				    NULL) {
+					free(v);
+					return -1;
+				}
+				v = nv;
+			}
+			v[(*nout)++] = src[k];
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+milter_is_rcpt(struct milter_msg *m, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++)
+		if (strcmp(m->rcpts[i].addr, addr) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+milter_token(char *buf, size_t bufsz)
+{
+	unsigned char r[8];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		for (i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)rand();
+	for (i = 0; i < sizeof(r) && 2 * i + 2 < bufsz; i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+}
+
+/* the header and envelope changes; -1 if the mta would not take one */
+static int
+milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
+    const char *ref, const char *category, const char **routes,
+    size_t nroutes)
+{
+	char val[MAILHDR_VALUE_MAX + 80], addr[MAILHDR_ADDR_MAX + 2], tag[80];
+	const char *raw = m->hdr.subject_raw;
+	size_t i;
+	int n, all_enquiry = 1, keep = 0;
+
+	/* 1. no forged reference survives; ours goes in */
+	for (n = m->hdr.n_xref; n > 0; n--)
+		if (smfi_chgheader(ctx, "X-Enquiry-Reference", n, NULL) !=
+		    MI_SUCCESS)
+			return -1;
+	for (n = m->hdr.n_xcat; n > 0; n--)
+		if (smfi_chgheader(ctx, "X-Enquiry-Category", n, NULL) !=
+		    MI_SUCCESS)
+			return -1;
+	if (smfi_addheader(ctx, "X-Enquiry-Reference", (char *)ref) !=
+	    MI_SUCCESS || smfi_addheader(ctx, "X-Enquiry-Category",
+	    (char *)category) != MI_SUCCESS)
+		return -1;
+
+	/* 2. the subject tag, once */
+	snprintf(tag, sizeof(tag), "[%s]", ref);
+	while (*raw == ' ' || *raw == '\t')
+		raw++;
+	if (!m->hdr.has_subject) {
+		if (smfi_addheader(ctx, "Subject", tag) != MI_SUCCESS)
+			return -1;
+	} else if (strstr(m->hdr.subject, tag) == NULL) {
+		n = snprintf(val, sizeof(val), "%s %s", tag, raw);
+		if (n < 0 || (size_t)n >= sizeof(val) ||
+		    smfi_chgheader(ctx, "Subject", 1, val) != MI_SUCCESS)
+			return -1;
+	}
+
+	/* 3. recipients: governance in, the enquiries address out */
+	for (i = 0; i < nroutes; i++) {
+		if (milter_is_rcpt(m, routes[i]))
+			continue;
+		snprintf(addr, sizeof(addr), "<%s>", routes[i]);
+		if (smfi_addrcpt(ctx, addr) != MI_SUCCESS)
+			return -1;
+	}
+	for (i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].enq == NULL) {
+			all_enquiry = 0;
+			continue;
+		}
+		if (m->rcpts[i].enq->keep_original) {
+			keep = 1;
+			continue;
+		}
+		if (smfi_delrcpt(ctx, m->rcpts[i].raw) != MI_SUCCESS)
+			return -1;
+	}
+
+	/* 4. bounces from governance must not reach the public */
+	if (all_enquiry && !keep && e->bounce_address[0]) {
+		snprintf(addr, sizeof(addr), "<%s>", e->bounce_address);
+		if (smfi_chgfrom(ctx, addr, NULL) != MI_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+static sfsistat
+milter_eom(SMFICTX *ctx)
+{
+	struct milter_msg *m = smfi_getpriv(ctx);
+	struct milter_conf *c;
+	struct conf_enquiry *e = NULL;
+	struct conf_category *cat;
+	struct db_enquiry rec;
+	struct ack_msg am;
+	char ref[64], tagref[64], spool[128], token[20], err[256];
+	char routed[2048], logsubj[200], qid[64];
+	const char **routes = NULL, *category;
+	size_t nroutes = 0, i, len;
+	char *msg = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+	long long last;
+	int why, spooled = 0, rc, dup = 0;
+
+	snprintf(qid, sizeof(qid), "%s", milter_qid(ctx));
+	if (m == NULL || m->nenq == 0) {
+		milter_msg_free(ctx);
+		return SMFIS_CONTINUE;
+	}
+	c = m->conf;
+	for (i = 0; i < m->nrcpts && e == NULL; i++)
+		e = m->rcpts[i].enq;
+
+	/* 1. category and routes */
+	cat = milter_category(m, e);
+	category = cat ? cat->name : "general";
+	if (milter_routes(m, &routes, &nroutes, e, cat) == -1)
+		return milter_tempfail(ctx, qid, "out of memory");
+	routed[0] = '\0';
+	for (i = 0, len = 0; i < nroutes; i++) {
+		rc = snprintf(routed + len, sizeof(routed) - len, "%s%s",
+		    i ? " " : "", routes[i]);
+		if (rc < 0 || (size_t)rc >= sizeof(routed) - len)
+			break;
+		len += (size_t)rc;
+	}
+
+	/* 2. should the sender hear from us? */
+	why = mailhdr_classify(m->sender, &m->hdr,
+	    (const char *const *)c->own, c->nown);
+
+	/* 3. reference, ack decision, spool and record: one transaction */
+	if (db_begin(milter_db) == -1) {
+		free(routes);
+		return milter_tempfail(ctx, qid, "database unavailable");
+	}
+	rc = 1;
+	if (m->hdr.message_id[0])
+		rc = db_find_msgid(milter_db, m->hdr.message_id, m->sender,
+		    ref, sizeof(ref));
+	if (rc == 0) {
+		/* the mta retried a message we recorded already */
+		dup = 1;
+		if (why == MAILHDR_ACK)
+			why = MAILHDR_NOACK_DUPLICATE;
+	} else if (rc == 1 && mailhdr_find_tag(m->hdr.subject, e->reference,
+	    tagref, sizeof(tagref)) == 0 && (rc = db_ref_known(milter_db,
+	    tagref)) == 1) {
+		/* a follow-up to an enquiry we know keeps its reference */
+		snprintf(ref, sizeof(ref), "%s", tagref);
+		rc = 0;
+	}
+	if (rc == -1)
+		goto dbfail;
+	if (rc == 1) {
+		gmtime_r(&now, &tm);
+		if (db_ref_next(milter_db, e->reference, tm.tm_year + 1900,
+		    ref, sizeof(ref)) == -1)
+			goto dbfail;
+	}
+	if (why == MAILHDR_ACK) {
+		rc = db_ack_last(milter_db, m->sender, e->address, &last);
+		if (rc == -1)
+			goto dbfail;
+		if (rc == 0 && now - last < e->ack_interval)
+			why = MAILHDR_NOACK_INTERVAL;
+	}
+	if (why == MAILHDR_ACK) {
+		milter_token(token, sizeof(token));
+		memset(&am, 0, sizeof(am));
+		am.reference = ref;
+		am.to_addr = m->sender;
+		am.to_name = m->hdr.from_name;
+		am.subject = m->hdr.subject;
+		am.message_id = m->hdr.message_id;
+		am.references = m->hdr.references;
+		am.category = category;
+		am.received = now;
+		am.now = now;
+		am.token = token;
+		am.capsule_url = c->capsule_url;
+		am.hostname = c->hostname;
+		am.enq = e;
+		if ((msg = ack_compose(&am, &len, err, sizeof(err))) == NULL) {
+			db_rollback(milter_db);
+			free(routes);
+			log_warnx("%s: acknowledgement template %s: %s", qid,
+			    e->ack_template_path, err);
+			return milter_tempfail(ctx, qid, "cannot compose the "
+			    "acknowledgement");
+		}
+		if (ack_spool_tmp(ref, m->sender, msg, len, now, spool,
+		    sizeof(spool)) == -1) {
+			log_warn("%s: spool", qid);
+			free(msg);
+			db_rollback(milter_db);
+			free(routes);
+			return milter_tempfail(ctx, qid, "cannot spool the "
+			    "acknowledgement");
+		}
+		free(msg);
+		spooled = 1;
+		if (db_ack_set(milter_db, m->sender, e->address, now) == -1)
+			goto dbfail;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.reference = ref;
+	rec.time = now;
+	rec.queue_id = qid;
+	rec.enquiry = e->address;
+	rec.sender = m->sender;
+	rec.subject = m->hdr.subject;
+	rec.category = category;
+	rec.message_id = m->hdr.message_id;
+	rec.recipients = routed;
+	rec.ack = mailhdr_noack_name(why);
+	if (!dup && db_enquiry_add(milter_db, &rec) == -1)
+		goto dbfail;
+	if (db_commit(milter_db) == -1) {
+		if (spooled)
+			ack_spool_discard(spool);
+		free(routes);
+		return milter_tempfail(ctx, qid, "database commit failed");
+	}
+	if (spooled && ack_spool_commit(spool) == -1)
+		log_warn("%s: spool %s stays in tmp/ until the sweep", qid,
+		    spool);
+
+	/* 4. now tell the mta; if it will not listen, the retry finds the
+	 * record by message-id and is not acknowledged twice */
+	if (milter_modify(ctx, m, e, ref, category, routes, nroutes) == -1) {
+		free(routes);
+		return milter_tempfail(ctx, qid, "the MTA refused a change");
+	}
+	free(routes);
+	log_escape(logsubj, sizeof(logsubj), m->hdr.subject,
+	    strlen(m->hdr.subject));
+	log_info("%s: enquiry %s ref=%s from=<%s> category=%s routed=%s "
+	    "ack=%s subject=\"%s\"", qid, e->address, ref, m->sender,
+	    category, routed[0] ? routed : "-", mailhdr_noack_name(why),
+	    logsubj);
+	milter_msg_free(ctx);
+	return SMFIS_CONTINUE;
+dbfail:
+	db_rollback(milter_db);
+	if (spooled)
+		ack_spool_discard(spool);
+	free(routes);
+	log_warnx("%s: database: %s", qid, db_errmsg(milter_db));
+	return milter_tempfail(ctx, qid, "database write failed");
+}
+
+static sfsistat
+milter_abort(SMFICTX *ctx)
+{
+	milter_msg_free(ctx);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_close(SMFICTX *ctx)
+{
+	milter_msg_free(ctx);
+	return SMFIS_CONTINUE;
+}
+
+void
+milter_set_db(struct db *db)
+{
+	milter_db = db;
+}
+
+int
+milter_register(void)
+{
+	static struct smfiDesc desc = {
+		.xxfi_name = "enquiry-milter",
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT |
+		    SMFIF_DELRCPT | SMFIF_CHGFROM,
+		.xxfi_envfrom = milter_envfrom,
+		.xxfi_envrcpt = milter_envrcpt,
+		.xxfi_header = milter_header,
+		.xxfi_eoh = milter_eoh,
+		.xxfi_body = milter_body,
+		.xxfi_eom = milter_eom,
+		.xxfi_abort = milter_abort,
+		.xxfi_close = milter_close,
+	};
+
+	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}
