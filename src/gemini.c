@@ -86,6 +86,10 @@ gemini_respond(const struct srv *s, const struct tls_vhost *v, int sni,
 	    req.path[0] != '\0')
 		strcat(r->path, "/");
 	if (status != 0) {
+		/* what was asked, as sent, for the log */
+		snprintf(r->path, sizeof(r->path), "%.*s",
+		    (int)(len < sizeof(r->path) ? len : sizeof(r->path) - 1),
+		    line);
 		gemini_header(r, 59, req.error);
 		return;
 	}
