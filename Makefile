@@ -119,4 +119,44 @@ bench: $(B)/gembench
 
 .PHONY: bench
 
+# make fuzz [FUZZ_SECONDS=N] [FUZZ=NAME]: every tests/fuzz/fuzz_NAME.c is
+# built with clang's libFuzzer, ASan and UBSan against the src/ modules in
+# FUZZ_NAME_MODS (libraries in FUZZ_NAME_LIBS), then run for N seconds
+# (default 30) on its seeds in tests/fuzz/NAME/ (or tests/fuzz/corpus/NAME/);
+# inputs it finds go to build/fuzz/NAME/, crashes to build/fuzz/NAME-crash-*.
+# FUZZ=NAME runs one.
+# a new harness: add tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/NAME/, and
+# its FUZZ_NAME_MODS line here, above the foreach.
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_gemtext_MODS = gemtext plaintext buf utf8
+FUZZ_plaintext_MODS = plaintext buf utf8
+FUZZ_proxy_MODS = proxy
+
+define fuzz_harness
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c)
+	@command -v $$(FUZZ_CC) >/dev/null || \
+		{ echo "make fuzz needs $$(FUZZ_CC): apt-get install clang" >&2; exit 1; }
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(CPPFLAGS) -Isrc $$(FUZZ_CFLAGS) $$(WARN) -o $$@ \
+		$$(filter %.c,$$^) $$(FUZZ_$(1)_LIBS)
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_harness,$(n))))
+
+fuzz: $(foreach n,$(or $(FUZZ),$(FUZZ_NAMES)),$(B)/fuzz/fuzz_$(n))
+	@for n in $(or $(FUZZ),$(FUZZ_NAMES)); do \
+		seeds=; for d in tests/fuzz/$$n tests/fuzz/corpus/$$n; do \
+			[ -d $$d ] && seeds="$$seeds $$d"; done; \
+		mkdir -p $(B)/fuzz/$$n; \
+		echo "# fuzz_$$n: $(FUZZ_SECONDS)s on$$seeds"; \
+		$(B)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -artifact_prefix=$(B)/fuzz/$$n- \
+			$(B)/fuzz/$$n $$seeds || exit 1; \
+	done
+
+.PHONY: fuzz
+
 -include $(wildcard $(B)/obj/*.d)
