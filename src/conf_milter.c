@@ -304,7 +304,8 @@ free_list(char **l, size_t n)
 
 /* read a template; "path:line: problem" on error */
 static int
-load_template(struct conf_enquiry *e, char *err, size_t errsz)
+load_template(struct conf_enquiry *e, const char *path, int line, char *err,
+    size_t errsz)
 {
 	char msg[256];
 	struct stat st;
@@ -313,8 +314,8 @@ load_template(struct conf_enquiry *e, char *err, size_t errsz)
 	int fd;
 
 	if ((fd = open(e->ack_template_path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errsz, "%s: %s", e->ack_template_path,
-		    strerror(errno));
+		snprintf(err, errsz, "%s:%d: ack-template \"%s\": %s", path,
+		    line, e->ack_template_path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
@@ -455,7 +456,7 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 		if (copy_list(sec, "route-to", &e->route_to, &e->nroute,
 		    1) == -1)
 			goto nomem;
-		if (load_template(e, err, errsz) == -1)
+		if (load_template(e, c->path, sec->line, err, errsz) == -1)
 			return -1;
 		k = NULL;
 		e->ncategories = 0;

@@ -609,6 +609,10 @@ mailhdr_decode(const char *in, char *out, size_t outsz)
 			if (ws && !last_ew && o.len > 0)
 				ob_putc(&o, ' ');
 			ws = NULL;
+			/* a NUL would end the string early: a space */
+			for (i = 0; i < raw.len; i++)
+				if (rawbuf[i] == '\0')
+					rawbuf[i] = ' ';
 			if (charset_is(cs, csn, "utf-8") ||
 			    charset_is(cs, csn, "us-ascii") ||
 			    charset_is(cs, csn, "utf8")) {
