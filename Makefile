@@ -159,4 +159,26 @@ fuzz: $(foreach n,$(or $(FUZZ),$(FUZZ_NAMES)),$(B)/fuzz/fuzz_$(n))
 
 .PHONY: fuzz
 
+# make install / make uninstall (issue 9): contrib/install.sh does the work
+# and says how edited configs and capsule pages are kept (never overwritten:
+# the new version goes beside an edited config as FILE.dist). the binaries
+# carry SYSCONFDIR for their default config: give the same SYSCONFDIR to
+# make and make install (the systemd units pass -c anyway).
+DATADIR ?= $(PREFIX)/share
+DOCDIR ?= $(DATADIR)/doc/capsuled
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL_ENV = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" \
+	SYSCONFDIR="$(SYSCONFDIR)" BINDIR="$(BINDIR)" MANDIR="$(MANDIR)" \
+	DATADIR="$(DATADIR)" DOCDIR="$(DOCDIR)" \
+	SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" SYSUSERSDIR="$(SYSUSERSDIR)" B="$(B)"
+
+install: all
+	@$(INSTALL_ENV) sh contrib/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) sh contrib/install.sh uninstall
+
+.PHONY: install uninstall
+
 -include $(wildcard $(B)/obj/*.d)
