@@ -33,7 +33,7 @@ MILTER_LIBS = -lmilter -lpthread
 
 # capsuled: every module but main goes into a library the unit tests link
 CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox proxy \
-	buf utf8 gemtext plaintext
+	buf utf8 gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
 MILTER_MODS = conf_milter milter db ack mailhdr template

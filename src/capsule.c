@@ -21,7 +21,9 @@ capsule_open(int rootfd, const char *path, int flags)
 	struct open_how how;
 
 	memset(&how, 0, sizeof(how));
-	how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
+	/* openat2 refuses o_noctty beside o_path */
+	how.flags = (unsigned long long)(flags | O_CLOEXEC |
+	    ((flags & O_PATH) ? 0 : O_NOCTTY));
 	/* the kernel refuses "..", absolute symlinks and magic links that
 	 * would leave the root; no string check can be talked round */
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;

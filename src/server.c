@@ -25,7 +25,9 @@
 #include "capsule.h"
 #include "conf.h"
 #include "gemini.h"
+#include "buf.h"
 #include "log.h"
+#include "plain.h"
 #include "proxy.h"
 #include "server.h"
 #include "tls.h"
@@ -42,6 +44,8 @@ enum conn_state {
 	CONN_WRITE,
 	CONN_SHUTDOWN,		/* sending close_notify */
 	CONN_LINGER,		/* reading what the client still sends */
+	CONN_PLAIN,		/* a gopher selector or finger query */
+	CONN_PLAIN_WRITE,
 };
 
 struct conn {
@@ -451,7 +455,17 @@ server_accept(struct worker *w, struct listener *l)
 		c->read_deadline = server_now() +
 		    w->srv->conf->request_timeout;
 		c->deadline = server_now() + w->srv->conf->connection_timeout;
-		c->state = l->kind == LISTEN_PROXY ? CONN_PROXY : CONN_PEEK;
+		switch (l->kind) {
+		case LISTEN_PROXY:
+			c->state = CONN_PROXY;
+			break;
+		case LISTEN_GOPHER:
+		case LISTEN_FINGER:
+			c->state = CONN_PLAIN;
+			break;
+		default:
+			c->state = CONN_PEEK;
+		}
 		memset(&ev, 0, sizeof(ev));
 		ev.events = c->events = EPOLLIN;
 		ev.data.ptr = c;
@@ -605,6 +619,54 @@ server_respond(struct worker *w, struct conn *c)
 	return 0;
 }
 
+/* gopher and finger: read the line, build the answer, no tls */
+static int
+server_plain(struct worker *w, struct conn *c)
+{
+	struct plain_result res;
+	struct buf out;
+	ssize_t n;
+	int rc;
+
+	n = recv(c->fd, c->line + c->linelen, sizeof(c->line) - 1 -
+	    c->linelen, 0);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	if (n == 0)
+		return -1;
+	c->linelen += (size_t)n;
+	memset(&res, 0, sizeof(res));
+	buf_init(&out, 0);
+	if (c->l->kind == LISTEN_GOPHER)
+		rc = plain_gopher(w->srv, c->l->port, c->line, c->linelen,
+		    &out, &res);
+	else
+		rc = plain_finger(w->srv, c->line, c->linelen, &out, &res);
+	if (rc == 1) {
+		buf_free(&out);
+		/* a full buffer without a line end: the parsers say too
+		 * long before this, so this only guards the buffer */
+		return c->linelen < sizeof(c->line) - 1 ? 0 : -1;
+	}
+	if (rc == -1) {
+		buf_free(&out);
+		return -1;
+	}
+	c->out = out.data;	/* the connection owns it now */
+	c->outlen = out.len;
+	c->outoff = 0;
+	c->bytes = out.len;
+	c->have_resp = 1;
+	c->resp.status = res.status;
+	c->resp.file.fd = -1;
+	snprintf(c->resp.host, sizeof(c->resp.host), "%s",
+	    c->l->kind == LISTEN_GOPHER ? "gopher" : "finger");
+	snprintf(c->resp.path, sizeof(c->resp.path), "%s", res.what);
+	c->state = CONN_PLAIN_WRITE;
+	server_watch(w, c, EPOLLOUT);
+	return 1;
+}
+
 /* -1: close now; 0: wait for events */
 static int
 server_step(struct worker *w, struct conn *c)
@@ -704,6 +766,26 @@ server_step(struct worker *w, struct conn *c)
 			c->deadline = server_now() + 2;
 			server_watch(w, c, EPOLLIN);
 			break;
+		case CONN_PLAIN:
+			if ((rc = server_plain(w, c)) <= 0)
+				return rc;
+			break;
+		case CONN_PLAIN_WRITE:
+			while (c->outoff < c->outlen) {
+				ssize_t n = send(c->fd, c->out + c->outoff,
+				    c->outlen - c->outoff, MSG_NOSIGNAL);
+
+				if (n == -1)
+					return (errno == EAGAIN ||
+					    errno == EINTR) ? 0 : -1;
+				c->outoff += (size_t)n;
+			}
+			if (shutdown(c->fd, SHUT_WR) == -1)
+				return -1;
+			c->state = CONN_LINGER;
+			c->deadline = server_now() + 2;
+			server_watch(w, c, EPOLLIN);
+			break;
 		case CONN_LINGER: {
 			char scratch[4096];
 			ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
@@ -726,8 +808,8 @@ server_sweep(struct worker *w)
 
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
-		if (now >= c->deadline || (c->state < CONN_WRITE &&
-		    now >= c->read_deadline))
+		if (now >= c->deadline || ((c->state < CONN_WRITE ||
+		    c->state == CONN_PLAIN) && now >= c->read_deadline))
 			server_close(w, c);
 	}
 	if (w->resume_at != 0 && now >= w->resume_at && !w->draining) {
