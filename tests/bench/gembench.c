@@ -112,11 +112,13 @@ static char		 request[1100];
 static size_t		 request_len;
 static volatile sig_atomic_t stop_flag;
 
-/* tls 1.3 tickets from earlier connections; each is used once when the
- * pool has enough, the newest is reused when it runs dry */
+/* tls 1.3 tickets from earlier connections, newest last. each is offered
+ * once, as openssl clients do (a second offer of a ticket that already
+ * resumed a session does not resume again); with none left a connection
+ * makes a full handshake, so a server that issues no fresh ticket on
+ * resumption shows up in the resumed count */
 static SSL_SESSION	*sess_pool[GB_SESS_POOL];
 static int		 sess_count;
-static SSL_SESSION	*sess_last;
 
 static double
 gb_now(void)
@@ -230,16 +232,13 @@ gb_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 1;	/* we keep the reference */
 }
 
-/* the session a new connection should offer, or NULL */
+/* the newest unused ticket, or NULL; the caller frees it */
 static SSL_SESSION *
 gb_take_session(void)
 {
-	if (sess_count > 0) {
-		if (sess_last != NULL)
-			SSL_SESSION_free(sess_last);
-		sess_last = sess_pool[--sess_count];
-	}
-	return sess_last;
+	if (sess_count == 0)
+		return NULL;
+	return sess_pool[--sess_count];
 }
 
 static int
@@ -634,8 +633,10 @@ gb_launch(void)
 		gb_tls_fail(c, &st.tls_err, "setup", 0);
 		return 0;
 	}
-	if (opt.resume && (sess = gb_take_session()) != NULL)
-		SSL_set_session(c->ssl, sess);
+	if (opt.resume && (sess = gb_take_session()) != NULL) {
+		SSL_set_session(c->ssl, sess);	/* takes its own reference */
+		SSL_SESSION_free(sess);
+	}
 	memset(&e, 0, sizeof(e));
 	e.events = EPOLLOUT;
 	e.data.u32 = (uint32_t)(c - conns);
@@ -923,8 +924,6 @@ main(int argc, char *argv[])
 
 	while (sess_count > 0)
 		SSL_SESSION_free(sess_pool[--sess_count]);
-	if (sess_last != NULL)
-		SSL_SESSION_free(sess_last);
 	SSL_CTX_free(ctx);
 	close(epfd);
 	free(conns);
