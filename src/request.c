@@ -70,8 +70,11 @@ req_clean_path(char *path, int *dir)
 	size_t seglen;
 	int trailing = 1;
 
-	/* 1. walk segments; out never runs ahead of in, so in place works */
+	/* segments are joined by one '/', with none at either end. out never
+	 * passes in: a separator is written only after a '/' was consumed,
+	 * so cleaning works in place */
 	while (*in != '\0') {
+		/* 1. skip separators; nothing after them means a directory */
 		while (*in == '/')
 			in++;
 		if (*in == '\0') {
@@ -92,25 +95,20 @@ req_clean_path(char *path, int *dir)
 		if (seglen == 2 && seg[0] == '.' && seg[1] == '.') {
 			if (out == path)
 				return -1;
-			out--;
 			while (out > path && out[-1] != '/')
 				out--;
+			if (out > path)
+				out--;		/* the separator before it */
 			trailing = 1;
 			continue;
 		}
-		/* 4. anything else is copied with one '/' after it */
+		/* 4. anything else is copied after a separator */
+		if (out > path)
+			*out++ = '/';
 		memmove(out, seg, seglen);
 		out += seglen;
-		*out++ = '/';
 	}
-	/* 5. the last '/' stays only for directories */
-	if (out > path && !trailing)
-		out--;
 	*out = '\0';
-	if (out > path && out[-1] == '/') {
-		out[-1] = '\0';
-		trailing = 1;
-	}
 	*dir = (path[0] == '\0') || trailing;
 	return 0;
 }

@@ -110,6 +110,10 @@ test_clean(void)
 		{ "/a/.hidden/../b", "a/b", 0, 0 },
 		{ "/...", "...", 0, 0 },
 		{ "/a/..b", "a/..b", 0, 0 },
+		/* fuzz find: no leading '/' once overran the end */
+		{ "a/c.gmi", "a/c.gmi", 0, 0 },
+		{ "a/b/../c", "a/c", 0, 0 },
+		{ "a//b/", "a/b", 1, 0 },
 	};
 	size_t i;
 	char buf[64];
