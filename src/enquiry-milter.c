@@ -247,10 +247,17 @@ main(int argc, char *argv[])
 	if (sock == NULL)
 		sock = c->socket;
 
-	/* 1. every thread inherits SIGUSR1 blocked; one sigwaits for it */
+	/* 1. every thread inherits these blocked: libmilter's own thread
+	 * sigwaits for HUP, TERM and INT (they stop the filter), ours for
+	 * USR1 (reload) */
 	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
 
 	/* 2. the socket, while still root; a stale one is removed */
 	if (smfi_setconn((char *)sock) != MI_SUCCESS)

@@ -204,9 +204,13 @@ mailhdr_note(struct mailhdr_info *h, const char *name, const char *value)
 		copy_trunc(h->xars, sizeof(h->xars), value);
 	} else if (strcasecmp(name, "X-Enquiry-Reference") == 0) {
 		h->n_xref++;
-		if (h->enquiry_ref[0] == '\0')
+		if (h->enquiry_ref[0] == '\0') {
 			first_token(value, h->enquiry_ref,
 			    sizeof(h->enquiry_ref));
+			/* references are upper case */
+			for (char *p = h->enquiry_ref; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+		}
 	} else if (strcasecmp(name, "X-Enquiry-Category") == 0) {
 		h->n_xcat++;
 	}

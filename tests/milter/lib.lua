@@ -1,0 +1,113 @@
+-- helpers for the miltertest scripts; globals from -D: sock, spool, dir
+-- each check prints "ok - what" or "not ok - what" for tests/run.sh
+
+failures = 0
+msgseq = 0
+
+function check(cond, what)
+	if cond then
+		print("ok - " .. what)
+	else
+		print("not ok - " .. what)
+		failures = failures + 1
+	end
+end
+
+function done()
+	if failures > 0 then
+		error(failures .. " check(s) failed")
+	end
+end
+
+-- one message through the filter; returns the connection and the last
+-- reply (SMFIR_ACCEPT at end of header when the filter let it go)
+function send(t)
+	local conn = mt.connect(sock, 40, 0.25)
+	if conn == nil then
+		error("cannot connect to " .. sock)
+	end
+	msgseq = msgseq + 1
+	mt.macro(conn, SMFIC_MAIL, "i", t.qid or ("QID" .. msgseq))
+	if mt.mailfrom(conn, t.from) ~= nil then
+		error("mt.mailfrom failed")
+	end
+	if mt.getreply(conn) ~= SMFIR_CONTINUE then
+		return conn, mt.getreply(conn)
+	end
+	for _, r in ipairs(t.rcpts) do
+		if mt.rcptto(conn, r) ~= nil then
+			error("mt.rcptto failed")
+		end
+	end
+	local hdrs = t.headers or {}
+	local have_msgid = false
+	for _, h in ipairs(hdrs) do
+		if string.lower(h[1]) == "message-id" then
+			have_msgid = true
+		end
+	end
+	if not have_msgid and not t.no_msgid then
+		mt.header(conn, "Message-ID", "<mt" .. msgseq .. "." ..
+		    os.time() .. "." .. math.random(1000000) .. "@example.org>")
+	end
+	for _, h in ipairs(hdrs) do
+		if mt.header(conn, h[1], h[2]) ~= nil then
+			error("mt.header failed")
+		end
+	end
+	if mt.eoh(conn) ~= nil then
+		error("mt.eoh failed")
+	end
+	if mt.getreply(conn) == SMFIR_ACCEPT then
+		return conn, SMFIR_ACCEPT, "eoh"
+	end
+	mt.bodystring(conn, t.body or "Hello, I would like to know more.\r\n")
+	if mt.eom(conn) ~= nil then
+		error("mt.eom failed")
+	end
+	return conn, mt.getreply(conn), "eom"
+end
+
+-- the reply at end of message that means "accepted"
+function accepted(r)
+	return r == SMFIR_CONTINUE or r == SMFIR_ACCEPT
+end
+
+function ref_of(conn)
+	return mt.getheader(conn, "X-Enquiry-Reference", 0)
+end
+
+-- the spool file of an acknowledgement for ref, or nil
+function spooled(ref)
+	if ref == nil then
+		return nil
+	end
+	for _, sub in ipairs({ "new", "tmp", "failed" }) do
+		local p = io.popen("ls " .. spool .. "/" .. sub .. " 2>/dev/null")
+		for name in p:lines() do
+			if string.find(name, ref, 1, true) then
+				p:close()
+				return spool .. "/" .. sub .. "/" .. name
+			end
+		end
+		p:close()
+	end
+	return nil
+end
+
+function slurp(path)
+	local f = io.open(path, "rb")
+	if f == nil then
+		return ""
+	end
+	local s = f:read("*a")
+	f:close()
+	return s
+end
+
+-- a plain-text find
+function has(s, needle)
+	return s ~= nil and string.find(s, needle, 1, true) ~= nil
+end
+
+math.randomseed(os.time())

@@ -1,0 +1,42 @@
+-- mail that is not an enquiry passes untouched; so do our own
+-- acknowledgements; keep-original keeps the enquiry address
+dofile(dir .. "/lib.lua")
+
+local conn, r, at = send({ from = "<jane@example.org>",
+    rcpts = { "<someone@example.net>", "<other@rmet.org>" },
+    headers = { { "Subject", "not an enquiry" } } })
+check(r == SMFIR_ACCEPT and at == "eoh",
+    "non-enquiry mail accepted at end of header, nothing changed")
+mt.disconnect(conn)
+
+-- an acknowledgement of ours on its way out
+conn, r, at = send({ from = "<>", rcpts = { "<jane@example.org>" },
+    headers = { { "From", "Rushey Mead Educational Trust <enquiries@rmet.org>" },
+	{ "Auto-Submitted", "auto-replied" },
+	{ "X-Enquiry-Reference", "ENQ-2026-000001" },
+	{ "Subject", "Re: [ENQ-2026-000001] Visit" } } })
+check(r == SMFIR_ACCEPT and at == "eoh", "our own acknowledgement untouched")
+mt.disconnect(conn)
+
+-- even addressed to an enquiry address, an ack of ours is left alone
+conn, r, at = send({ from = "<>", rcpts = { "<enquiries@rmet.org>" },
+    headers = { { "Auto-Submitted", "auto-replied" },
+	{ "X-Enquiry-Reference", "ENQ-2026-000001" } } })
+check(r == SMFIR_ACCEPT and at == "eoh",
+    "our own acknowledgement to an enquiry address untouched")
+mt.disconnect(conn)
+
+-- keep-original: the address stays, routes are added, own prefix
+conn, r = send({ from = "<parent@example.org>",
+    rcpts = { "<admissions@rmet.org>" },
+    headers = { { "Subject", "Year 7 place" } } })
+local ref = ref_of(conn)
+check(accepted(r) and ref ~= nil and string.match(ref, "^ADM%-") ~= nil,
+    "second enquiry block, own prefix: " .. tostring(ref))
+check(mt.eom_check(conn, MT_RCPTADD, "<admissions-team@rmet.org>"),
+    "routed to its own team")
+check(not mt.eom_check(conn, MT_RCPTDELETE, "<admissions@rmet.org>"),
+    "keep-original keeps the enquiry address")
+mt.disconnect(conn)
+
+done()

@@ -1,0 +1,161 @@
+#!/bin/sh
+# enquiry-milter driven by miltertest (the Debian package): the real binary
+# on a unix socket in a throwaway directory; the Lua scripts in tests/milter/
+# print ok / not ok lines. acknowledgements go to a closed port, so they stay
+# in the spool where the scripts can read them.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+TOP=$PWD
+BIN=$TOP/build/enquiry-milter
+
+if ! command -v miltertest >/dev/null 2>&1; then
+	echo "skip - miltertest not installed (contrib/deps.sh test)"
+	exit 0
+fi
+if [ ! -x "$BIN" ]; then
+	echo "not ok - $BIN not built"
+	exit 1
+fi
+
+T=$(mktemp -d /tmp/t-milter.XXXXXX) || exit 1
+[ -n "${KEEP:-}" ] && echo "# keeping $T"
+chmod 755 "$T"
+pid=""
+failed=0
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; failed=$((failed + 1)); }
+
+# a port nothing listens on: bind port 0, read it, close
+deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
+
+cat >"$T/m.conf" <<EOF
+socket    = "unix:$T/milter.sock"
+state-dir = "$T/state"
+user      = "$user"
+submit    = "127.0.0.1:$deadport"
+submit-timeout = "2s"
+log-level = "info"
+hostname  = "milter.test"
+enquiry "enquiries@rmet.org" {
+	route-to      = {"rachelle.stevens@rmet.org"}
+	reference     = "ENQ"
+	ack-from      = "Rushey Mead Educational Trust <enquiries@rmet.org>"
+	ack-template  = "$TOP/etc/templates/enquiry-ack.txt"
+	ack-interval  = "7d"
+	bounce-address = "enquiries-bounces@rmet.org"
+	category "visit" {
+		keywords = {"visit", "tour"}
+		route-to = {"visits@rmet.org"}
+	}
+}
+enquiry "admissions@rmet.org" {
+	route-to      = {"admissions-team@rmet.org"}
+	keep-original = true
+	reference     = "ADM"
+	ack-template  = "$TOP/etc/templates/enquiry-ack.txt"
+}
+EOF
+cat >"$T/extra.conf" <<EOF
+enquiry "governors@rmet.org" {
+	route-to     = {"clerk@rmet.org"}
+	reference    = "GOV"
+	ack-template = "$TOP/etc/templates/enquiry-ack.txt"
+}
+EOF
+
+# 1. command line
+if "$BIN" -V | grep -q '^enquiry-milter [0-9]'; then ok "-V prints the version"
+else notok "-V prints the version"; fi
+if "$BIN" -n -c "$T/m.conf" >/dev/null 2>&1; then ok "-n accepts the test config"
+else notok "-n accepts the test config"; fi
+if "$BIN" -n -c "$TOP/etc/enquiry-milter.conf" >/dev/null 2>&1; then
+	ok "-n accepts the shipped config"
+else notok "-n accepts the shipped config"; fi
+printf 'enquiry "enquiries@rmet.org" {\n route-to = {"a@b"}\n ack-interval = "soon"\n}\n' >"$T/bad.conf"
+out=$("$BIN" -n -c "$T/bad.conf" 2>&1); rc=$?
+if [ $rc -eq 1 ] && [ "$out" = "$T/bad.conf:3: ack-interval: \"soon\" is not a duration (like 30s, 10m, 7d)" ]; then
+	ok "-n refuses a broken config with file:line"
+else notok "-n refuses a broken config with file:line (rc $rc: $out)"; fi
+
+# 2. the daemon
+"$BIN" -f -c "$T/m.conf" >"$T/milter.log" 2>&1 &
+pid=$!
+i=0
+while [ ! -S "$T/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -S "$T/milter.sock" ]; then ok "milter listening on its socket"
+else notok "milter listening on its socket"; cat "$T/milter.log"; exit 1; fi
+if [ "$(id -u)" -eq 0 ]; then
+	u=$(ps -o user= -p "$pid" | tr -d ' ')
+	if [ "$u" = "nobody" ]; then ok "started as root, runs as $u"
+	else notok "started as root, runs as nobody (got $u)"; fi
+fi
+
+for s in route noack untouched tempfail reload; do
+	out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
+	    -D state="$T/state" -D dir="$TOP/tests/milter" -D tmp="$T" \
+	    -D pid="$pid" -D conf="$T/m.conf" -s "$TOP/tests/milter/$s.lua" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^(ok|not ok|skip) - '
+	nf=$(echo "$out" | grep -c '^not ok - ')
+	failed=$((failed + nf))
+	if [ $rc -ne 0 ] && [ "$nf" -eq 0 ]; then
+		notok "$s.lua: miltertest exited $rc: $(echo "$out" | tail -3)"
+	fi
+done
+
+# 3. the log for the governance team
+out=$("$BIN" -c "$T/m.conf" -l 3 2>&1)
+n=$(echo "$out" | grep -c -E '^(ENQ|ADM|GOV)-[0-9]{4}-[0-9]{6} ')
+if [ "$n" -eq 3 ] && echo "$out" | head -1 | grep -q '^REFERENCE'; then
+	ok "-l 3 lists the last three enquiries"
+else notok "-l 3 lists the last three enquiries: $out"; fi
+if "$BIN" -c "$T/m.conf" -l 1000 | grep -q 'Visit in June'; then
+	ok "-l shows subjects"
+else notok "-l shows subjects"; fi
+
+# 4. stop: libmilter's SIGTERM, cleanly, within its 5 s poll
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$pid" 2>/dev/null; then
+	notok "stops on SIGTERM"
+else
+	wait "$pid"; rc=$?
+	if [ $rc -eq 0 ]; then ok "stops cleanly on SIGTERM"
+	else notok "stops cleanly on SIGTERM (exit $rc)"; tail -30 "$T/milter.log"; fi
+fi
+pid=""
+
+# 5. restart: references carry on, a stale socket is replaced
+"$BIN" -f -c "$T/m.conf" >"$T/milter2.log" 2>&1 &
+pid=$!
+i=0
+while ! grep -q "listening" "$T/milter2.log" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cat >"$T/one.lua" <<'EOF'
+dofile(dir .. "/lib.lua")
+local conn, r = send({ from = "<after@example.org>", rcpts = { "<enquiries@rmet.org>" } })
+print("REF " .. tostring(ref_of(conn)))
+mt.disconnect(conn)
+EOF
+out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
+    -D dir="$TOP/tests/milter" -D tmp="$T" -s "$T/one.lua" 2>&1)
+last=$("$BIN" -c "$T/m.conf" -l 100 | grep -o '^ENQ-[0-9-]*' | sort | tail -2 | head -1)
+new=$(echo "$out" | sed -n 's/^REF //p')
+if [ -n "$new" ] && [ "$new" != "nil" ] && [ "$(printf '%s\n%s\n' "$last" "$new" | sort | tail -1)" = "$new" ] && [ "$new" != "$last" ]; then
+	ok "after a restart references carry on ($last -> $new)"
+else notok "after a restart references carry on ($last -> $new): $out"; fi
+
+[ $failed -eq 0 ]
