@@ -7,10 +7,14 @@
 
 #include "buf.h"
 
+/* what data points to before the first allocation: never written, since
+ * len is 0 and every write first reserves room */
+static char buf_empty[1];
+
 void
 buf_init(struct buf *b, size_t max)
 {
-	b->data = NULL;
+	b->data = buf_empty;
 	b->len = 0;
 	b->cap = 0;
 	b->max = max ? max : BUF_DEFAULT_MAX;
@@ -19,8 +23,9 @@ buf_init(struct buf *b, size_t max)
 void
 buf_free(struct buf *b)
 {
-	free(b->data);
-	b->data = NULL;
+	if (b->cap > 0)
+		free(b->data);
+	b->data = buf_empty;
 	b->len = b->cap = 0;
 }
 
@@ -56,7 +61,7 @@ buf_reserve(struct buf *b, size_t n)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap = ncap > (size_t)-1 / 2 ? need : ncap * 2;
-	if ((p = realloc(b->data, ncap)) == NULL) {
+	if ((p = realloc(b->cap ? b->data : NULL, ncap)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}

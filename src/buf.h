@@ -8,14 +8,14 @@
 #define BUF_DEFAULT_MAX	(16u * 1024 * 1024)
 
 struct buf {
-	char	*data;		/* NULL until the first append */
+	char	*data;		/* never NULL: "" until the first append */
 	size_t	 len;		/* bytes used, not counting the NUL */
 	size_t	 cap;		/* bytes allocated */
 	size_t	 max;		/* len never grows past this */
 };
 
 void	buf_init(struct buf *, size_t max);
-void	buf_free(struct buf *);
+void	buf_free(struct buf *);	/* and ready for use again */
 void	buf_reset(struct buf *);	/* len = 0, keeps the memory */
 void	buf_truncate(struct buf *, size_t len);
 /* these return 0, or -1 with errno ENOMEM (allocation) or E2BIG (bound);

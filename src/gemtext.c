@@ -138,6 +138,17 @@ sanitize(struct buf *dst, const char *s, size_t n, enum tabs tabs)
 	int r;
 
 	while (i < n) {
+		/* printable ascii goes in runs */
+		for (k = i; k < n && (unsigned char)s[k] >= 0x20 &&
+		    (unsigned char)s[k] < 0x7f; k++)
+			;
+		if (k > i) {
+			if (buf_append(dst, s + i, k - i) == -1)
+				return -1;
+			col += k - i;
+			i = k;
+			continue;
+		}
 		c = (unsigned char)s[i];
 		k = 1;
 		if (c == '\t') {
@@ -309,6 +320,8 @@ uref_split(const char *s, size_t n, struct uref *u)
 	size_t i = 0, j;
 
 	memset(u, 0, sizeof(*u));
+	if (s == NULL)
+		s = "";
 	/* 1. scheme ":" */
 	if (n > 0 && is_alpha(s[0])) {
 		for (j = 1; j < n && is_scheme_char(s[j]); j++)

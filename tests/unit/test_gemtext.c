@@ -342,6 +342,11 @@ static const struct {
 	    "=> missing.gmi Gone\n=> notes Notes\n=> x.pdf PDF\n",
 	    I("Gone <missing.gmi>") ITEM("0", "Notes", "/notes")
 	    ITEM("9", "PDF", "/x.pdf") END("/a.txt"), 1 },
+	{ "fuzz regression: a self link with no path (an empty url buffer "
+	    "reached the url splitter as NULL)", "/a.gmi",
+	    "=> gemini://[::1]\n=> gemini://localhost:1965\n",
+	    ITEM("1", "gemini://[::1]", "/")
+	    ITEM("1", "gemini://localhost:1965", "/") END("/a.txt"), 0 },
 	{ "a .gemini page and the root's plain text", "/x.gemini", "",
 	    END("/x.txt"), 0 },
 	{ "a directory page", "/sub/", "", END("/sub/index.txt"), 0 },
@@ -442,6 +447,8 @@ test_bounds(void)
 	buf_free(&b);
 
 	buf_init(&b, 3);
+	CHECK(b.data != NULL && b.data[0] == '\0' && b.len == 0,
+	    "buf: data is \"\" before the first append, never NULL");
 	CHECK(buf_puts(&b, "abc") == 0 && buf_putc(&b, 'd') == -1 &&
 	    b.len == 3 && strcmp(b.data, "abc") == 0,
 	    "buf: bounded, unchanged on failure");
@@ -451,6 +458,8 @@ test_bounds(void)
 	CHECK(buf_printf(&b, "%s", "xy") == 0 && strcmp(b.data, "xy") == 0,
 	    "buf: printf");
 	buf_free(&b);
+	CHECK(b.data != NULL && b.data[0] == '\0' && b.len == 0,
+	    "buf: data is \"\" again after buf_free");
 }
 
 static void
