@@ -44,7 +44,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-
 # the files: a small gemtext page (about 1 KB) and a 1 MB file
 DOCS=$TMPD/docs
 mkdir -p "$DOCS"
@@ -52,13 +51,12 @@ mkdir -p "$DOCS"
 	echo "# Benchmark page"
 	echo
 	i=1
-	while [ $i -le 11 ]; do
-		echo "A line of gemtext, number $i, as a capsule page would have it."
+	while [ $i -le 13 ]; do
+		printf 'A line of gemtext, number %02d, as a capsule page has it.\n' $i
 		echo "=> /big.bin link $i"
 		i=$((i + 1))
 	done
-} | head -c 1000 >"$DOCS/small.gmi"
-echo >>"$DOCS/small.gmi"
+} >"$DOCS/small.gmi"
 printf '# Index\n=> small.gmi small page\n' >"$DOCS/index.gmi"
 head -c 1048576 /dev/urandom >"$DOCS/big.bin"
 chmod -R a+rX "$DOCS"
