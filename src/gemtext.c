@@ -772,8 +772,8 @@ gopher_link(struct render *r, const struct gemtext_line *l,
 	uref_split(l->url, l->urllen, &u);
 	buf_reset(&r->url);
 	if (!u.has_scheme && !u.has_auth) {
-		if (gemtext_url_resolve(&r->url, g->page, l->url,
-		    l->urllen) == -1)
+		if (gemtext_url_resolve(&r->url, g->page ? g->page : "/",
+		    l->url, l->urllen) == -1)
 			return -1;
 		uref_split(r->url.data, r->url.len, &t);
 	} else if (u.has_scheme && u.schemelen == 6 &&
@@ -844,7 +844,7 @@ gemtext_to_gopher(struct buf *out, const char *doc, size_t len,
 	if (rc == 0)
 		rc = gopher_info(out, "", 0);
 	if (rc == 0)
-		rc = gopher_txt_selector(&r.sel, g->page);
+		rc = gopher_txt_selector(&r.sel, g->page ? g->page : "/");
 	if (rc == 0 && gopher_item(out, '0', "plain text", 10, r.sel.data,
 	    r.sel.len, g->host, g->port) == -1)
 		rc = -1;

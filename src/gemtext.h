@@ -79,7 +79,8 @@ int	gemtext_to_text(struct buf *out, const char *doc, size_t len,
 struct gemtext_gopher {
 	const char	*host;		/* gopher host and port for items */
 	unsigned	 port;
-	const char	*page;		/* this page's selector, "/sub/a.gmi" */
+	const char	*page;		/* this page's selector, "/sub/a.gmi";
+					 * NULL is "/" */
 	const char	*base_url;	/* this page's gemini url, or NULL */
 	/* names this capsule answers to ({"localhost", "::1", NULL}, or
 	 * NULL): gemini:// links to them become gopher items */

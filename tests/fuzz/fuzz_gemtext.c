@@ -56,15 +56,16 @@ check_menu(const char *s, size_t n)
 		ensure(tabs == 3);
 		sellen = (size_t)(f[2] - f[1]) - 1;
 		ensure(sellen <= GOPHER_SELECTOR_MAX);
-		if (p[0] != 'i' && p[0] != 'h') {
+		/* 'h' is a url, or an html file inside the capsule */
+		if (p[0] == 'h' && sellen > 4 && memcmp(f[1], "URL:", 4) == 0)
+			;
+		else if (p[0] != 'i') {
 			ensure(sellen > 0 && f[1][0] == '/');
 			ensure(memmem(f[1], sellen, "/../", 4) == NULL);
 			ensure(memmem(f[1], sellen, "/./", 3) == NULL);
 			ensure(!(sellen >= 3 &&
 			    memcmp(f[1] + sellen - 3, "/..", 3) == 0));
 		}
-		if (p[0] == 'h')
-			ensure(sellen > 4 && memcmp(f[1], "URL:", 4) == 0);
 		p = crlf + 2;
 	}
 	ensure(p == end - 3);

@@ -299,10 +299,11 @@ static const struct {
 	{ "links inside the capsule, resolved from the page's directory",
 	    "/sub/a.gmi",
 	    "=> b.gmi Bee\n=> ../c.txt\n=> /d/ Dir\n=> img.png Picture\n"
-	    "=> ./e.gemini?q=1#top E\n=> anim.gif G\n",
+	    "=> ./e.gemini?q=1#top E\n=> anim.gif G\n=> w.html\n",
 	    ITEM("1", "Bee", "/sub/b.gmi") ITEM("0", "../c.txt", "/c.txt")
 	    ITEM("1", "Dir", "/d/") ITEM("I", "Picture", "/sub/img.png")
 	    ITEM("1", "E", "/sub/e.gemini") ITEM("g", "G", "/sub/anim.gif")
+	    ITEM("h", "w.html", "/sub/w.html")
 	    END("/sub/a.txt"), 0 },
 	{ "gemini links to this capsule become items", "/a.gmi",
 	    "=> gemini://localhost/e.gmi E\n"
@@ -395,6 +396,15 @@ test_gopher(void)
 	    "0plain text\t/a.txt\tbadhost\t70\r\n.\r\n",
 	    "gopher: without base_url or self_hosts; a host cannot break "
 	    "the line");
+
+	/* no page given: the root */
+	g.host = "localhost";
+	g.page = NULL;
+	buf_reset(&b);
+	gemtext_to_gopher(&b, "=> a.gmi A\n", 11, &g);
+	CHECK_STR(b.data, ITEM("1", "A", "/a.gmi") END("/index.txt"),
+	    "gopher: page NULL is the root");
+	g.page = "/a.gmi";
 
 	/* a selector over 255 bytes is never written */
 	{
