@@ -1,0 +1,184 @@
+#!/bin/sh
+# enquiry-milter end to end: a real (throwaway) Postfix on loopback with the
+# milter attached, swaks as the member of the public, smtp-sink as every
+# mailbox. acknowledgements are submitted back into the same Postfix.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+TOP=$PWD
+BIN=$TOP/build/enquiry-milter
+. "$TOP/tests/lib/postfix.sh"
+
+if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
+if ! command -v swaks >/dev/null 2>&1; then
+	echo "skip - swaks not installed (contrib/deps.sh test)"; exit 0
+fi
+[ -x "$BIN" ] || { echo "not ok - $BIN not built"; exit 1; }
+
+failed=0
+mpid=""
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; failed=$((failed + 1)); }
+check() { # check "what" command...
+	_what=$1; shift
+	if "$@"; then ok "$_what"; else notok "$_what"; fi
+}
+
+milter_stop() {
+	[ -n "$mpid" ] || return 0
+	kill -TERM "$mpid" 2>/dev/null
+	_i=0
+	while kill -0 "$mpid" 2>/dev/null && [ $_i -lt 150 ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	kill -KILL "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null
+	mpid=""
+}
+cleanup() {
+	milter_stop
+	pf_cleanup
+}
+trap cleanup EXIT
+
+pf_init || { echo "not ok - set up postfix"; exit 1; }
+M=$PF_DIR/milter
+mkdir -p "$M" && chmod 755 "$M"
+SOCK=$M/milter.sock
+
+cat >"$M/m.conf" <<EOF
+socket       = "unix:$SOCK"
+socket-mode  = "0660"
+socket-group = "postfix"
+state-dir    = "$M/state"
+user         = "nobody"
+submit       = "127.0.0.1:$PF_PORT"
+submit-timeout = "5s"
+hostname     = "milter.rmet.test"
+enquiry "enquiries@rmet.org" {
+	route-to       = {"rachelle.stevens@rmet.org"}
+	reference      = "ENQ"
+	ack-from       = "Rushey Mead Educational Trust <enquiries@rmet.org>"
+	ack-template   = "$TOP/etc/templates/enquiry-ack.txt"
+	ack-interval   = "7d"
+	bounce-address = "enquiries-bounces@rmet.org"
+	category "visit" {
+		keywords = {"visit", "tour"}
+		route-to = {"visits@rmet.org"}
+	}
+}
+EOF
+
+milter_start() {
+	"$BIN" -f -c "$M/m.conf" >>"$M/milter.log" 2>&1 &
+	mpid=$!
+	_i=0
+	while [ ! -S "$SOCK" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+	[ -S "$SOCK" ]
+}
+
+pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
+    "milter_default_action = tempfail" "milter_connect_timeout = 5s"
+sink_start || { echo "not ok - smtp-sink"; exit 1; }
+check "milter started" milter_start
+pf_start || { echo "not ok - postfix start"; exit 1; }
+ok "throwaway postfix on 127.0.0.1:$PF_PORT, sink on 127.0.0.1:$PF_SINK_PORT"
+
+send() { # send FROM TO SUBJECT [swaks options...]
+	_f=$1 _t=$2 _s=$3; shift 3
+	swaks --server "127.0.0.1:$PF_PORT" --from "$_f" --to "$_t" \
+	    --h-Subject "$_s" --body "Hello, I am writing about $_s." \
+	    --timeout 30 "$@" >"$PF_DIR/swaks.out" 2>&1
+}
+
+# the one sink file for recipient $1, when there is exactly one
+one_for() {
+	_files=$(sink_for_rcpt "$1")
+	[ "$(echo "$_files" | grep -c .)" -eq 1 ] && echo "$_files"
+}
+
+# 1. an enquiry: routed copy at governance and an acknowledgement
+check "swaks sends an enquiry" send jane@example.org enquiries@rmet.org \
+    "Visit in June" --add-header "From: Jane Smith <jane@example.org>"
+n=$(sink_wait 2 30)
+check "two messages reach the sink (routed copy and acknowledgement): $n" \
+    [ "$n" -eq 2 ]
+routed=$(one_for visits@rmet.org)
+ref=$(sed -n 's/^X-Enquiry-Reference: //p' "$routed" 2>/dev/null | tr -d '\r')
+isref() { echo "$1" | grep -q -x 'ENQ-[0-9]\{4\}-[0-9]\{6\}'; }
+check "routed copy at governance with reference $ref" isref "$ref"
+check "routed copy has the category" grep -q '^X-Enquiry-Category: visit' "$routed"
+check "routed copy's subject is tagged" \
+    grep -q "^Subject: \[$ref\] Visit in June" "$routed"
+check "enquiries address removed from the envelope" \
+    sh -c "! grep -q -i 'X-Rcpt-Args: <enquiries@rmet.org>' '$routed'"
+check "bounces go to the bounce address (smfi_chgfrom)" \
+    grep -q '^X-Mail-Args: <enquiries-bounces@rmet.org>' "$routed"
+ack=$(one_for jane@example.org)
+check "acknowledgement at the sender" [ -n "$ack" ]
+check "acknowledgement has a null return path" grep -q '^X-Mail-Args: <>' "$ack"
+check "acknowledgement is Auto-Submitted: auto-replied" \
+    grep -q '^Auto-Submitted: auto-replied' "$ack"
+check "acknowledgement carries the same reference" \
+    grep -q "^Subject: Re: \[$ref\] Visit in June" "$ack"
+check "acknowledgement passed the milter untouched" \
+    sh -c "! grep -q '^X-Enquiry-Category' '$ack'"
+check "acknowledgement answers the enquiry (In-Reply-To)" \
+    grep -q '^In-Reply-To: <' "$ack"
+
+# 2. a second enquiry within the interval: routed, not acknowledged
+check "second enquiry from the same sender sent" send jane@example.org \
+    enquiries@rmet.org "A question about governors"
+n=$(sink_wait 3 30)
+sleep 2	# time for an acknowledgement that must not come
+check "second enquiry routed" [ "$(sink_for_rcpt rachelle.stevens@rmet.org | grep -c .)" -eq 1 ]
+check "second enquiry not acknowledged (one ack for jane)" \
+    [ "$(sink_for_rcpt jane@example.org | grep -c .)" -eq 1 ]
+
+# 3. bulk, list, auto-submitted and bounce enquiries: routed, never acked
+check "bulk enquiry sent" send bulk@example.org enquiries@rmet.org "bulk news" \
+    --add-header "Precedence: bulk"
+check "list enquiry sent" send list@example.org enquiries@rmet.org "list post" \
+    --add-header "List-Id: <parents.example.org>"
+check "auto-submitted enquiry sent" send auto@example.org enquiries@rmet.org \
+    "out of office" --add-header "Auto-Submitted: auto-replied"
+check "bounce enquiry sent" send "<>" enquiries@rmet.org "Undelivered Mail" \
+    --add-header "From: MAILER-DAEMON@example.org"
+n=$(sink_wait 7 30)
+sleep 2
+check "all four routed to governance ($n in the sink)" \
+    [ "$(sink_for_rcpt rachelle.stevens@rmet.org | grep -c .)" -eq 5 ]
+for s in bulk list auto; do
+	check "no acknowledgement to $s@example.org" \
+	    [ -z "$(sink_for_rcpt $s@example.org)" ]
+done
+check "no acknowledgement to a null sender" [ "$(sink_count)" -eq 7 ]
+
+# 4. the milter stopped: postfix tempfails, nothing is lost
+milter_stop
+send late@example.org enquiries@rmet.org "while the milter is down"
+check "milter down: postfix answers 451 4.7.1" \
+    grep -q '451 4.7.1' "$PF_DIR/swaks.out"
+sleep 1
+check "milter down: nothing queued, nothing delivered" \
+    [ "$(pf_queue_count)" -eq 0 ] && [ "$(sink_count)" -eq 7 ]
+check "milter restarted" milter_start
+check "the client's retry is accepted" send late@example.org \
+    enquiries@rmet.org "while the milter is down"
+n=$(sink_wait 9 30)
+check "after the restart: routed copy and acknowledgement ($n)" [ "$n" -eq 9 ]
+check "the retried enquiry is acknowledged once" \
+    [ "$(sink_for_rcpt late@example.org | grep -c .)" -eq 1 ]
+check "references carry on after the restart" \
+    [ "$("$BIN" -c "$M/m.conf" -l 1 | grep -c 'ENQ-[0-9]*-000007 ')" -eq 1 ]
+
+# 5. nothing left behind
+sleep 1
+check "queue empty" [ "$(pf_queue_count)" -eq 0 ]
+check "spool empty" [ -z "$(find "$M/state/spool/new" "$M/state/spool/tmp" -type f)" ]
+check "every decision logged with the queue id" \
+    [ "$(grep -c ': enquiry enquiries@rmet.org ref=ENQ-' "$M/milter.log")" -eq 7 ]
+if [ $failed -ne 0 ]; then
+	echo "# milter log:"; sed 's/^/#   /' "$M/milter.log" | tail -40
+	echo "# postfix log:"; sed 's/^/#   /' "$PF_DIR/maillog" | tail -40
+fi
+[ $failed -eq 0 ]
