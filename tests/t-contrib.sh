@@ -1,0 +1,163 @@
+#!/bin/sh
+# contrib/ and the manual pages, checked by the tools that will read them:
+# systemd-analyze verify for the units, mandoc -T lint and groff warnings
+# for the manual pages, haproxy -c for the HAProxy example, postconf for
+# the Postfix lines. a tool that is missing is a skip, not a pass.
+set -u
+cd "${TOP:-$(dirname "$0")/..}" || exit 1
+
+fails=0
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; fails=$((fails + 1)); }
+skip() { echo "skip - $*"; }
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+out=$T/out
+
+# manual pages: mandoc at warning level (its style notes about pages not
+# installed on this machine depend on the machine), and groff as man -l
+# runs it, with all warnings on
+pages="contrib/man/capsuled.8 contrib/man/capsuled.conf.5
+    contrib/man/enquiry-milter.8 contrib/man/enquiry-milter.conf.5"
+for p in $pages; do
+	if [ ! -f "$p" ]; then
+		notok "$p exists"
+		continue
+	fi
+	if command -v mandoc >/dev/null 2>&1; then
+		if mandoc -T lint -W warning "$p" >"$out" 2>&1; then
+			ok "mandoc -T lint $p"
+		else
+			notok "mandoc -T lint $p"; sed 's/^/# /' "$out"
+		fi
+	else
+		skip "mandoc not installed: $p not linted"
+	fi
+	if command -v groff >/dev/null 2>&1; then
+		groff -mandoc -ww -z -Tutf8 "$p" >"$out" 2>&1
+		if [ $? -eq 0 ] && ! grep -q . "$out"; then
+			ok "groff renders $p without warnings"
+		else
+			notok "groff renders $p without warnings"
+			sed 's/^/# /' "$out"
+		fi
+	fi
+done
+
+# every key the config parsers know is in the manual (the keys are the
+# strings given to CFG_* in src/conf.c and src/conf_milter.c)
+keys_documented() {	# parser page
+	[ -f "$1" ] && [ -f "$2" ] || return 0
+	missing=""
+	for k in $(grep -oE 'CFG_[A-Z_]+\("[a-z][a-z0-9-]*"' "$1" |
+	    sed 's/.*("//; s/"$//' | sort -u); do
+		grep -qE "Ic $k( |$)" "$2" || missing="$missing $k"
+	done
+	if [ -z "$missing" ]; then
+		ok "every key of $1 is described in $2"
+	else
+		notok "keys of $1 missing from $2:$missing"
+	fi
+}
+keys_documented src/conf.c contrib/man/capsuled.conf.5
+keys_documented src/conf_milter.c contrib/man/enquiry-milter.conf.5
+
+# every option of the built daemons' getopt strings has its .It Fl entry
+opts_documented() {	# source page
+	[ -f "$1" ] && [ -f "$2" ] || return 0
+	o=$(grep -o 'getopt(argc, argv, "[^"]*")' "$1" | head -1 |
+	    sed 's/.*"\(.*\)".*/\1/; s/://g')
+	if [ -z "$o" ]; then
+		notok "no getopt string found in $1"
+		return
+	fi
+	missing=""
+	for l in $(echo "$o" | sed 's/./& /g'); do
+		grep -qE "^\.It Fl $l( |$)" "$2" || missing="$missing -$l"
+	done
+	if [ -z "$missing" ]; then
+		ok "every option of $1 ($o) is described in $2"
+	else
+		notok "options of $1 missing from $2:$missing"
+	fi
+}
+opts_documented src/capsuled.c contrib/man/capsuled.8
+opts_documented src/enquiry-milter.c contrib/man/enquiry-milter.8
+
+# systemd units: verified with the binaries stood in for by stubs (they
+# are installed elsewhere; t-install verifies the installed units) and
+# the manual pages looked up in contrib/man
+if command -v systemd-analyze >/dev/null 2>&1; then
+	mkdir -p "$T/sbin" "$T/units" "$T/man/man5" "$T/man/man8"
+	for b in capsuled enquiry-milter; do
+		printf '#!/bin/sh\nexit 0\n' > "$T/sbin/$b"
+		chmod +x "$T/sbin/$b"
+	done
+	for p in contrib/man/*.[58]; do
+		[ -f "$p" ] && cp "$p" "$T/man/man${p##*.}/"
+	done
+	for u in contrib/systemd/*.service; do
+		n=$(basename "$u")
+		sed "s|/usr/local/sbin/|$T/sbin/|g" "$u" > "$T/units/$n"
+		if (cd "$T/units" && MANPATH="$T/man" \
+		    systemd-analyze verify "./$n") >"$out" 2>&1 &&
+		    ! grep -q . "$out"; then
+			ok "systemd-analyze verify $u"
+		else
+			notok "systemd-analyze verify $u"; sed 's/^/# /' "$out"
+		fi
+		for k in NoNewPrivileges=yes ProtectSystem=strict \
+		    CapabilityBoundingSet= StateDirectory= User= ExecReload=; do
+			if ! grep -q "^$k" "$u"; then
+				notok "$u sets $k"
+				continue 2
+			fi
+		done
+		ok "$u has the hardening settings"
+	done
+	if grep -q '^ExecReload=/bin/kill -HUP \$MAINPID$' \
+	    contrib/systemd/capsuled.service &&
+	    grep -q '^ExecReload=/bin/kill -USR1 \$MAINPID$' \
+	    contrib/systemd/enquiry-milter.service; then
+		ok "reload: SIGHUP for capsuled, SIGUSR1 for enquiry-milter"
+	else
+		notok "reload: SIGHUP for capsuled, SIGUSR1 for enquiry-milter"
+	fi
+else
+	skip "systemd-analyze not installed (package systemd): units not verified"
+fi
+
+# haproxy example
+if command -v haproxy >/dev/null 2>&1; then
+	if haproxy -c -f contrib/haproxy/haproxy.cfg >"$out" 2>&1; then
+		ok "haproxy -c accepts contrib/haproxy/haproxy.cfg"
+	else
+		notok "haproxy -c accepts contrib/haproxy/haproxy.cfg"
+		sed 's/^/# /' "$out"
+	fi
+else
+	skip "haproxy not installed: its example not checked"
+fi
+
+# postfix lines: postconf names each parameter it does not know
+if command -v postconf >/dev/null 2>&1 && [ -f /etc/postfix/master.cf ]; then
+	mkdir -p "$T/postfix"
+	cp contrib/postfix/main.cf.snippet "$T/postfix/main.cf"
+	cp /etc/postfix/master.cf "$T/postfix/master.cf"
+	postconf -c "$T/postfix" -n >"$out" 2>&1
+	if [ $? -eq 0 ] && ! grep -q 'warning' "$out" &&
+	    grep -q '^milter_default_action = tempfail$' "$out"; then
+		ok "postconf accepts contrib/postfix/main.cf.snippet"
+	else
+		notok "postconf accepts contrib/postfix/main.cf.snippet"
+		sed 's/^/# /' "$out"
+	fi
+else
+	skip "postfix not installed: main.cf.snippet not checked"
+fi
+
+if sh -n contrib/install.sh; then ok "contrib/install.sh parses"; else
+	notok "contrib/install.sh parses"; fi
+
+[ "$fails" -eq 0 ]
