@@ -9,8 +9,9 @@
 #   - a file that is missing, or unedited since the last install, is
 #     (re)installed;
 #   - an edited config is kept and the new version is written beside it as
-#     FILE.dist, to merge by hand; an edited capsule page is kept (a .dist
-#     copy in the capsule would be served), with a warning;
+#     FILE.dist, to merge by hand; an edited capsule page or logrotate entry
+#     is kept with a warning (a .dist copy would be served, or rotate the
+#     log twice);
 #   - uninstall removes what is unedited and keeps (and lists) what is
 #     edited. the state directories (keys, database, spool) are never
 #     touched.
@@ -128,6 +129,9 @@ do_install() {
 	fi
 
 	put_conf 0644 "$GEN/capsuled.conf" "$SYSCONFDIR/capsuled.conf" yes
+	# no .dist beside it: logrotate would read that one too
+	put_conf 0644 contrib/logrotate/capsuled \
+	    "$SYSCONFDIR/logrotate.d/capsuled" no
 	if [ $milter = yes ] && [ -f "$GEN/enquiry-milter.conf" ]; then
 		put_conf 0640 "$GEN/enquiry-milter.conf" \
 		    "$SYSCONFDIR/enquiry-milter.conf" yes

@@ -157,6 +157,19 @@ else
 	skip "postfix not installed: main.cf.snippet not checked"
 fi
 
+# logrotate entry
+if command -v logrotate >/dev/null 2>&1; then
+	if logrotate -d -s "$T/lr.state" contrib/logrotate/capsuled \
+	    >"$out" 2>&1 && ! grep -qi 'error' "$out"; then
+		ok "logrotate -d accepts contrib/logrotate/capsuled"
+	else
+		notok "logrotate -d accepts contrib/logrotate/capsuled"
+		sed 's/^/# /' "$out"
+	fi
+else
+	skip "logrotate not installed: contrib/logrotate/capsuled not checked"
+fi
+
 if sh -n contrib/install.sh; then ok "contrib/install.sh parses"; else
 	notok "contrib/install.sh parses"; fi
 

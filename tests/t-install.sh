@@ -34,7 +34,8 @@ for f in "$U/sbin/capsuled" "$D/etc/capsuled.conf" \
     "$U/lib/sysusers.d/capsuled.conf" \
     "$U/share/capsuled/capsule/index.gmi" \
     "$U/share/doc/capsuled/haproxy.cfg" \
-    "$U/share/doc/capsuled/main.cf.snippet"; do
+    "$U/share/doc/capsuled/main.cf.snippet" \
+    "$D/etc/logrotate.d/capsuled"; do
 	check "installed ${f#"$D"}" test -f "$f"
 done
 check "capsuled is executable" test -x "$U/sbin/capsuled"
