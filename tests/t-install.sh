@@ -153,6 +153,45 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
 	echo "skip - systemd-analyze not installed"
 fi
+
+# 6. the installed capsuled serves the installed capsule: the installed
+# config with only the port, state directory and user changed for a test
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+chmod 755 "$T"
+mkdir -p "$T/state"
+user=$(id -un)
+[ "$(id -u)" -eq 0 ] && { user=nobody; chown nobody "$T/state"; }
+sed -e "s|^listen[[:space:]]*=.*|listen = {\"127.0.0.1:$port\"}|" \
+    -e "s|^state-dir[[:space:]]*=.*|state-dir = \"$T/state\"|" \
+    -e "s|^user[[:space:]]*=.*|user = \"$user\"|" \
+    "$P/etc/capsuled.conf" > "$T/run.conf"
+"$P/sbin/capsuled" -f -c "$T/run.conf" >"$T/run.log" 2>&1 &
+cpid=$!
+got=""
+i=0
+while [ $i -lt 50 ]; do
+	got=$(printf 'gemini://localhost:%s/\r\n' "$port" | timeout 5 openssl s_client \
+	    -quiet -connect "127.0.0.1:$port" -servername localhost \
+	    2>/dev/null | head -c 4096)
+	case "$got" in "20 "*) break ;; esac
+	i=$((i + 1))
+	sleep 0.1
+done
+kill "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+case "$got" in
+"20 text/gemini"*) ok "the installed capsuled serves the installed capsule" ;;
+*) notok "the installed capsuled serves the installed capsule"
+   printf '%s\n' "$got" | head -3 | sed 's/^/# got: /'
+   sed 's/^/# /' "$T/run.log" | tail -5 ;;
+esac
+want=$(head -1 capsule/index.gmi)
+if printf '%s\n' "$got" | grep -qF "$want"; then
+	ok "its index page is the capsule's"
+else
+	notok "its index page is the capsule's"
+fi
+
 inst uninstall PREFIX="$P" SYSCONFDIR="$P/etc"
 left=$(find "$P" -type f | wc -l)
 if [ "$left" -eq 0 ]; then ok "uninstall from the PREFIX removed every file"
