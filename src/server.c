@@ -1,5 +1,6 @@
 /* listeners, the worker event loop, per-connection state machine */
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +44,7 @@ enum conn_state {
 	CONN_READ,		/* the request line */
 	CONN_WRITE,
 	CONN_SHUTDOWN,		/* sending close_notify */
+	CONN_CLOSING,		/* flushing the last bytes */
 	CONN_LINGER,		/* reading what the client still sends */
 	CONN_PLAIN,		/* a gopher selector or finger query */
 	CONN_PLAIN_WRITE,
@@ -63,6 +65,8 @@ struct conn {
 	size_t		 linelen;
 	struct response	 resp;
 	int		 have_resp;
+	struct tls_out	 tout;		/* tls bytes not yet sent */
+	int		 flushing;	/* waiting for the socket to drain */
 	char		*out;		/* header (+ small body) */
 	size_t		 outlen, outoff;
 	off_t		 fileoff;
@@ -184,6 +188,7 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 		if (s->vhosts[i].ctx == NULL)
 			goto fail;
 	}
+	s->ktls = tls_ktls_available();
 	s->sni.vhosts = s->vhosts;
 	s->sni.nvhosts = conf->nservers;
 	tls_sni_setup(&s->sni);
@@ -346,6 +351,7 @@ server_close(struct worker *w, struct conn *c)
 	}
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
+	tls_out_free(&c->tout);
 	close(c->fd);
 	free(c->out);
 	if (c->prev)
@@ -503,7 +509,7 @@ static int
 server_start_tls(struct worker *w, struct conn *c)
 {
 	if ((c->ssl = SSL_new(w->srv->vhosts[0].ctx)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1) {
+	    tls_attach(c->ssl, c->fd, &c->tout, w->srv->ktls) == -1) {
 		ERR_clear_error();
 		return -1;
 	}
@@ -562,19 +568,39 @@ server_peek(struct worker *w, struct conn *c)
 	return server_start_tls(w, c) == -1 ? -1 : 1;
 }
 
+/* send what openssl left in the holding buffer; 0 while the socket is
+ * full (then epoll says when it drains), -1 on error */
+static int
+server_flush(struct worker *w, struct conn *c)
+{
+	int rc = tls_out_flush(&c->tout);
+
+	if (rc == 0) {
+		c->flushing = 1;
+		server_watch(w, c, EPOLLOUT);
+	} else
+		c->flushing = 0;
+	return rc;
+}
+
 /* the wants of an ssl call: watch for them, or fail the connection */
 static int
 server_ssl_want(struct worker *w, struct conn *c, int rc)
 {
 	switch (SSL_get_error(c->ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
+		/* the peer will not answer what it has not been sent */
+		if ((rc = server_flush(w, c)) != 1)
+			return rc;
 		server_watch(w, c, EPOLLIN);
 		return 0;
 	case SSL_ERROR_WANT_WRITE:
 		server_watch(w, c, EPOLLOUT);
 		return 0;
 	default:
+		/* an alert may wait in the buffer: give it one try */
 		ERR_clear_error();
+		tls_out_flush(&c->tout);
 		return -1;
 	}
 }
@@ -675,6 +701,12 @@ server_step(struct worker *w, struct conn *c)
 	char *crlf;
 
 	for (;;) {
+		/* drain a full buffer before making more; small ones wait to
+		 * leave with what follows */
+		if (c->flushing || c->tout.len - c->tout.off >= SERVER_CHUNK) {
+			if ((rc = server_flush(w, c)) != 1)
+				return rc;
+		}
 		switch (c->state) {
 		case CONN_PROXY:
 			if ((rc = server_proxy(w, c)) <= 0)
@@ -757,6 +789,16 @@ server_step(struct worker *w, struct conn *c)
 			rc = SSL_shutdown(c->ssl);
 			if (rc < 0)
 				return server_ssl_want(w, c, rc) == 0 ? 0 : -1;
+			c->state = CONN_CLOSING;
+			break;
+		case CONN_CLOSING: {
+			int unread = 0;
+
+			if ((rc = server_flush(w, c)) != 1)
+				return rc;
+			/* nothing more from the client: close at once */
+			if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0)
+				return -1;
 			/* closing with unread input would reset the
 			 * connection and could cost the client the tail of
 			 * the response: send fin, drain briefly, then close */
@@ -766,6 +808,7 @@ server_step(struct worker *w, struct conn *c)
 			c->deadline = server_now() + 2;
 			server_watch(w, c, EPOLLIN);
 			break;
+		}
 		case CONN_PLAIN:
 			if ((rc = server_plain(w, c)) <= 0)
 				return rc;

@@ -27,6 +27,7 @@ struct srv {
 	uid_t		 uid;
 	gid_t		 gid;
 	int		 drop_privs;
+	int		 ktls;		/* the kernel encrypts: socket bio */
 	int		 accesslog_fd;	/* pipe to the master, or -1 */
 };
 
