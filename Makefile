@@ -17,10 +17,21 @@ WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 CFLAGS ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 	-DSYSCONFDIR='"$(SYSCONFDIR)"'
+# SANITIZE=1: ASan, UBSan and LSan, built with clang, whose one runtime
+# writes every report to ASAN_OPTIONS' log_path (gcc's separate libubsan
+# leaves its reports on stderr). build/ holds one flavour at a time:
+# build/.flavour says which, and everything compiled is rebuilt when it
+# changes, so sanitized and plain objects never mix
 ifeq ($(SANITIZE),1)
+SANITIZE_CC ?= clang
+CC = $(SANITIZE_CC)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+FLAVOUR = sanitize
+DEPS_FLAVOUR = $(B)/.deps-sanitize
+else
+FLAVOUR = plain
 endif
 ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP
 
@@ -62,7 +73,18 @@ $(B)/.deps-test: contrib/deps.sh
 	@contrib/deps.sh test
 	@touch $@
 
-$(B)/obj/%.o: src/%.c | $(B)/.deps-build
+# clang and its sanitizer runtimes
+$(B)/.deps-sanitize: contrib/deps.sh
+	@mkdir -p $(B)
+	@contrib/deps.sh build fuzz
+	@touch $@
+
+# rewritten only when the flavour changes, so its date says when it did
+$(B)/.flavour: FORCE
+	@mkdir -p $(B)
+	@echo $(FLAVOUR) | cmp -s - $@ || echo $(FLAVOUR) > $@
+
+$(B)/obj/%.o: src/%.c $(B)/.flavour | $(B)/.deps-build $(DEPS_FLAVOUR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -102,12 +124,13 @@ check-capsule: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all run test check-capsule clean
+.PHONY: all run test check-capsule clean FORCE
 
 # the benchmark (issue 7): its own gemini load generator, then a table of
 # capsuled against molly-brown. it measures and asserts nothing; a capsuled
 # that does not build yet leaves molly-brown measured alone.
-$(B)/gembench: tests/bench/gembench.c | $(B)/.deps-build
+$(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
+	    $(DEPS_FLAVOUR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(SSL_LIBS) -lm
 

@@ -15,6 +15,20 @@
 #include "log.h"
 #include "sandbox.h"
 
+/* a sanitized build (make SANITIZE=1) writes its reports to the file
+ * log_path names; landlock would forbid opening it later */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_SANITIZED 1
+#endif
+#endif
+#ifdef SANDBOX_SANITIZED
+#include <fcntl.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 /* debian 12's headers predate landlock abi 3 */
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
@@ -80,22 +94,51 @@ sandbox_rule(int ruleset, int fd, __u64 rights)
 	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 }
 
+/* sanitized builds only: let the sanitizer open its report file and
+ * read what it needs while it still can, and return a descriptor of
+ * /proc/self to allow reading, which the leak checker needs at exit (it
+ * lists the threads); -1 otherwise */
+static int
+sandbox_sanitizer(void)
+{
+#ifdef SANDBOX_SANITIZED
+	__sanitizer_sandbox_arguments args;
+	const char *path;
+	int fd;
+
+	memset(&args, 0, sizeof(args));
+	__sanitizer_sandbox_on_notify(&args);
+	/* log_path + "." + pid, or null for stderr */
+	path = __sanitizer_get_report_path();
+	if (path != NULL && strcmp(path, "stderr") != 0 &&
+	    strcmp(path, "stdout") != 0 && (fd = open(path,
+	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) != -1)
+		__sanitizer_set_report_fd((void *)(long)fd);
+	return open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+#else
+	return -1;
+#endif
+}
+
 int
 sandbox_restrict(const int *readfds, size_t nread, const int *writefds,
     size_t nwrite)
 {
 	struct landlock_ruleset_attr attr;
 	__u64 all, rd, wr;
-	int abi, ruleset;
+	int abi, ruleset, procfd;
 	size_t i;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		log_warn("no_new_privs");
 		return -1;
 	}
+	procfd = sandbox_sanitizer();
 	if ((abi = sandbox_landlock_abi()) < 1) {
 		log_info("landlock is not available on this kernel: running "
 		    "with privilege drop and no_new_privs only");
+		if (procfd != -1)
+			close(procfd);
 		return 0;
 	}
 	all = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
@@ -122,6 +165,8 @@ sandbox_restrict(const int *readfds, size_t nread, const int *writefds,
 	    sizeof(attr), 0);
 	if (ruleset == -1) {
 		log_warn("landlock_create_ruleset");
+		if (procfd != -1)
+			close(procfd);
 		return -1;
 	}
 	for (i = 0; i < nread; i++)
@@ -130,12 +175,21 @@ sandbox_restrict(const int *readfds, size_t nread, const int *writefds,
 	for (i = 0; i < nwrite; i++)
 		if (sandbox_rule(ruleset, writefds[i], wr) == -1)
 			goto fail;
+	if (procfd != -1 && sandbox_rule(ruleset, procfd, rd) == -1)
+		goto fail;
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) == -1)
 		goto fail;
 	close(ruleset);
+	if (procfd != -1)
+		close(procfd);
+	log_info("landlock abi %d in force: reading beneath %zu "
+	    "director%s, writing beneath %zu", abi, nread,
+	    nread == 1 ? "y" : "ies", nwrite);
 	return 1;
 fail:
 	log_warn("landlock");
 	close(ruleset);
+	if (procfd != -1)
+		close(procfd);
 	return -1;
 }
