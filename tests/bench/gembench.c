@@ -736,7 +736,8 @@ gb_run_requests(void)
 	}
 	last_done = gb_now();
 
-	qsort(st.lat, st.nlat, sizeof(st.lat[0]), gb_cmp_double);
+	if (st.nlat > 0)	/* st.lat is null until the first answer */
+		qsort(st.lat, st.nlat, sizeof(st.lat[0]), gb_cmp_double);
 	errors = st.connect_err + st.tls_err + st.io_err + st.timeouts +
 	    st.bad_status + st.aborted;
 	if ((secs = last_done - t0) <= 0)
