@@ -30,7 +30,7 @@ struct milter_rcpt {
 	struct conf_enquiry	*enq;	/* the enquiry it names, or NULL */
 };
 
-/* one message; lives behind smfi_setpriv from MAIL FROM to its end */
+/* one message; hangs off its connection from MAIL FROM to its end */
 struct milter_msg {
 	struct milter_conf	*conf;	/* the config it started under */
 	char			 sender[MAILHDR_ADDR_MAX];	/* "" = <> */
@@ -42,19 +42,94 @@ struct milter_msg {
 	size_t			 bodylen;
 };
 
+/* one mta connection; behind smfi_setpriv from negotiation to close */
+struct milter_conn {
+	unsigned long		 proto;	/* SMFIP_* agreed with the mta */
+	struct milter_msg	*msg;	/* the message under way, or NULL */
+};
+
 static struct db *milter_db;
+
+static struct milter_conn *
+milter_conn(SMFICTX *ctx)
+{
+	struct milter_conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL)
+		smfi_setpriv(ctx, c);
+	return c;
+}
+
+static struct milter_msg *
+milter_msg(SMFICTX *ctx)
+{
+	struct milter_conn *c = smfi_getpriv(ctx);
+
+	return c ? c->msg : NULL;
+}
 
 static void
 milter_msg_free(SMFICTX *ctx)
 {
-	struct milter_msg *m = smfi_getpriv(ctx);
+	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_msg *m;
 
-	if (m == NULL)
+	if (c == NULL || (m = c->msg) == NULL)
 		return;
-	smfi_setpriv(ctx, NULL);
+	c->msg = NULL;
 	conf_milter_put(m->conf);
 	free(m->rcpts);
 	free(m);
+}
+
+/*
+ * ask the mta only for what the filter uses, and for no replies where it
+ * has nothing to say: fewer round trips per message
+ */
+static sfsistat
+milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	    SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGFROM;
+	const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO |
+	    SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_MAIL | SMFIP_NR_HDR |
+	    SMFIP_NR_BODY |
+	    SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_UNKN | SMFIP_NR_DATA;
+	struct milter_conn *c;
+
+	(void)f2;
+	(void)f3;
+	if ((f0 & need) != need) {
+		log_warnx("the MTA cannot change headers, recipients and "
+		    "sender: refusing to filter");
+		return SMFIS_REJECT;
+	}
+	if ((c = milter_conn(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	*pf0 = need;
+	*pf1 = c->proto = f1 & skip;
+	*pf2 = *pf3 = 0;
+	/* macros: only the queue id, and only where it is logged; every
+	 * macro packet costs the mta and us a read */
+	if (f0 & SMFIF_SETSYMLIST) {
+		*pf0 |= SMFIF_SETSYMLIST;
+		if (smfi_setsymlist(ctx, SMFIM_CONNECT, "{milter_none}") !=
+		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_HELO, "{milter_none}") !=
+		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{milter_none}") !=
+		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{milter_none}") !=
+		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_DATA, "{milter_none}") !=
+		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_EOH, "i") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
+			log_debug("smfi_setsymlist refused; all macros come");
+	}
+	return SMFIS_CONTINUE;
 }
 
 static const char *
@@ -80,14 +155,26 @@ milter_tempfail(SMFICTX *ctx, const char *qid, const char *why)
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
+	struct milter_conn *conn;
 	struct milter_msg *m;
+	int noreply;
 
 	milter_msg_free(ctx);	/* a message that never ended */
-	if ((m = calloc(1, sizeof(*m))) == NULL)
+	if ((conn = milter_conn(ctx)) == NULL)
 		return milter_tempfail(ctx, "NOQUEUE", "out of memory");
+	/* with no reply at MAIL agreed, a failure here is answered at the
+	 * first RCPT, which finds no message */
+	noreply = (conn->proto & SMFIP_NR_MAIL) != 0;
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warnx("out of memory at MAIL FROM");
+		return noreply ? SMFIS_NOREPLY :
+		    milter_tempfail(ctx, "NOQUEUE", "out of memory");
+	}
 	if ((m->conf = conf_milter_get()) == NULL) {
 		free(m);
-		return milter_tempfail(ctx, "NOQUEUE", "no configuration");
+		log_warnx("no configuration at MAIL FROM");
+		return noreply ? SMFIS_NOREPLY :
+		    milter_tempfail(ctx, "NOQUEUE", "no configuration");
 	}
 	mailhdr_info_init(&m->hdr);
 	if (argv[0] == NULL || mailhdr_envaddr(argv[0], m->sender,
@@ -96,8 +183,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		snprintf(m->sender, sizeof(m->sender), "%s", "");
 		log_debug("unparsable envelope sender, treated as null");
 	}
-	smfi_setpriv(ctx, m);
-	return SMFIS_CONTINUE;
+	conn->msg = m;
+	return noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /*
@@ -138,7 +225,7 @@ milter_rcpt_note(SMFICTX *ctx, struct milter_msg *m, const char *raw,
 static sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct milter_msg *m = smfi_getpriv(ctx);
+	struct milter_msg *m = milter_msg(ctx);
 	char addr[MAILHDR_ADDR_MAX];
 
 	if (m == NULL)
@@ -153,17 +240,19 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat
 milter_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct milter_msg *m = smfi_getpriv(ctx);
+	struct milter_msg *m = milter_msg(ctx);
+
+	struct milter_conn *c = smfi_getpriv(ctx);
 
 	if (m && m->nenq)
 		mailhdr_note(&m->hdr, name, value);
-	return SMFIS_CONTINUE;
+	return c && (c->proto & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
 milter_eoh(SMFICTX *ctx)
 {
-	struct milter_msg *m = smfi_getpriv(ctx);
+	struct milter_msg *m = milter_msg(ctx);
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
@@ -186,18 +275,21 @@ milter_eoh(SMFICTX *ctx)
 static sfsistat
 milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct milter_msg *m = smfi_getpriv(ctx);
+	struct milter_msg *m = milter_msg(ctx);
+	struct milter_conn *c = smfi_getpriv(ctx);
+	sfsistat next = c && (c->proto & SMFIP_NR_BODY) ? SMFIS_NOREPLY :
+	    SMFIS_CONTINUE;
 	size_t n;
 
 	if (m == NULL || m->bodylen >= MILTER_BODY_SAMPLE)
-		return SMFIS_CONTINUE;
+		return next;
 	n = MILTER_BODY_SAMPLE - m->bodylen;
 	if (n > len)
 		n = len;
 	memcpy(m->body + m->bodylen, chunk, n);
 	m->bodylen += n;
 	m->body[m->bodylen] = '\0';
-	return SMFIS_CONTINUE;
+	return next;
 }
 
 /* case-insensitive substring */
@@ -371,7 +463,7 @@ milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
 static sfsistat
 milter_eom(SMFICTX *ctx)
 {
-	struct milter_msg *m = smfi_getpriv(ctx);
+	struct milter_msg *m = milter_msg(ctx);
 	struct milter_conf *c;
 	struct conf_enquiry *e = NULL;
 	struct conf_category *cat;
@@ -545,7 +637,11 @@ milter_abort(SMFICTX *ctx)
 static sfsistat
 milter_close(SMFICTX *ctx)
 {
+	struct milter_conn *c = smfi_getpriv(ctx);
+
 	milter_msg_free(ctx);
+	smfi_setpriv(ctx, NULL);
+	free(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -571,6 +667,7 @@ milter_register(void)
 		.xxfi_eom = milter_eom,
 		.xxfi_abort = milter_abort,
 		.xxfi_close = milter_close,
+		.xxfi_negotiate = milter_negotiate,
 	};
 
 	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;

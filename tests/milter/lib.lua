@@ -31,8 +31,10 @@ function send(t)
 	if mt.mailfrom(conn, t.from) ~= nil then
 		error("mt.mailfrom failed")
 	end
-	if mt.getreply(conn) ~= SMFIR_CONTINUE then
-		return conn, mt.getreply(conn)
+	-- no reply at MAIL may be agreed: only a refusal stops here
+	local r = mt.getreply(conn)
+	if r == SMFIR_TEMPFAIL or r == SMFIR_REJECT or r == SMFIR_REPLYCODE then
+		return conn, r
 	end
 	for _, r in ipairs(t.rcpts) do
 		if mt.rcptto(conn, r) ~= nil then
