@@ -111,6 +111,7 @@ static socklen_t	 addrlen;
 static char		 request[1100];
 static size_t		 request_len;
 static volatile sig_atomic_t stop_flag;
+static char		 cipher[64] = "-";	/* of the first handshake */
 
 /* tls 1.3 tickets from earlier connections, newest last. each is offered
  * once, as openssl clients do (a second offer of a ticket that already
@@ -537,6 +538,10 @@ gb_drive(struct gb_conn *c)
 			if (n == 1) {
 				if (SSL_session_reused(c->ssl))
 					st.resumed++;
+				if (cipher[0] == '-')
+					snprintf(cipher, sizeof(cipher), "%s_%s",
+					    SSL_get_version(c->ssl),
+					    SSL_get_cipher_name(c->ssl));
 				c->st = opt.idle > 0 ? ST_IDLE : ST_WRITE;
 				if (c->st == ST_IDLE) {
 					inflight--;	/* no longer a handshake */
@@ -746,13 +751,13 @@ gb_run_requests(void)
 	    "mbps=%.2f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f resumed=%ld "
 	    "bytes=%llu unclean_eof=%ld connect_err=%ld tls_err=%ld "
 	    "io_err=%ld timeouts=%ld bad_status=%ld aborted=%ld "
-	    "client_cpu_s=%.3f\n",
+	    "client_cpu_s=%.3f cipher=%s\n",
 	    st.ok + errors, st.ok, errors, secs, st.ok / secs,
 	    st.bytes / 1e6 / secs, gb_percentile(0.50), gb_percentile(0.99),
 	    st.nlat ? st.lat[st.nlat - 1] : 0.0, st.resumed,
 	    (unsigned long long)st.bytes, st.unclean, st.connect_err,
 	    st.tls_err, st.io_err, st.timeouts, st.bad_status, st.aborted,
-	    gb_cpu_seconds());
+	    gb_cpu_seconds(), cipher);
 	return errors == 0 && st.ok > 0 ? 0 : 1;
 }
 

@@ -81,6 +81,13 @@ else
 fi
 [ -n "$servers" ] || { echo "bench: no server to measure" >&2; exit 1; }
 
+for s in $servers; do
+	[ "$s" = capsuled ] && port=$CAPS_PORT || port=$MOLLY_PORT
+	probe=$("$GB" -p "$port" -u "gemini://localhost:$port/small.gmi" -n 1 \
+	    -t 5 2>/dev/null)
+	echo "bench: $s negotiates $(bench_kv cipher "$probe")"
+done
+
 server_pid() { [ "$1" = capsuled ] && echo "$CAPS_PID" || echo "$MOLLY_PID"; }
 server_port() { [ "$1" = capsuled ] && echo "$CAPS_PORT" || echo "$MOLLY_PORT"; }
 
