@@ -37,6 +37,7 @@ struct milter_msg {
 	struct milter_rcpt	*rcpts;
 	size_t			 nrcpts, rcptcap;
 	size_t			 nenq;	/* recipients naming an enquiry */
+	const char		*failed; /* why it must be tempfailed at DATA */
 	struct mailhdr_info	 hdr;
 	char			 body[MILTER_BODY_SAMPLE + 1];
 	size_t			 bodylen;
@@ -93,10 +94,13 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
 	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
 	    SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGFROM;
+	/* the one decision before end of message is made at DATA, when
+	 * every recipient is known: no reply at MAIL, RCPT, header, EOH or
+	 * body. (a list module that refuses at RCPT drops SMFIP_NR_RCPT.) */
 	const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO |
-	    SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_MAIL | SMFIP_NR_HDR |
-	    SMFIP_NR_BODY |
-	    SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_UNKN | SMFIP_NR_DATA;
+	    SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_UNKN |
+	    SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
+	    SMFIP_NR_BODY;
 	struct milter_conn *c;
 
 	(void)f2;
@@ -228,13 +232,41 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 	struct milter_msg *m = milter_msg(ctx);
 	char addr[MAILHDR_ADDR_MAX];
 
+	struct milter_conn *c = smfi_getpriv(ctx);
+	int noreply = c && (c->proto & SMFIP_NR_RCPT);
+	sfsistat rc;
+
 	if (m == NULL)
-		return milter_tempfail(ctx, "NOQUEUE", "recipient without "
-		    "a sender");
+		return noreply ? SMFIS_NOREPLY : milter_tempfail(ctx,
+		    "NOQUEUE", "recipient without a sender");
 	if (argv[0] == NULL || strlen(argv[0]) >= sizeof(m->rcpts->raw) ||
 	    mailhdr_envaddr(argv[0], addr, sizeof(addr)) == -1)
 		addr[0] = '\0';	/* not ours to judge */
-	return milter_rcpt_note(ctx, m, argv[0] ? argv[0] : "", addr);
+	rc = milter_rcpt_note(ctx, m, argv[0] ? argv[0] : "", addr);
+	if (!noreply)
+		return rc;
+	if (rc != SMFIS_CONTINUE && m->failed == NULL)
+		m->failed = "a recipient could not be noted";
+	return SMFIS_NOREPLY;
+}
+
+/* every recipient is known: mail for no enquiry address goes on its way
+ * before its header is even sent */
+static sfsistat
+milter_data(SMFICTX *ctx)
+{
+	struct milter_msg *m = milter_msg(ctx);
+
+	if (m == NULL)
+		return milter_tempfail(ctx, milter_qid(ctx), "no message "
+		    "state at DATA (see the log at MAIL FROM)");
+	if (m->failed)
+		return milter_tempfail(ctx, milter_qid(ctx), m->failed);
+	if (m->nenq == 0) {
+		milter_msg_free(ctx);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -252,24 +284,9 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 milter_eoh(SMFICTX *ctx)
 {
-	struct milter_msg *m = milter_msg(ctx);
+	struct milter_conn *c = smfi_getpriv(ctx);
 
-	if (m == NULL)
-		return SMFIS_CONTINUE;
-	/* 1. no enquiry address among the recipients: not ours */
-	if (m->nenq == 0) {
-		milter_msg_free(ctx);
-		return SMFIS_ACCEPT;
-	}
-	/* 2. our own acknowledgement coming back through: hands off */
-	if (m->sender[0] == '\0' && m->hdr.n_xref > 0 &&
-	    strcmp(m->hdr.auto_submitted, "auto-replied") == 0) {
-		log_info("%s: our own acknowledgement %s, untouched",
-		    milter_qid(ctx), m->hdr.enquiry_ref);
-		milter_msg_free(ctx);
-		return SMFIS_ACCEPT;
-	}
-	return SMFIS_CONTINUE;
+	return c && (c->proto & SMFIP_NR_EOH) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -484,6 +501,14 @@ milter_eom(SMFICTX *ctx)
 		milter_msg_free(ctx);
 		return SMFIS_CONTINUE;
 	}
+	/* our own acknowledgement coming back through: hands off */
+	if (m->sender[0] == '\0' && m->hdr.n_xref > 0 &&
+	    strcmp(m->hdr.auto_submitted, "auto-replied") == 0) {
+		log_info("%s: our own acknowledgement %s, untouched", qid,
+		    m->hdr.enquiry_ref);
+		milter_msg_free(ctx);
+		return SMFIS_CONTINUE;
+	}
 	c = m->conf;
 	for (i = 0; i < m->nrcpts && e == NULL; i++)
 		e = m->rcpts[i].enq;
@@ -662,6 +687,7 @@ milter_register(void)
 		.xxfi_envfrom = milter_envfrom,
 		.xxfi_envrcpt = milter_envrcpt,
 		.xxfi_header = milter_header,
+		.xxfi_data = milter_data,
 		.xxfi_eoh = milter_eoh,
 		.xxfi_body = milter_body,
 		.xxfi_eom = milter_eom,

@@ -19,8 +19,8 @@ function done()
 	end
 end
 
--- one message through the filter; returns the connection and the last
--- reply (SMFIR_ACCEPT at end of header when the filter let it go)
+-- one message through the filter; returns the connection, the last reply
+-- and the stage ("data" when the filter let it go before the header)
 function send(t)
 	local conn = mt.connect(sock, 40, 0.25)
 	if conn == nil then
@@ -41,6 +41,16 @@ function send(t)
 			error("mt.rcptto failed")
 		end
 	end
+	-- the filter decides at DATA, when every recipient is known
+	if mt.data(conn) ~= nil then
+		error("mt.data failed")
+	end
+	r = mt.getreply(conn)
+	if r == SMFIR_ACCEPT then
+		return conn, SMFIR_ACCEPT, "data"
+	elseif r == SMFIR_TEMPFAIL or r == SMFIR_REJECT or r == SMFIR_REPLYCODE then
+		return conn, r, "data"
+	end
 	local hdrs = t.headers or {}
 	local have_msgid = false
 	for _, h in ipairs(hdrs) do
@@ -59,9 +69,6 @@ function send(t)
 	end
 	if mt.eoh(conn) ~= nil then
 		error("mt.eoh failed")
-	end
-	if mt.getreply(conn) == SMFIR_ACCEPT then
-		return conn, SMFIR_ACCEPT, "eoh"
 	end
 	mt.bodystring(conn, t.body or "Hello, I would like to know more.\r\n")
 	if mt.eom(conn) ~= nil then

@@ -9,7 +9,7 @@ end
 
 local conn, r, at = send({ from = "<jane@example.org>",
     rcpts = { "<governors@rmet.org>" } })
-check(r == SMFIR_ACCEPT and at == "eoh", "before reload: not an enquiry address")
+check(r == SMFIR_ACCEPT and at == "data", "before reload: not an enquiry address")
 mt.disconnect(conn)
 
 -- 1. a new enquiry block, live after SIGUSR1

@@ -5,8 +5,8 @@ dofile(dir .. "/lib.lua")
 local conn, r, at = send({ from = "<jane@example.org>",
     rcpts = { "<someone@example.net>", "<other@rmet.org>" },
     headers = { { "Subject", "not an enquiry" } } })
-check(r == SMFIR_ACCEPT and at == "eoh",
-    "non-enquiry mail accepted at end of header, nothing changed")
+check(r == SMFIR_ACCEPT and at == "data",
+    "non-enquiry mail accepted at DATA, before its header")
 mt.disconnect(conn)
 
 -- an acknowledgement of ours on its way out
@@ -15,14 +15,16 @@ conn, r, at = send({ from = "<>", rcpts = { "<jane@example.org>" },
 	{ "Auto-Submitted", "auto-replied" },
 	{ "X-Enquiry-Reference", "ENQ-2026-000001" },
 	{ "Subject", "Re: [ENQ-2026-000001] Visit" } } })
-check(r == SMFIR_ACCEPT and at == "eoh", "our own acknowledgement untouched")
+check(r == SMFIR_ACCEPT and at == "data", "our own acknowledgement untouched")
 mt.disconnect(conn)
 
 -- even addressed to an enquiry address, an ack of ours is left alone
 conn, r, at = send({ from = "<>", rcpts = { "<enquiries@rmet.org>" },
     headers = { { "Auto-Submitted", "auto-replied" },
 	{ "X-Enquiry-Reference", "ENQ-2026-000001" } } })
-check(r == SMFIR_ACCEPT and at == "eoh",
+check(accepted(r) and at == "eom" and not mt.eom_check(conn, MT_HDRADD) and
+    not mt.eom_check(conn, MT_HDRCHANGE, "Subject") and
+    not mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>"),
     "our own acknowledgement to an enquiry address untouched")
 mt.disconnect(conn)
 
