@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
-BIN=$TOP/build/enquiry-milter
+BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 
 if ! command -v miltertest >/dev/null 2>&1; then
 	echo "skip - miltertest not installed (contrib/deps.sh test)"
@@ -138,6 +138,11 @@ else
 	else notok "stops cleanly on SIGTERM (exit $rc)"; tail -30 "$T/milter.log"; fi
 fi
 pid=""
+
+if grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$T/milter.log"; then
+	notok "no sanitizer reports from the milter"
+	grep -A20 -E 'Sanitizer|runtime error:' "$T/milter.log" | sed 's/^/#   /' | head -40
+else ok "no sanitizer reports from the milter"; fi
 
 # 5. restart: references carry on, a stale socket is replaced
 "$BIN" -f -c "$T/m.conf" >"$T/milter2.log" 2>&1 &

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
-BIN=$TOP/build/enquiry-milter
+BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/postfix.sh"
 
 if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
@@ -16,6 +16,7 @@ fi
 
 failed=0
 mpid=""
+mexit=0
 ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 check() { # check "what" command...
@@ -32,6 +33,7 @@ milter_stop() {
 	done
 	kill -KILL "$mpid" 2>/dev/null
 	wait "$mpid" 2>/dev/null
+	mexit=$?
 	mpid=""
 }
 cleanup() {
@@ -172,6 +174,10 @@ check "references carry on after the restart" \
     [ "$("$BIN" -c "$M/m.conf" -l 1 | grep -c 'ENQ-[0-9]*-000007 ')" -eq 1 ]
 
 # 5. nothing left behind
+milter_stop
+check "milter stopped cleanly (exit $mexit)" [ "$mexit" -eq 0 ]
+check "no sanitizer reports from the milter" \
+    sh -c "! grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' '$M/milter.log'"
 sleep 1
 check "queue empty" [ "$(pf_queue_count)" -eq 0 ]
 check "spool empty" [ -z "$(find "$M/state/spool/new" "$M/state/spool/tmp" -type f)" ]

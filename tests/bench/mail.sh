@@ -10,7 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
-BIN=$TOP/build/enquiry-milter
+BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 N=${1:-${BENCH_MAIL_MESSAGES:-1000}}
 S=${2:-20}
 ROUNDS=${3:-2}
