@@ -18,7 +18,11 @@ trap 'rm -rf "$T"' EXIT
 D=$T/root
 log=$T/log
 
-inst() { make --no-print-directory -s "$@" >"$log" 2>&1; }
+# install what build/ holds: a sanitized build stays sanitized (run by hand
+# after make test SANITIZE=1, make would otherwise rebuild it plain)
+flavour=
+[ "$(cat build/.flavour 2>/dev/null)" = sanitize ] && flavour=SANITIZE=1
+inst() { make --no-print-directory -s $flavour "$@" >"$log" 2>&1; }
 
 milter=no
 [ -x build/enquiry-milter ] && milter=yes
