@@ -61,10 +61,9 @@ struct conn {
 	char		 peer[INET6_ADDRSTRLEN + 8];
 	struct timespec	 start;
 	time_t		 read_deadline, deadline;
-	char		 line[SERVER_LINE + 1];
+	char		*line;		/* the request, once bytes come */
 	size_t		 linelen;
-	struct response	 resp;
-	int		 have_resp;
+	struct response	*resp;		/* once there is one to log */
 	struct tls_out	 tout;		/* tls bytes not yet sent */
 	int		 flushing;	/* waiting for the socket to drain */
 	char		*out;		/* header (+ small body) */
@@ -75,6 +74,7 @@ struct conn {
 
 struct worker {
 	struct srv	*srv;
+	char		 scratch[SERVER_LINE + 1];
 	int		 epfd;
 	int		 sigfd;
 	struct conn	*conns;
@@ -318,13 +318,13 @@ server_log_access(struct worker *w, struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (end.tv_sec - c->start.tv_sec) * 1000 +
 	    (end.tv_nsec - c->start.tv_nsec) / 1000000;
-	log_escape(host, sizeof(host), c->resp.host, strlen(c->resp.host));
-	log_escape(path, sizeof(path), c->resp.path, strlen(c->resp.path));
+	log_escape(host, sizeof(host), c->resp->host, strlen(c->resp->host));
+	log_escape(path, sizeof(path), c->resp->path, strlen(c->resp->path));
 	t = time(NULL);
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldms\n",
-	    stamp, c->peer, host[0] ? host : "-", path, c->resp.status,
+	    stamp, c->peer, host[0] ? host : "-", path, c->resp->status,
 	    c->bytes, ms);
 	if (n < 0)
 		return;
@@ -345,15 +345,17 @@ server_log_access(struct worker *w, struct conn *c)
 static void
 server_close(struct worker *w, struct conn *c)
 {
-	if (c->have_resp) {
+	if (c->resp != NULL) {
 		server_log_access(w, c);
-		gemini_response_free(&c->resp);
+		gemini_response_free(c->resp);
+		free(c->resp);
 	}
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	tls_out_free(&c->tout);
 	close(c->fd);
 	free(c->out);
+	free(c->line);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -489,6 +491,30 @@ server_accept(struct worker *w, struct listener *l)
 	}
 }
 
+static int
+server_new_resp(struct conn *c)
+{
+	if (c->resp == NULL && (c->resp = calloc(1, sizeof(*c->resp)))
+	    == NULL)
+		return -1;
+	c->resp->file.fd = -1;
+	return 0;
+}
+
+/* append request bytes; the buffer is made on the first of them */
+static int
+server_line_add(struct conn *c, const char *data, size_t n)
+{
+	if (c->line == NULL && (c->line = malloc(SERVER_LINE + 1)) == NULL)
+		return -1;
+	if (n > SERVER_LINE - c->linelen)
+		n = SERVER_LINE - c->linelen;
+	memcpy(c->line + c->linelen, data, n);
+	c->linelen += n;
+	c->line[c->linelen] = '\0';
+	return 0;
+}
+
 /* plain-text reply before tls, for a client that sent a proxy header to a
  * listener that takes none: it is a bad request, said in gemini terms */
 static void
@@ -497,11 +523,13 @@ server_plain_refuse(struct worker *w, struct conn *c, const char *msg)
 	ssize_t n = write(c->fd, msg, strlen(msg));
 
 	(void)n;
-	c->resp.status = 59;
-	c->resp.host[0] = '\0';
-	snprintf(c->resp.path, sizeof(c->resp.path), "-");
-	c->resp.file.fd = -1;
-	c->have_resp = 1;
+	if (server_new_resp(c) == -1) {
+		server_close(w, c);
+		return;
+	}
+	c->resp->status = 59;
+	c->resp->host[0] = '\0';
+	snprintf(c->resp->path, sizeof(c->resp->path), "-");
 	server_close(w, c);
 }
 
@@ -592,6 +620,8 @@ server_ssl_want(struct worker *w, struct conn *c, int rc)
 		/* the peer will not answer what it has not been sent */
 		if ((rc = server_flush(w, c)) != 1)
 			return rc;
+		/* and openssl's own buffers, while they are empty */
+		SSL_free_buffers(c->ssl);
 		server_watch(w, c, EPOLLIN);
 		return 0;
 	case SSL_ERROR_WANT_WRITE:
@@ -611,11 +641,13 @@ server_respond(struct worker *w, struct conn *c)
 	const struct tls_vhost *v = tls_vhost_of(c->ssl, &w->srv->sni);
 	int sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)
 	    != NULL;
-	struct response *r = &c->resp;
+	struct response *r;
 	size_t cap;
 
+	if (server_new_resp(c) == -1)
+		return -1;
+	r = c->resp;
 	gemini_respond(w->srv, v, sni, c->port, c->line, c->linelen, r);
-	c->have_resp = 1;
 	cap = r->hlen;
 	if (r->status == 20 && r->file.listing != NULL)
 		cap += r->file.listing_len;
@@ -654,13 +686,11 @@ server_plain(struct worker *w, struct conn *c)
 	ssize_t n;
 	int rc;
 
-	n = recv(c->fd, c->line + c->linelen, sizeof(c->line) - 1 -
-	    c->linelen, 0);
+	n = recv(c->fd, w->scratch, SERVER_LINE - c->linelen, 0);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-	if (n == 0)
+	if (n == 0 || server_line_add(c, w->scratch, (size_t)n) == -1)
 		return -1;
-	c->linelen += (size_t)n;
 	memset(&res, 0, sizeof(res));
 	buf_init(&out, 0);
 	if (c->l->kind == LISTEN_GOPHER)
@@ -672,7 +702,7 @@ server_plain(struct worker *w, struct conn *c)
 		buf_free(&out);
 		/* a full buffer without a line end: the parsers say too
 		 * long before this, so this only guards the buffer */
-		return c->linelen < sizeof(c->line) - 1 ? 0 : -1;
+		return c->linelen < SERVER_LINE ? 0 : -1;
 	}
 	if (rc == -1) {
 		buf_free(&out);
@@ -682,12 +712,12 @@ server_plain(struct worker *w, struct conn *c)
 	c->outlen = out.len;
 	c->outoff = 0;
 	c->bytes = out.len;
-	c->have_resp = 1;
-	c->resp.status = res.status;
-	c->resp.file.fd = -1;
-	snprintf(c->resp.host, sizeof(c->resp.host), "%s",
+	if (server_new_resp(c) == -1)
+		return -1;
+	c->resp->status = res.status;
+	snprintf(c->resp->host, sizeof(c->resp->host), "%s",
 	    c->l->kind == LISTEN_GOPHER ? "gopher" : "finger");
-	snprintf(c->resp.path, sizeof(c->resp.path), "%s", res.what);
+	snprintf(c->resp->path, sizeof(c->resp->path), "%s", res.what);
 	c->state = CONN_PLAIN_WRITE;
 	server_watch(w, c, EPOLLOUT);
 	return 1;
@@ -724,18 +754,19 @@ server_step(struct worker *w, struct conn *c)
 			c->state = CONN_READ;
 			break;
 		case CONN_READ:
-			rc = SSL_read(c->ssl, c->line + c->linelen,
-			    (int)(sizeof(c->line) - 1 - c->linelen));
+			/* read into the worker's scratch: a connection
+			 * that sends nothing holds no line buffer */
+			rc = SSL_read(c->ssl, w->scratch,
+			    (int)(SERVER_LINE - c->linelen));
 			if (rc <= 0)
 				return server_ssl_want(w, c, rc);
-			c->linelen += (size_t)rc;
-			c->line[c->linelen] = '\0';
+			if (server_line_add(c, w->scratch, (size_t)rc) == -1)
+				return -1;
 			crlf = memmem(c->line, c->linelen, "\r\n", 2);
 			if (crlf == NULL) {
-				if (c->linelen < sizeof(c->line) - 1)
+				if (c->linelen < SERVER_LINE)
 					break;
 				/* 1024 bytes and no crlf: too long */
-				c->linelen = sizeof(c->line) - 1;
 			} else
 				c->linelen = (size_t)(crlf - c->line);
 			/* bytes after the crlf are ignored */
@@ -751,13 +782,13 @@ server_step(struct worker *w, struct conn *c)
 				c->outoff += (size_t)rc;
 				break;
 			}
-			if (c->resp.status == 20 && c->resp.file.fd != -1 &&
-			    c->fileoff < c->resp.file.size) {
+			if (c->resp->status == 20 && c->resp->file.fd != -1 &&
+			    c->fileoff < c->resp->file.size) {
 				ssize_t n;
 
 				if (tls_ktls_send(c->ssl)) {
 					n = SSL_sendfile(c->ssl,
-					    c->resp.file.fd, c->fileoff,
+					    c->resp->file.fd, c->fileoff,
 					    SERVER_CHUNK * 4, 0);
 					if (n <= 0)
 						return server_ssl_want(w, c,
@@ -772,7 +803,7 @@ server_step(struct worker *w, struct conn *c)
 					    == NULL)
 						return -1;
 				}
-				n = pread(c->resp.file.fd, c->out,
+				n = pread(c->resp->file.fd, c->out,
 				    SERVER_CHUNK, c->fileoff);
 				if (n <= 0)
 					return -1;	/* file shrank */

@@ -549,13 +549,10 @@ tls_out_flush(struct tls_out *o)
 			return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 		o->off += (size_t)n;
 	}
-	o->off = o->len = 0;
-	/* idle connections keep no big buffers */
-	if (o->cap > 65536) {
-		free(o->buf);
-		o->buf = NULL;
-		o->cap = 0;
-	}
+	/* nothing held: a connection waiting for its peer keeps no buffer */
+	free(o->buf);
+	o->buf = NULL;
+	o->off = o->len = o->cap = 0;
 	return 1;
 }
 
