@@ -14,14 +14,18 @@
   started where landlock_create_ruleset fails with ENOSYS (as on a kernel
   without landlock: a seccomp filter in the test says so) opens the
   outside file, so the refusal is landlock's and not the method's;
-- which of the two is in force is in the log.
+- which of the two is in force is in the log;
+- seccomp: the worker's status says Seccomp: 2, and the injected calls
+  socket(AF_INET), execve and unshare(CLONE_NEWUSER) fail with EPERM while
+  socket(AF_UNIX) works; the same calls in the master (no filter) give an
+  inet socket and ENOENT for the missing program.
 """
 import ctypes
 import errno
 import os
 import platform
 import re
-import resource
+import socket
 import struct
 import subprocess
 import sys
@@ -95,6 +99,9 @@ REGS = ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
         "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs",
         "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"]
 SYS_OPENAT, SYS_CLOSE = 257, 3
+SYS_SOCKET, SYS_EXECVE, SYS_UNSHARE = 41, 59, 272
+CLONE_NEWUSER = 0x10000000
+NOWHERE = "/nonexistent/t-sandbox"
 AT_FDCWD = -100
 
 
@@ -168,6 +175,20 @@ class Injector:
         v = out.rax
         return v - (1 << 64) if v >= 1 << 63 else v
 
+    def fd_call(self, nr, *args, data=b""):
+        """a call returning a descriptor: 'opened' (then closed again)
+        or the errno name"""
+        fd = self.syscall(nr, *args, data=data)
+        if fd >= 0:
+            self.syscall(SYS_CLOSE, fd)
+            return "opened"
+        return errno.errorcode.get(-fd, str(-fd))
+
+    def call(self, nr, *args, data=b""):
+        """'ok' or the errno name"""
+        r = self.syscall(nr, *args, data=data)
+        return "ok" if r >= 0 else errno.errorcode.get(-r, str(-r))
+
     def open(self, path, flags=os.O_RDONLY, mode=0):
         """openat() in the tracee: 'opened' (then closed again) or the
         errno name"""
@@ -177,6 +198,13 @@ class Injector:
             self.syscall(SYS_CLOSE, fd)
             return "opened"
         return errno.errorcode.get(-fd, str(-fd))
+
+
+def ptrace_failed(e):
+    if e.errno == errno.EPERM and not ROOT:
+        t.skip("ptrace is not permitted here (yama?): %s" % e)
+    else:
+        t.ok(False, "ptrace: %s" % e)
 
 
 def as_uid_reads(uid, gid, path):
@@ -207,6 +235,37 @@ def worker_pid(srv):
             return kids[0]
         time.sleep(0.05)
     return None
+
+
+def seccomp_calls(srv, wpid, mpid):
+    """what the filter refuses the worker, against the master, which has
+    no filter, as the control"""
+    try:
+        got = {}
+        for who, pid in (("worker", wpid), ("master", mpid)):
+            with Injector(pid) as inj:
+                got[who] = (
+                    inj.fd_call(SYS_SOCKET, socket.AF_INET,
+                                socket.SOCK_STREAM, 0),
+                    inj.fd_call(SYS_SOCKET, socket.AF_UNIX,
+                                socket.SOCK_DGRAM, 0),
+                    inj.call(SYS_EXECVE, "DATA", 0, 0, data=NOWHERE.encode()),
+                    inj.call(SYS_UNSHARE, CLONE_NEWUSER
+                             if who == "worker" else 0))
+        print("# socket(inet), socket(unix), execve, unshare: worker %s, "
+              "master %s" % (got["worker"], got["master"]))
+        w, m = got["worker"], got["master"]
+        t.eq(m[0], "opened", "the master (no filter) opens an inet socket")
+        t.eq(w[0], "EPERM", "the worker cannot create an inet socket")
+        t.eq(w[1], "opened", "but can an AF_UNIX one, for syslog")
+        t.eq(m[2], "ENOENT", "the master's execve of a missing file says "
+             "ENOENT")
+        t.eq(w[2], "EPERM", "the worker's execve is refused before that")
+        t.eq(w[3], "EPERM", "the worker cannot unshare a user namespace")
+    except OSError as e:
+        ptrace_failed(e)
+    t.eq(request(srv.port, srv.url("/")).status, 20,
+         "master and worker serve on after the check")
 
 
 # ---- a root with ways out, and a secret beside it ----
@@ -306,11 +365,19 @@ try:
                 t.ok(not os.path.exists(os.path.join(writable, "new")),
                      "no file was created")
             except OSError as e:
-                t.ok(False, "ptrace the worker: %s" % e)
+                ptrace_failed(e)
             time.sleep(0.2)
             r = request(srv.port, srv.url("/"))
             t.eq(r.status, 20, "the worker serves on after the check")
             t.ok(wpid in srv.pids(), "the same worker")
+
+        # seccomp: the kernel's word, then the worker's calls
+        field = status_of(wpid)
+        t.eq(field("Seccomp"), ["2"], "worker is under a seccomp filter")
+        t.ok("seccomp filter in force" in srv.log(),
+             "the log says the seccomp filter is in force")
+        if X86_64:
+            seccomp_calls(srv, wpid, mpid)
 
     # the fallback: landlock_create_ruleset says ENOSYS
     if abi > 0 and X86_64:
@@ -318,9 +385,12 @@ try:
             wpid = worker_pid(srv)
             t.ok(srv.wait_log("landlock is not available", 5),
                  "without landlock the fallback is logged", srv.log()[-1500:])
-            t.ok("in force" not in srv.log(), "and landlock is not claimed")
+            t.ok(not re.search(r"landlock abi \d+ in force", srv.log()),
+                 "and landlock is not claimed")
             t.eq(status_of(wpid)("NoNewPrivs"), ["1"],
                  "the worker still has NoNewPrivs: 1")
+            t.eq(status_of(wpid)("Seccomp"), ["2"],
+                 "and its seccomp filter")
             t.eq(request(srv.port, srv.url("/")).status, 20,
                  "and serves")
             t.eq(request(srv.port, srv.url("/abs.gmi")).status, 51,
@@ -333,7 +403,7 @@ try:
                 t.eq(got, "opened", "the same check opens the outside file "
                      "without landlock: the refusal above was landlock's")
             except OSError as e:
-                t.ok(False, "ptrace the worker: %s" % e)
+                ptrace_failed(e)
             t.eq(request(srv.port, srv.url("/")).status, 20,
                  "the worker serves on after the check")
 finally:
