@@ -422,6 +422,30 @@ upload_read(char *dst, size_t size, size_t nmemb, void *arg)
 enum { SUBMIT_OK, SUBMIT_LATER, SUBMIT_NEVER };
 
 static int
+ack_stopping(void)
+{
+	int stop;
+
+	pthread_mutex_lock(&ack.mtx);
+	stop = ack.stop;
+	pthread_mutex_unlock(&ack.mtx);
+	return stop;
+}
+
+/* a stop request aborts a submission that hangs */
+static int
+ack_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return ack_stopping();
+}
+
+static int
 ack_submit(CURL *c, struct milter_conf *conf, const char *name)
 {
 	char rcpt[MAILHDR_ADDR_MAX + 2], url[512], errbuf[CURL_ERROR_SIZE];
@@ -463,6 +487,8 @@ ack_submit(CURL *c, struct milter_conf *conf, const char *name)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)conf->submit_timeout);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)conf->submit_timeout * 2);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, ack_progress);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_slist_free_all(rcpts);
@@ -607,7 +633,7 @@ ack_worker(void *arg)
 			break;
 		later = 0;
 		if ((v = spool_list(ack.new_fd, &n)) != NULL) {
-			for (i = 0; i < n && !later; i++)
+			for (i = 0; i < n && !later && !ack_stopping(); i++)
 				later = ack_submit(c, conf, v[i]) ==
 				    SUBMIT_LATER;
 			spool_free(v, n);
