@@ -6,7 +6,9 @@
 # arrives for each, plus the acknowledgements (both count).
 #   tests/bench/mail.sh [MESSAGES] [SESSIONS] [ROUNDS] [SENDERS]
 # SENDERS > 1 runs that many smtp-source processes with distinct senders,
-# so that many acknowledgements are due, not one.
+# so that many acknowledgements are due, not one. SENDERS=all uses
+# tests/bench/mailgen.py instead: every message from its own sender, so
+# every enquiry is acknowledged (the same generator for both runs).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
@@ -73,14 +75,25 @@ run() { # run MILTER(0|1) ROUND
 	pf_reload
 	sleep 2
 	rm -rf "$PF_DIR/sink/m"
-	per=$((N / SENDERS))
-	want=$((per * SENDERS))
-	[ "$1" -eq 1 ] && [ -z "${BENCH_RCPT:-}" ] && want=$((want + SENDERS))
+	if [ "$SENDERS" = all ]; then
+		want=$N
+		[ "$1" -eq 1 ] && [ -z "${BENCH_RCPT:-}" ] && want=$((N * 2))
+	else
+		per=$((N / SENDERS))
+		want=$((per * SENDERS))
+		[ "$1" -eq 1 ] && [ -z "${BENCH_RCPT:-}" ] && want=$((want + SENDERS))
+	fi
 	pids=""
 	c0=$(mcpu)
 	t0=$(now)
 	k=0
-	while [ $k -lt "$SENDERS" ]; do
+	if [ "$SENDERS" = all ]; then
+		python3 "$TOP/tests/bench/mailgen.py" "$PF_PORT" "$N" "$S" \
+		    "${BENCH_RCPT:-enquiries@rmet.org}" "r$2m$1" &
+		pids=$!
+		k=$SENDERS
+	fi
+	while [ "$SENDERS" != all ] && [ $k -lt "$SENDERS" ]; do
 		smtp-source -s $(( (S + SENDERS - 1) / SENDERS )) -m "$per" \
 		    -l 2048 -f "parent$2x$1x$k@example.org" \
 		    -t "${BENCH_RCPT:-enquiries@rmet.org}" "127.0.0.1:$PF_PORT" &
@@ -95,7 +108,8 @@ run() { # run MILTER(0|1) ROUND
 	    "$got" "$t0" "$t1" "$c0" "$c1"
 }
 
-echo "mail: $N messages of 2 KB, $S smtp-source sessions, $SENDERS sender(s), $ROUNDS round(s)"
+if [ "$SENDERS" = all ]; then gen="mailgen.py, a sender per message"; else gen="smtp-source, $SENDERS sender(s)"; fi
+echo "mail: $N messages of 2 KB, $S sessions ($gen), $ROUNDS round(s)"
 plain_sum=0 milter_sum=0
 r=1
 while [ $r -le "$ROUNDS" ]; do
