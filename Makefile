@@ -163,7 +163,7 @@ FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_gemtext_MODS = gemtext plaintext buf utf8
 FUZZ_plaintext_MODS = plaintext buf utf8
 FUZZ_proxy_MODS = proxy
-FUZZ_request_MODS = request
+FUZZ_request_MODS = request utf8
 
 define fuzz_harness
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c)

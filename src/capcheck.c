@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "hex.h"
 
 #define CAPCHECK_MAXFILE	(64UL * 1024 * 1024)
 #define CAPCHECK_SNIFF		8192
@@ -213,18 +214,6 @@ capcheck_is_scheme(const char *s, size_t len)
 	return 1;
 }
 
-static int
-capcheck_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * the syntax of one link url, without looking at files: returns NULL when
  * it is well-formed, else what is wrong.  *local is set when the url is a
@@ -250,8 +239,8 @@ capcheck_url_syntax(const char *url, size_t len, int *local)
 			return "no-break space in URL (write %20 for a space)";
 		if (c == '"' || c == '<' || c == '>' || c == '\\')
 			return "character not allowed in a URL (\", <, > or \\)";
-		if (c == '%' && (i + 2 >= len || capcheck_hex(url[i + 1]) < 0 ||
-		    capcheck_hex(url[i + 2]) < 0))
+		if (c == '%' && (i + 2 >= len || hex_value(url[i + 1]) < 0 ||
+		    hex_value(url[i + 2]) < 0))
 			return "malformed percent-escape in URL";
 	}
 	/* 2. a scheme is whatever precedes a ':' that comes before / ? # */
@@ -324,11 +313,11 @@ capcheck_resolve(const char *pagedir, const char *url, size_t len,
 		char c = url[i];
 
 		if (c == '%') {
-			if (i + 2 >= plen || capcheck_hex(url[i + 1]) < 0 ||
-			    capcheck_hex(url[i + 2]) < 0)
+			if (i + 2 >= plen || hex_value(url[i + 1]) < 0 ||
+			    hex_value(url[i + 2]) < 0)
 				return "malformed percent-escape in URL";
-			c = (char)(capcheck_hex(url[i + 1]) * 16 +
-			    capcheck_hex(url[i + 2]));
+			c = (char)(hex_value(url[i + 1]) * 16 +
+			    hex_value(url[i + 2]));
 			i += 2;
 			if (c == '\0')
 				return "percent-encoded NUL in URL";

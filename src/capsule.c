@@ -74,17 +74,17 @@ capsule_name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* a gemtext listing of a directory: no dot-files, sorted, names encoded */
-static int
-capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
+int
+capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
 {
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	FILE *mem;
-	int fd, rc = -1;
+	size_t n = 0, cap = 0;
+	int fd;
 
+	*namesp = NULL;
+	*np = 0;
 	if ((fd = dup(dirfd)) == -1)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
@@ -92,6 +92,8 @@ capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
+		size_t l;
+
 		if (de->d_name[0] == '.')
 			continue;
 		if (n == cap) {
@@ -99,24 +101,49 @@ capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
 
 			cap = cap ? cap * 2 : 32;
 			if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
-				goto out;
+				goto fail;
 			names = nn;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			goto out;
-		if (de->d_type == DT_DIR) {
-			size_t l = strlen(names[n]);
-			char *s = realloc(names[n], l + 2);
-
-			if (s == NULL)
-				goto out;
-			s[l] = '/';
-			s[l + 1] = '\0';
-			names[n] = s;
-		}
+		l = strlen(de->d_name);
+		if ((names[n] = malloc(l + 2)) == NULL)
+			goto fail;
+		memcpy(names[n], de->d_name, l + 1);
+		if (mark_dirs && de->d_type == DT_DIR)
+			memcpy(names[n] + l, "/", 2);
 		n++;
 	}
+	closedir(d);
 	qsort(names, n, sizeof(*names), capsule_name_cmp);
+	*namesp = names;
+	*np = n;
+	return 0;
+fail:
+	capsule_names_free(names, n);
+	closedir(d);
+	return -1;
+}
+
+void
+capsule_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* a gemtext listing of a directory: no dot-files, sorted, names encoded */
+static int
+capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
+{
+	char **names;
+	size_t n, i;
+	FILE *mem;
+	int rc = -1;
+
+	if (capsule_names(dirfd, 1, &names, &n) == -1)
+		return -1;
 	if ((mem = open_memstream(&cf->listing, &cf->listing_len)) == NULL)
 		goto out;
 	fprintf(mem, "# Index of /%s%s\n\n", path, path[0] ? "/" : "");
@@ -137,10 +164,7 @@ capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
 	if (fclose(mem) == 0)
 		rc = 0;
 out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
+	capsule_names_free(names, n);
 	return rc;
 }
 

@@ -22,6 +22,10 @@ int	capsule_open(int rootfd, const char *path, int flags);
 int	capsule_resolve(int rootfd, const char *path, int dir,
 	    const char *index, int auto_index, struct capsule_file *cf);
 void	capsule_file_close(struct capsule_file *);
+/* the visible (no dot-file) names in a directory, sorted; directories
+ * get a trailing '/' when mark_dirs. -1 on error */
+int	capsule_names(int dirfd, int mark_dirs, char ***names, size_t *n);
+void	capsule_names_free(char **names, size_t n);
 /* the one place where a file error becomes a status */
 int	capsule_errno_status(int err);
 

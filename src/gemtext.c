@@ -12,6 +12,7 @@
 #include "gemtext.h"
 #include "plaintext.h"
 #include "utf8.h"
+#include "hex.h"
 
 #define PRE_INDENT	"    "
 #define TAB_STOP	8
@@ -682,18 +683,6 @@ gopher_is_self(const struct gemtext_gopher *g, const char *a, size_t n)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * the selector for a path inside the capsule: percent-decoded, and only
  * when it is safe to send and to resolve: 0 when sel holds it, 1 when the
@@ -711,8 +700,8 @@ gopher_selector(struct buf *sel, const char *path, size_t n)
 		return -1;
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)path[i];
-		if (c == '%' && i + 2 < n && (hi = hexval(path[i + 1])) >= 0
-		    && (lo = hexval(path[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < n && (hi = hex_value(path[i + 1])) >= 0
+		    && (lo = hex_value(path[i + 2])) >= 0) {
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
 		}

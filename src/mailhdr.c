@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "mailhdr.h"
+#include "hex.h"
 
 /* a growing output that refuses to overflow and remembers it did */
 struct obuf {
@@ -498,17 +499,6 @@ b64val(int c)
 	return -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* decode the text of one encoded-word into raw bytes; -1 if malformed */
 static int
 ew_decode(char enc, const char *t, size_t n, struct obuf *o)
@@ -540,8 +530,8 @@ ew_decode(char enc, const char *t, size_t n, struct obuf *o)
 
 			if (i + 2 >= n)
 				return -1;
-			hi = hexval((unsigned char)t[i + 1]);
-			lo = hexval((unsigned char)t[i + 2]);
+			hi = hex_value((unsigned char)t[i + 1]);
+			lo = hex_value((unsigned char)t[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			ob_putc(o, (char)(hi * 16 + lo));

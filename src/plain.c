@@ -1,7 +1,6 @@
 /* gopher and finger over the capsule: selector -> file -> plain text */
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -148,45 +147,22 @@ plain_item_type(const char *selector, void *arg)
 	return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
 }
 
-static int
-plain_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* a directory as a menu: pages by their title, sub-directories, files */
 static int
 plain_dir_menu(const struct srv *s, int rootfd, const char *path,
     const char *host, int port, struct buf *out)
 {
-	char **names = NULL, sel[REQ_MAX_URL + 8];
-	size_t n = 0, cap = 0, i;
-	struct dirent *de;
-	DIR *d;
+	char **names, sel[REQ_MAX_URL + 8];
+	size_t n, i;
 	int fd, rc = -1;
 
 	if ((fd = capsule_open(rootfd, path, O_RDONLY | O_DIRECTORY)) == -1)
 		return gopher_error(out, "no such directory");
-	if ((d = fdopendir(fd)) == NULL) {
+	if (capsule_names(fd, 0, &names, &n) == -1) {
 		close(fd);
 		return gopher_error(out, "cannot read the directory");
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			char **nn;
-
-			cap = cap ? cap * 2 : 32;
-			if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
-				goto out;
-			names = nn;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			goto out;
-		n++;
-	}
-	qsort(names, n, sizeof(*names), plain_name_cmp);
+	close(fd);
 	for (i = 0; i < n; i++) {
 		struct buf page, title;
 		char child[REQ_MAX_URL + 1], type;
@@ -226,10 +202,7 @@ plain_dir_menu(const struct srv *s, int rootfd, const char *path,
 	}
 	rc = gopher_menu_end(out);
 out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
+	capsule_names_free(names, n);
 	return rc;
 }
 

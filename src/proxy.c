@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "proxy.h"
+#include "hex.h"
 
 enum { PX_BAD = -1, PX_MORE = 0, PX_OK = 1 };
 
@@ -43,18 +44,6 @@ static int
 proxy_isdigit(int c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int
-proxy_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* match a literal; a buffer that ends inside it asks for more */
@@ -149,7 +138,7 @@ proxy_ipv6(struct proxy_cur *c, unsigned char out[16])
 		if (c->off >= c->len)
 			return PX_MORE;
 		ch = c->buf[c->off];
-		hv = proxy_hexval(ch);
+		hv = hex_value(ch);
 
 		if (hv >= 0) {
 			if (st == S_LEADCOLON)

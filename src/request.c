@@ -3,53 +3,8 @@
 #include <string.h>
 
 #include "request.h"
-
-int
-req_utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		unsigned int cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else
-			return 0;
-		if (i + n >= len)
-			return 0;	/* truncated sequence */
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
-static int
-req_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
+#include "utf8.h"
 
 /* characters a url may hold unencoded (rfc 3986), besides utf-8 (rfc 3987) */
 static int
@@ -154,7 +109,7 @@ req_parse(const char *url, size_t len, struct request *r)
 		REQ_FAIL(r, "nul byte in request");
 	if (len >= 3 && memcmp(url, "\xef\xbb\xbf", 3) == 0)
 		REQ_FAIL(r, "byte order mark in request");
-	if (!req_utf8_valid((const unsigned char *)url, len))
+	if (!utf8_valid(url, len))
 		REQ_FAIL(r, "request is not valid utf-8");
 	for (i = 0; i < len; i++)
 		if (!req_urlchar((unsigned char)url[i]))
@@ -189,7 +144,7 @@ req_parse(const char *url, size_t len, struct request *r)
 		if (hend == NULL || hend == auth + 1)
 			REQ_FAIL(r, "bad ipv6 host");
 		for (const char *q = auth + 1; q < hend; q++)
-			if (req_hexval(*q) == -1 && *q != ':' && *q != '.')
+			if (hex_value(*q) == -1 && *q != ':' && *q != '.')
 				REQ_FAIL(r, "bad ipv6 host");
 		n = (size_t)(hend - auth - 1);
 		auth++;
@@ -243,8 +198,8 @@ req_parse(const char *url, size_t len, struct request *r)
 		if (*p == '%') {
 			int hi, lo;
 
-			if (end - p < 3 || (hi = req_hexval(p[1])) == -1 ||
-			    (lo = req_hexval(p[2])) == -1)
+			if (end - p < 3 || (hi = hex_value(p[1])) == -1 ||
+			    (lo = hex_value(p[2])) == -1)
 				REQ_FAIL(r, "bad percent-encoding");
 			if (hi == 0 && lo == 0)
 				REQ_FAIL(r, "encoded nul byte");
@@ -254,8 +209,7 @@ req_parse(const char *url, size_t len, struct request *r)
 			*o++ = *p++;
 	}
 	*o = '\0';
-	if (!req_utf8_valid((unsigned char *)r->path,
-	    (size_t)(o - r->path)))
+	if (!utf8_valid(r->path, (size_t)(o - r->path)))
 		REQ_FAIL(r, "path is not valid utf-8 once decoded");
 
 	/* 5. query kept raw; a fragment has no place in a request */

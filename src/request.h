@@ -25,8 +25,6 @@ int	req_parse(const char *url, size_t len, struct request *);
  * ones and the leading '/'. -1 when it climbs above the root. sets *dir
  * when the result names a directory (trailing '/'). */
 int	req_clean_path(char *path, int *dir);
-/* 1 when s[0..len) is valid utf-8 (no overlongs, surrogates, > U+10FFFF) */
-int	req_utf8_valid(const unsigned char *s, size_t len);
 /* 1 when a path component is hidden (.name), except .well-known at the top */
 int	req_path_hidden(const char *cleanpath);
 

@@ -53,3 +53,17 @@ utf8_width(const char *s, size_t len)
 	}
 	return w;
 }
+
+int
+utf8_valid(const char *s, size_t len)
+{
+	uint32_t cp;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "request.h"
+#include "utf8.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -35,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, r.path, strlen(r.path) + 1);
 	if (req_clean_path(copy, &dir) != 0 || strcmp(copy, r.path) != 0)
 		abort();
-	if (!req_utf8_valid((const unsigned char *)r.path, strlen(r.path)))
+	if (!utf8_valid(r.path, strlen(r.path)))
 		abort();
 	return 0;
 }
