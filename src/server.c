@@ -364,8 +364,10 @@ server_close(struct worker *w, struct conn *c)
 		c->next->prev = c->prev;
 	free(c);
 	w->nconns--;
-	if (!w->draining && w->nconns < w->srv->conf->max_connections &&
-	    w->resume_at == 0)
+	/* a closed connection frees a descriptor: accept again at once,
+	 * even after running out of them */
+	w->resume_at = 0;
+	if (!w->draining && w->nconns < w->srv->conf->max_connections)
 		server_listeners(w, 1);
 }
 
