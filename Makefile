@@ -164,6 +164,8 @@ FUZZ_gemtext_MODS = gemtext plaintext buf utf8
 FUZZ_plaintext_MODS = plaintext buf utf8
 FUZZ_proxy_MODS = proxy
 FUZZ_request_MODS = request utf8
+FUZZ_mailhdr_MODS = mailhdr
+FUZZ_template_MODS = template
 
 define fuzz_harness
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c)
