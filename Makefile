@@ -168,7 +168,7 @@ FUZZ_mailhdr_MODS = mailhdr
 FUZZ_template_MODS = template
 
 define fuzz_harness
-$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c)
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c) | $(B)/.deps-sanitize
 	@command -v $$(FUZZ_CC) >/dev/null || \
 		{ echo "make fuzz needs $$(FUZZ_CC): apt-get install clang" >&2; exit 1; }
 	@mkdir -p $$(dir $$@)
