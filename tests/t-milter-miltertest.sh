@@ -41,6 +41,10 @@ notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
 
+# the template is re-read on SIGUSR1 as the unprivileged user: keep a copy
+# where it can read it, whatever the checkout's permissions
+cp "$TOP/etc/templates/enquiry-ack.txt" "$T/ack.txt" && chmod 644 "$T/ack.txt"
+
 cat >"$T/m.conf" <<EOF
 socket    = "unix:$T/milter.sock"
 state-dir = "$T/state"
@@ -54,7 +58,7 @@ enquiry "enquiries@rmet.org" {
 	route-to      = {"rachelle.stevens@rmet.org"}
 	reference     = "ENQ"
 	ack-from      = "Rushey Mead Educational Trust <enquiries@rmet.org>"
-	ack-template  = "$TOP/etc/templates/enquiry-ack.txt"
+	ack-template  = "$T/ack.txt"
 	ack-interval  = "7d"
 	bounce-address = "enquiries-bounces@rmet.org"
 	category "visit" {
@@ -66,14 +70,14 @@ enquiry "admissions@rmet.org" {
 	route-to      = {"admissions-team@rmet.org"}
 	keep-original = true
 	reference     = "ADM"
-	ack-template  = "$TOP/etc/templates/enquiry-ack.txt"
+	ack-template  = "$T/ack.txt"
 }
 EOF
 cat >"$T/extra.conf" <<EOF
 enquiry "governors@rmet.org" {
 	route-to     = {"clerk@rmet.org"}
 	reference    = "GOV"
-	ack-template = "$TOP/etc/templates/enquiry-ack.txt"
+	ack-template = "$T/ack.txt"
 }
 EOF
 

@@ -41,7 +41,7 @@ mt.disconnect(conn)
 os.execute("cp " .. tmp .. "/good.conf " .. conf)
 
 -- 3. a broken template is refused the same way
-os.execute("sed 's|ack-template *=.*enquiry-ack.txt\"|ack-template = \"" ..
+os.execute("sed 's|ack-template *=.*ack.txt\"|ack-template = \"" ..
     tmp .. "/broken.txt\"|' " .. tmp .. "/good.conf > " .. conf ..
     " && printf 'Dear {{nmae}}\\n' > " .. tmp .. "/broken.txt")
 usr1()
