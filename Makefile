@@ -47,7 +47,8 @@ CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox p
 	buf utf8 gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter db ack mailhdr template
+MILTER_MODS = conf_milter milter db ack mailhdr template \
+	conf_mlist mlist mlist_db listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
 CAPSULED_OBJS = $(CAPSULED_MODS:%=$(B)/obj/%.o)
@@ -166,6 +167,7 @@ FUZZ_proxy_MODS = proxy
 FUZZ_request_MODS = request utf8
 FUZZ_mailhdr_MODS = mailhdr
 FUZZ_template_MODS = template
+FUZZ_listcmd_MODS = listcmd mailhdr
 
 define fuzz_harness
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c) | $(B)/.deps-sanitize

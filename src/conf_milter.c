@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf_milter.h"
+#include "conf_mlist.h"
 #include "log.h"
 #include "mailhdr.h"
 #include "template.h"
@@ -409,12 +410,13 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	}
 
 	n = cfg_size(cfg, "enquiry");
-	if (n == 0) {
-		snprintf(err, errsz, "%s:%d: no enquiry block: nothing to do",
+	if (n == 0 && cfg_size(cfg, "list") == 0) {
+		snprintf(err, errsz, "%s:%d: no enquiry or list block: "
+		    "nothing to do",
 		    c->path, cfg->line);
 		return -1;
 	}
-	if ((c->enquiries = calloc(n, sizeof(*c->enquiries))) == NULL)
+	if ((c->enquiries = calloc(n + 1, sizeof(*c->enquiries))) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		sec = cfg_getnsec(cfg, "enquiry", i);
@@ -530,6 +532,8 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		CFG_STR("hostname", "", CFGF_NONE),
 		CFG_SEC("enquiry", enquiry_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_SEC("list", conf_mlist_opts(),
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
 	struct milter_conf *c;
@@ -565,6 +569,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "enquiry|category", v_category);
 	cfg_set_validate_func(cfg, "enquiry|category|route-to",
 	    v_address_list);
+	conf_mlist_validators(cfg);
 
 	conf_errbuf = err;
 	conf_errsz = errsz;
@@ -580,7 +585,8 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 			snprintf(err, errsz, "%s: parse error", path);
 		goto fail;
 	}
-	if (convert(cfg, c, err, errsz) == -1)
+	if (convert(cfg, c, err, errsz) == -1 ||
+	    conf_mlist_convert(cfg, c, err, errsz) == -1)
 		goto fail;
 	cfg_free(cfg);
 	return c;
@@ -618,6 +624,7 @@ conf_milter_free(struct milter_conf *c)
 		free(e->categories);
 	}
 	free(c->enquiries);
+	conf_mlist_free(c);
 	free_list(c->own, c->nown);
 	free(c->path);
 	free(c->socket);

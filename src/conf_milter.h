@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+struct conf_list;
+
 struct conf_category {
 	char	 *name;
 	char	**keywords;		/* lower case */
@@ -52,6 +54,8 @@ struct milter_conf {
 	size_t			 nenquiries;
 	char		       **own;		/* every address that is ours */
 	size_t			 nown;
+	struct conf_list	*lists;		/* conf_mlist.h */
+	size_t			 nlists;
 };
 
 /* placeholders an ack template may use */

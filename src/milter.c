@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mailhdr.h"
 #include "milter.h"
+#include "milter_list.h"
 
 #define MILTER_BODY_SAMPLE	(16 * 1024)	/* for keyword routing */
 #define MILTER_RCPT_MAX		1000
@@ -41,6 +42,7 @@ struct milter_msg {
 	struct mailhdr_info	 hdr;
 	char			 body[MILTER_BODY_SAMPLE + 1];
 	size_t			 bodylen;
+	struct milter_list_msg	*list;	/* list addresses (milter_list.c) */
 };
 
 /* one mta connection; behind smfi_setpriv from negotiation to close */
@@ -80,6 +82,7 @@ milter_msg_free(SMFICTX *ctx)
 	c->msg = NULL;
 	conf_milter_put(m->conf);
 	free(m->rcpts);
+	milter_list_free(m->list);
 	free(m);
 }
 
@@ -102,6 +105,8 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
 	    SMFIP_NR_BODY;
 	struct milter_conn *c;
+	struct milter_conf *conf;
+	unsigned long want = skip;
 
 	(void)f2;
 	(void)f3;
@@ -112,8 +117,13 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	}
 	if ((c = milter_conn(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	*pf0 = need;
-	*pf1 = c->proto = f1 & skip;
+	/* lists refuse strangers at RCPT: a reply there is needed */
+	conf = conf_milter_get();
+	if (milter_list_wanted(conf))
+		want &= ~SMFIP_NR_RCPT;
+	conf_milter_put(conf);
+	*pf0 = need | (f0 & SMFIF_QUARANTINE);
+	*pf1 = c->proto = f1 & want;
 	*pf2 = *pf3 = 0;
 	/* macros: only the queue id, and only where it is logged; every
 	 * macro packet costs the mta and us a read */
@@ -242,7 +252,17 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 	if (argv[0] == NULL || strlen(argv[0]) >= sizeof(m->rcpts->raw) ||
 	    mailhdr_envaddr(argv[0], addr, sizeof(addr)) == -1)
 		addr[0] = '\0';	/* not ours to judge */
-	rc = milter_rcpt_note(ctx, m, argv[0] ? argv[0] : "", addr);
+	switch (milter_list_rcpt(ctx, &m->list, m->conf, m->sender,
+	    argv[0] ? argv[0] : "", addr)) {
+	case MILTER_LIST_REJECT:
+		rc = SMFIS_REJECT;
+		break;
+	case MILTER_LIST_TEMPFAIL:
+		rc = SMFIS_TEMPFAIL;
+		break;
+	default:
+		rc = milter_rcpt_note(ctx, m, argv[0] ? argv[0] : "", addr);
+	}
 	if (!noreply)
 		return rc;
 	if (rc != SMFIS_CONTINUE && m->failed == NULL)
@@ -262,7 +282,7 @@ milter_data(SMFICTX *ctx)
 		    "state at DATA (see the log at MAIL FROM)");
 	if (m->failed)
 		return milter_tempfail(ctx, milter_qid(ctx), m->failed);
-	if (m->nenq == 0) {
+	if (m->nenq == 0 && m->list == NULL) {
 		milter_msg_free(ctx);
 		return SMFIS_ACCEPT;
 	}
@@ -276,8 +296,10 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 
 	struct milter_conn *c = smfi_getpriv(ctx);
 
-	if (m && m->nenq)
+	if (m && (m->nenq || m->list))
 		mailhdr_note(&m->hdr, name, value);
+	if (m)
+		milter_list_header(m->list, name, value);
 	return c && (c->proto & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
@@ -298,6 +320,8 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	    SMFIS_CONTINUE;
 	size_t n;
 
+	if (m != NULL)
+		milter_list_body(m->list, chunk, len);
 	if (m == NULL || m->bodylen >= MILTER_BODY_SAMPLE)
 		return next;
 	n = MILTER_BODY_SAMPLE - m->bodylen;
@@ -449,7 +473,10 @@ milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
 
 	/* 3. recipients: governance in, the enquiries address out */
 	for (i = 0; i < nroutes; i++) {
-		if (milter_is_rcpt(m, routes[i]))
+		/* a route naming a list: its members */
+		if ((n = milter_list_expand(ctx, m->conf, routes[i])) == -1)
+			return -1;
+		if (n == 1 || milter_is_rcpt(m, routes[i]))
 			continue;
 		snprintf(addr, sizeof(addr), "<%s>", routes[i]);
 		if (smfi_addrcpt(ctx, addr) != MI_SUCCESS)
@@ -497,6 +524,18 @@ milter_eom(SMFICTX *ctx)
 	int why, spooled = 0, rc, dup = 0;
 
 	snprintf(qid, sizeof(qid), "%s", milter_qid(ctx));
+	/* list posts and requests first; a request alone is consumed */
+	if (m != NULL && m->list != NULL) {
+		const char *lwhy = NULL;
+
+		if (milter_list_eom(ctx, m->list, m->conf, &m->hdr, m->sender,
+		    qid, m->nrcpts, &len, &lwhy) == -1)
+			return milter_tempfail(ctx, qid, lwhy);
+		if (len == 0) {
+			milter_msg_free(ctx);
+			return SMFIS_DISCARD;
+		}
+	}
 	if (m == NULL || m->nenq == 0) {
 		milter_msg_free(ctx);
 		return SMFIS_CONTINUE;
@@ -683,7 +722,7 @@ milter_register(void)
 		.xxfi_name = "enquiry-milter",
 		.xxfi_version = SMFI_VERSION,
 		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT |
-		    SMFIF_DELRCPT | SMFIF_CHGFROM,
+		    SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE,
 		.xxfi_envfrom = milter_envfrom,
 		.xxfi_envrcpt = milter_envrcpt,
 		.xxfi_header = milter_header,
