@@ -98,7 +98,7 @@ skip_prefix(const char *p, const char *e)
 int
 listcmd_parse(const char *line, size_t len, struct listcmd *cmd)
 {
-	const char *p = line, *e = line + len, *w, *we, *prev;
+	const char *p, *e, *w, *we, *prev;
 	size_t i, n;
 	char buf[MAILHDR_ADDR_MAX + 2];
 
@@ -106,6 +106,8 @@ listcmd_parse(const char *line, size_t len, struct listcmd *cmd)
 	if (line == NULL || len > LISTCMD_LINE_MAX || memchr(line, '\0',
 	    len) != NULL)
 		return -1;
+	p = line;
+	e = line + len;
 	/* 1. reply prefixes and tags, as often as they come */
 	p = skip_space(p, e);
 	do {
@@ -160,7 +162,7 @@ int
 listcmd_from_mail(const char *subject, const char *body, size_t bodylen,
     struct listcmd *cmd)
 {
-	const char *p = body, *e = body + bodylen, *nl;
+	const char *p, *e, *nl;
 
 	if (subject && listcmd_parse(subject, strlen(subject), cmd) == 0)
 		return 0;
@@ -168,6 +170,8 @@ listcmd_from_mail(const char *subject, const char *body, size_t bodylen,
 		memset(cmd, 0, sizeof(*cmd));
 		return -1;
 	}
+	p = body;
+	e = body + bodylen;
 	/* the first line with anything on it */
 	while (p < e) {
 		nl = memchr(p, '\n', (size_t)(e - p));
