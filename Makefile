@@ -138,8 +138,9 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 bench: $(B)/gembench
 	@$(MAKE) --no-print-directory all || \
 		echo "bench: capsuled did not build; measuring molly-brown only" >&2
-	@contrib/deps.sh bench
+	@contrib/deps.sh bench test
 	@tests/bench/run.sh
+	@tests/bench/mail.sh
 
 # the mail row (issue 4): messages/s arriving in smtp-sink through a
 # throwaway Postfix with and without enquiry-milter, and their ratio
