@@ -47,21 +47,25 @@ done
 
 # every key the config parsers know is in the manual (the keys are the
 # strings given to CFG_* in src/conf.c and src/conf_milter.c)
-keys_documented() {	# parser page
-	[ -f "$1" ] && [ -f "$2" ] || return 0
+keys_documented() {	# page parser...
+	page=$1; shift
+	[ -f "$page" ] || return 0
+	set -- $(for f in "$@"; do [ -f "$f" ] && echo "$f"; done)
+	[ $# -gt 0 ] || return 0
 	missing=""
-	for k in $(grep -oE 'CFG_[A-Z_]+\("[a-z][a-z0-9-]*"' "$1" |
+	for k in $(cat "$@" | grep -oE 'CFG_[A-Z_]+\("[a-z][a-z0-9-]*"' |
 	    sed 's/.*("//; s/"$//' | sort -u); do
-		grep -qE "Ic $k( |$)" "$2" || missing="$missing $k"
+		grep -qE "Ic $k( |$)" "$page" || missing="$missing $k"
 	done
 	if [ -z "$missing" ]; then
-		ok "every key of $1 is described in $2"
+		ok "every key of $* is described in $page"
 	else
-		notok "keys of $1 missing from $2:$missing"
+		notok "keys of $* missing from $page:$missing"
 	fi
 }
-keys_documented src/conf.c contrib/man/capsuled.conf.5
-keys_documented src/conf_milter.c contrib/man/enquiry-milter.conf.5
+keys_documented contrib/man/capsuled.conf.5 src/conf.c
+keys_documented contrib/man/enquiry-milter.conf.5 src/conf_milter.c \
+    src/conf_mlist.c
 
 # every option of the built daemons' getopt strings has its .It Fl entry
 opts_documented() {	# source page
