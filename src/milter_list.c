@@ -924,7 +924,8 @@ ml_list_headers(const struct conf_list *l, char *buf, size_t bufsz)
 	size_t len = 0, i;
 	int n;
 
-	if (mailhdr_encode_phrase(l->name, "\n ", name, sizeof(name)) == -1)
+	/* one line each: not every MTA takes folded values from a milter */
+	if (mailhdr_encode_phrase(l->name, " ", name, sizeof(name)) == -1)
 		return -1;
 #define ML_ADD(...) do {						\
 	n = snprintf(buf + len, bufsz - len, __VA_ARGS__);		\
@@ -937,7 +938,7 @@ ml_list_headers(const struct conf_list *l, char *buf, size_t bufsz)
 	ML_ADD("List-Help: <mailto:%s?subject=help>\n", l->request);
 	ML_ADD("List-Subscribe: <mailto:%s?subject=subscribe>\n", l->request);
 	if (l->unsubscribe_url[0]) {
-		ML_ADD("List-Unsubscribe: <%s>,\n <mailto:%s?subject="
+		ML_ADD("List-Unsubscribe: <%s>, <mailto:%s?subject="
 		    "unsubscribe>\n", l->unsubscribe_url, l->request);
 		ML_ADD("List-Unsubscribe-Post: List-Unsubscribe=One-Click\n");
 	} else
@@ -946,7 +947,7 @@ ml_list_headers(const struct conf_list *l, char *buf, size_t bufsz)
 	if (l->nowners) {
 		ML_ADD("List-Owner: ");
 		for (i = 0; i < l->nowners; i++)
-			ML_ADD("%s<mailto:%s>", i ? ",\n " : "", l->owners[i]);
+			ML_ADD("%s<mailto:%s>", i ? ", " : "", l->owners[i]);
 		ML_ADD("\n");
 	}
 	ML_ADD("Precedence: list\n");
@@ -956,7 +957,7 @@ ml_list_headers(const struct conf_list *l, char *buf, size_t bufsz)
 	return 0;
 }
 
-/* hand "Name: value\n" lines to the mta (folds as "\n " are kept) */
+/* hand "Name: value\n" lines to the mta */
 static int
 ml_add_headers(SMFICTX *ctx, char *text)
 {

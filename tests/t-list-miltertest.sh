@@ -1,0 +1,181 @@
+#!/bin/sh
+# enquiry-milter as a mailing-list agent, driven by miltertest: the real
+# binary on a unix socket in a throwaway directory with lists of every
+# posting policy; the Lua scripts tests/milter/list_*.lua print ok / not ok
+# lines. replies (confirmations, help, moderation notices) go to a closed
+# port, so they stay in the spool where the scripts read them.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+TOP=$PWD
+BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
+
+if ! command -v miltertest >/dev/null 2>&1; then
+	echo "skip - miltertest not installed (contrib/deps.sh test)"
+	exit 0
+fi
+if [ ! -x "$BIN" ]; then
+	echo "not ok - $BIN not built"
+	exit 1
+fi
+
+T=$(mktemp -d /tmp/t-list.XXXXXX) || exit 1
+[ -n "${KEEP:-}" ] && echo "# keeping $T"
+chmod 755 "$T"
+pid=""
+failed=0
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; failed=$((failed + 1)); }
+
+deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
+
+# the members files, writable by the milter's user (its directory too:
+# edits rename a new file into place)
+mkdir -p "$T/lists"
+printf '# teaching school partners\njane@example.org\nBob@Example.ORG     # head of science\ncarol@example.net\n' \
+    >"$T/lists/partners.txt"
+printf 'governor1@example.org\ngovernor2@example.org\n' >"$T/lists/governors.txt"
+printf 'reader1@example.org\nreader2@example.org\n' >"$T/lists/open.txt"
+printf '# staff\nstaff1@example.org\n' >"$T/lists/news.txt"
+printf 'cohort1@example.org\n' >"$T/lists/cohort.txt"
+printf 'rachelle.stevens@rmet.org\nclerk@rmet.org\n' >"$T/lists/governance.txt"
+chown -R "$user" "$T/lists"
+
+cat >"$T/m.conf" <<CONF
+socket    = "unix:$T/milter.sock"
+state-dir = "$T/state"
+user      = "$user"
+submit    = "127.0.0.1:$deadport"
+submit-timeout = "2s"
+log-level = "info"
+hostname  = "milter.test"
+enquiry "enquiries@rmet.org" {
+	route-to      = {"governance@rmet.org"}
+	reference     = "ENQ"
+	ack-template  = "$TOP/etc/templates/enquiry-ack.txt"
+}
+list "partners@rmet.org" {
+	name        = "Teaching school partners"
+	members     = "$T/lists/partners.txt"
+	posting     = "members"
+	owners      = {"rachelle.stevens@rmet.org"}
+	subject-tag = "[Partners]"
+	reply-to    = "list"
+	subscribe   = "confirm"
+	archive     = true
+	unsubscribe-url = "https://lists.rmet.org/unsubscribe/partners"
+	help-text   = "Questions: write to rachelle.stevens@rmet.org."
+}
+list "governors-list@rmet.org" {
+	name     = "Governors"
+	members  = "$T/lists/governors.txt"
+	posting  = "moderated"
+	owners   = {"clerk@rmet.org", "chair@rmet.org"}
+}
+list "open@rmet.org" {
+	members  = "$T/lists/open.txt"
+	posting  = "open"
+	exclude-sender = true
+	reply-to = "sender"
+}
+list "news@rmet.org" {
+	members   = "$T/lists/news.txt"
+	posting   = "owners"
+	owners    = {"head@rmet.org"}
+	subscribe = "closed"
+}
+list "cohort@rmet.org" {
+	members        = "$T/lists/cohort.txt"
+	token-lifetime = "2s"
+}
+list "governance@rmet.org" {
+	members  = "$T/lists/governance.txt"
+	posting  = "owners"
+	owners   = {"rachelle.stevens@rmet.org"}
+}
+CONF
+
+# 1. configuration: list blocks checked, errors with file:line (a
+# problem with a whole block names the line that closes it)
+if "$BIN" -n -c "$T/m.conf" >/dev/null 2>&1; then ok "-n accepts the list config"
+else notok "-n accepts the list config: $("$BIN" -n -c "$T/m.conf" 2>&1)"; fi
+if "$BIN" -n -c "$TOP/etc/enquiry-milter.conf" >/dev/null 2>&1; then
+	ok "-n accepts the shipped config with its list"
+else notok "-n accepts the shipped config: $("$BIN" -n -c "$TOP/etc/enquiry-milter.conf" 2>&1)"; fi
+badconf() { # badconf WANT; the config on stdin
+	cat >"$T/bad.conf"
+	out=$("$BIN" -n -c "$T/bad.conf" 2>&1); rc=$?
+	if [ $rc -eq 1 ] && [ "$out" = "$1" ]; then ok "refused: $1"
+	else notok "refused with \"$1\" (rc $rc: $out)"; fi
+}
+printf 'list "l@rmet.org" {\n\tmembers = "%s"\n\tposting = "everyone"\n}\n' "$T/lists/open.txt" |
+    badconf "$T/bad.conf:3: posting: \"everyone\" is not one of members | open | moderated | owners"
+printf 'list "l@rmet.org" {\n\tposting = "open"\n}\n' |
+    badconf "$T/bad.conf:3: list \"l@rmet.org\": members (a file) is missing"
+printf '\nlist "m@rmet.org" {\n\tmembers = "%s"\n\tposting = "moderated"\n}\n' "$T/lists/open.txt" |
+    badconf "$T/bad.conf:5: list \"m@rmet.org\": posting = \"moderated\" needs owners"
+printf 'list "l@rmet.org" {\n\tmembers = "%s"\n}\n' "$T/none.txt" |
+    badconf "$T/bad.conf:3: list \"l@rmet.org\": members: $T/none.txt: No such file or directory"
+printf 'ok@example.org\nnot an address\n' >"$T/badmembers.txt"
+printf 'list "l@rmet.org" {\n\tmembers = "%s"\n}\n' "$T/badmembers.txt" |
+    badconf "$T/badmembers.txt:2: not a mail address"
+printf 'list "l@rmet.org" {\n\tmembers = "%s"\n\tunsubscribe-url = "mailto:x@rmet.org"\n}\n' "$T/lists/open.txt" |
+    badconf "$T/bad.conf:3: unsubscribe-url: \"mailto:x@rmet.org\" is not an http(s) URL"
+printf 'list "l@rmet.org" {\n\tmembers = "%s"\n\ttoken-lifetime = "forever"\n}\n' "$T/lists/open.txt" |
+    badconf "$T/bad.conf:3: token-lifetime: \"forever\" is not a duration (like 30s, 10m, 7d)"
+printf 'list "not-an-address" {\n\tmembers = "%s"\n}\n' "$T/lists/open.txt" |
+    badconf "$T/bad.conf:3: list \"not-an-address\": not a mail address"
+
+# 2. the daemon
+"$BIN" -f -c "$T/m.conf" >"$T/milter.log" 2>&1 &
+pid=$!
+i=0
+while [ ! -S "$T/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -S "$T/milter.sock" ]; then ok "milter listening on its socket"
+else notok "milter listening on its socket"; cat "$T/milter.log"; exit 1; fi
+
+for s in list_post list_loop list_request; do
+	out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
+	    -D state="$T/state" -D dir="$TOP/tests/milter" -D tmp="$T" \
+	    -D lists="$T/lists" -D pid="$pid" -s "$TOP/tests/milter/$s.lua" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^(ok|not ok|skip|#) '
+	nf=$(echo "$out" | grep -c '^not ok - ')
+	failed=$((failed + nf))
+	if [ $rc -ne 0 ] && [ "$nf" -eq 0 ]; then
+		notok "$s.lua: miltertest exited $rc: $(echo "$out" | tail -3)"
+	fi
+done
+
+# 3. stop cleanly
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$pid" 2>/dev/null; then
+	notok "stops on SIGTERM"
+else
+	wait "$pid"; rc=$?
+	if [ $rc -eq 0 ]; then ok "stops cleanly on SIGTERM"
+	else notok "stops cleanly on SIGTERM (exit $rc)"; fi
+fi
+pid=""
+if grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$T/milter.log"; then
+	notok "no sanitizer reports from the milter"
+	grep -A20 -E 'Sanitizer|runtime error:' "$T/milter.log" | sed 's/^/#   /' | head -40
+else ok "no sanitizer reports from the milter"; fi
+if [ $failed -ne 0 ]; then
+	echo "# milter log:"; sed 's/^/#   /' "$T/milter.log" | tail -60
+fi
+[ $failed -eq 0 ]
