@@ -144,9 +144,12 @@ if [ $milter = yes ]; then
 	fi
 fi
 if command -v systemd-analyze >/dev/null 2>&1; then
+	# Documentation=man: pages are looked up with man(1), when there is one
+	manopt=
+	command -v man >/dev/null 2>&1 || manopt=--man=no
 	for u in "$P"/lib/systemd/system/*.service; do
 		# man pages are looked up in the installed tree
-		if MANPATH="$P/share/man" systemd-analyze verify "$u" \
+		if MANPATH="$P/share/man" systemd-analyze verify $manopt "$u" \
 		    >"$log" 2>&1 && ! grep -q . "$log"; then
 			ok "systemd-analyze verify installed $(basename "$u")"
 		else
