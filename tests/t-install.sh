@@ -63,9 +63,9 @@ if [ $milter = yes ]; then
 	    "$D/etc/enquiry-milter.conf"
 	check "installed milter config: no path inside the source tree" \
 	    sh -c "! grep -nE '= *\"(unix:)?(etc|var)(/|\")' $D/etc/enquiry-milter.conf"
-	for t in etc/templates/*; do
+	for t in etc/templates/* etc/lists/*; do
 		[ -f "$t" ] || continue
-		check "installed template ${t#etc/}" \
+		check "installed ${t#etc/}" \
 		    cmp -s "$t" "$D/etc/enquiry-milter/${t#etc/}"
 	done
 else
