@@ -565,6 +565,34 @@ spool_free(char **v, size_t n)
 	free(v);
 }
 
+/* did the transaction that spooled tmp/NAME ("TIME.REF", for rcpt) commit?
+ * the enquiry row it wrote says so; the reference alone does not, for a
+ * follow-up reuses its enquiry's reference, and a crash between its spool
+ * and its rolled-back commit must not send a second acknowledgement.
+ * 1 yes, 0 no, -1 cannot tell (database error, file gone) */
+static int
+ack_committed(const char *name)
+{
+	char rcpt[MAILHDR_ADDR_MAX + 2], *buf, *end;
+	const char *msg;
+	size_t msglen;
+	long long when;
+	int rc;
+
+	/* a file cut short was never committed: the commit follows its
+	 * fsync */
+	errno = 0;
+	when = strtoll(name, &end, 10);
+	if (errno || end == name || *end != '.')
+		return 0;
+	if ((buf = spool_read(ack.tmp_fd, name, rcpt, sizeof(rcpt), &msg,
+	    &msglen)) == NULL)
+		return errno == EINVAL ? 0 : -1;
+	rc = db_ack_committed(ack.db, end + 1, rcpt, when);
+	free(buf);
+	return rc;
+}
+
 /* tmp/ files: committed ones move on, dead ones go */
 static void
 ack_sweep(void)
@@ -572,16 +600,12 @@ ack_sweep(void)
 	struct stat st;
 	char **v;
 	size_t n, i;
-	const char *ref;
 	int known;
 
 	if ((v = spool_list(ack.tmp_fd, &n)) == NULL)
 		return;
 	for (i = 0; i < n; i++) {
-		if ((ref = strchr(v[i], '.')) == NULL)
-			continue;
-		ref++;
-		if ((known = db_ref_committed(ack.db, ref)) == 1) {
+		if ((known = ack_committed(v[i])) == 1) {
 			log_info("spool %s: committed, recovered from tmp/",
 			    v[i]);
 			renameat(ack.tmp_fd, v[i], ack.new_fd, v[i]);

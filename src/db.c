@@ -10,7 +10,7 @@
 
 enum {
 	ST_REF_NEXT, ST_FIND_MSGID, ST_REF_KNOWN, ST_ACK_LAST, ST_ACK_SET,
-	ST_ENQ_ADD, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX
+	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX
 };
 
 static const char *const db_sql[ST_MAX] = {
@@ -28,6 +28,8 @@ static const char *const db_sql[ST_MAX] = {
 	[ST_ENQ_ADD] = "INSERT INTO enquiry(reference, time, queue_id, "
 	    "enquiry, sender, subject, category, message_id, recipients, ack) "
 	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_ACK_COMMITTED] = "SELECT 1 FROM enquiry WHERE reference = ?1 "
+	    "AND sender = ?2 AND time = ?3 AND ack = 'sent' LIMIT 1",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -231,6 +233,26 @@ db_ref_committed(struct db *db, const char *ref)
 	rc = db_ref_known(db, ref);
 	pthread_mutex_unlock(&db->mtx);
 	return rc;
+}
+
+int
+db_ack_committed(struct db *db, const char *ref, const char *sender,
+    long long when)
+{
+	sqlite3_stmt *st = db->st[ST_ACK_COMMITTED];
+	int rc;
+
+	pthread_mutex_lock(&db->mtx);
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, when);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&db->mtx);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -52,6 +52,12 @@ int	db_enquiry_add(struct db *, const struct db_enquiry *);
 
 /* outside a transaction: locks by itself */
 int	db_ref_committed(struct db *, const char *ref);
+/* 1 when the enquiry whose acknowledgement was spooled as ref, sender and
+ * time (what milter_eom records in one transaction with it) was committed
+ * with ack "sent", 0 when not, -1 on error. a reference alone is not
+ * enough: a follow-up keeps its enquiry's reference */
+int	db_ack_committed(struct db *, const char *ref, const char *sender,
+	    long long when);
 /* the last n enquiries, newest first */
 int	db_list(struct db *, int n, void (*cb)(const struct db_enquiry *,
 	    void *), void *arg);

@@ -524,6 +524,65 @@ grep -q 'Permission denied' "$M/milter.log" &&
 chmod 0750 "$STATE/spool/tmp"
 fault_recover "spool unwritable" 3001
 
+### 4. leftovers of a crash in spool/tmp, swept at start-up: a committed
+# acknowledgement never moved to new/ goes out; an uncommitted one (here a
+# follow-up, which reuses its enquiry's reference) and a half-written one
+# are removed once old; a young one waits (its transaction may be open)
+milter_stop
+now=$(date +%s) old=$(( $(date +%s) - 1000 ))
+f1=$(grep -l -r -F 'Enquiry T0001' "$PF_SINK" | head -n 1)
+ref1=$(sed -n 's/^X-Enquiry-Reference: //p' "$f1" | tr -d '\r')
+ack_msg() { # ack_msg REF TOKEN RCPT
+	printf 'rcpt %s\nref %s\n\n' "$3" "$1"
+	printf 'From: <enquiries@rmet.org>\r\nTo: <%s>\r\n' "$3"
+	printf 'Subject: Re: [%s] Enquiry %s\r\n' "$1" "$2"
+	printf 'Message-ID: <%s.crash@milter.rmet.test>\r\n' "$1"
+	printf 'In-Reply-To: <%s.faults@example.org>\r\n' "$2"
+	printf 'Auto-Submitted: auto-replied\r\n\r\nThank you.\r\n'
+}
+T=$STATE/spool/tmp
+ack_msg ENQ-2026-900001 T5001 crash1@example.org >"$T/$old.ENQ-2026-900001"
+ack_msg "$ref1" T0001 s1@example.org >"$T/$old.$ref1"
+ack_msg ENQ-2026-900002 T5002 crash2@example.org >"$T/$now.ENQ-2026-900002"
+printf 'rcpt crash3@exam' >"$T/$old.ENQ-2026-900003"
+touch -d "@$old" "$T/$old.ENQ-2026-900001" "$T/$old.$ref1" \
+    "$T/$old.ENQ-2026-900003"
+chown nobody "$T"/*
+# the row the crashed transaction committed with its file, as milter_eom
+# writes it, written as the milter's user (with a python it can run)
+pysys=/usr/bin/python3
+[ -x "$pysys" ] || pysys=python3
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$pysys" - \
+    "$STATE/enquiries.db" "$old" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO enquiry(reference, time, queue_id, enquiry, sender, "
+    "subject, category, message_id, recipients, ack) VALUES(?, ?, 'CRASH', "
+    "'enquiries@rmet.org', 'crash1@example.org', 'Enquiry T5001', "
+    "'general', '<T5001.faults@example.org>', ?, 'sent')",
+    ("ENQ-2026-900001", int(sys.argv[2]), "rachelle.stevens@rmet.org"))
+db.commit()
+PY
+prc=$?
+checke "crash leftovers planted (4 in tmp/, committed row for one)" \
+    '[ "$(spool_tmp)" -eq 4 ] && [ "$prc" -eq 0 ]'
+removed0=$(log_count 'never committed, removed')
+check "milter restarted" milter_start
+acks_to() { grep -l -r -i -F "X-Rcpt-Args: <$1>" "$ACKS" 2>/dev/null | grep -c .; }
+acked_crash1() { [ "$(acks_to crash1@example.org)" -ge 1 ] && [ "$(spool_tmp)" -le 1 ]; }
+wait_until 15 acked_crash1
+sleep 0.5
+removed=$(( $(log_count 'never committed, removed') - removed0 ))
+echo "# crash leftovers: crash1 (committed) acks $(acks_to crash1@example.org), s1 (uncommitted follow-up $ref1) acks $(acks_to s1@example.org), crash2 (young) acks $(acks_to crash2@example.org), removed $removed, left in tmp/ $(spool_tmp)"
+check "the committed leftover went out, once" [ "$(acks_to crash1@example.org)" -eq 1 ]
+check "the uncommitted follow-up did not: s1 still has one acknowledgement" \
+    [ "$(acks_to s1@example.org)" -eq 1 ]
+check "the old uncommitted and the half-written leftover removed ($removed)" \
+    [ "$removed" -eq 2 ]
+checke "the young leftover waits in tmp/, unsent" \
+    '[ "$(spool_tmp)" -eq 1 ] && [ -f "$T/$now.ENQ-2026-900002" ] && [ "$(acks_to crash2@example.org)" -eq 0 ]'
+rm -f "$T/$now.ENQ-2026-900002"
+
 ### nothing left behind
 milter_stop
 check "milter stopped cleanly (exit $mexit)" [ "$mexit" -eq 0 ]

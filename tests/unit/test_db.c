@@ -154,6 +154,14 @@ main(void)
 	db_commit(db);
 	CHECK(db_ref_committed(db, "ENQ-2026-000202") == 1,
 	    "committed reference seen outside a transaction");
+	/* the spool sweep asks for the very transaction, not the reference:
+	 * a follow-up reuses its enquiry's reference */
+	CHECK(db_ack_committed(db, "ENQ-2026-000202", "jane@example.org", 1) ==
+	    1, "committed acknowledgement found by reference, sender, time");
+	CHECK(db_ack_committed(db, "ENQ-2026-000202", "jane@example.org", 2) ==
+	    0, "same reference, another time: not committed");
+	CHECK(db_ack_committed(db, "ENQ-2026-000202", "bob@example.org", 1) ==
+	    0, "same reference, another sender: not committed");
 	CHECK(db_list(db, 10, count, NULL) == 0 && listed == 2, "list %d",
 	    listed);
 	db_close(db);
