@@ -182,6 +182,12 @@ v_list(cfg_t *cfg, cfg_opt_t *opt)
 		    cfg_title(sec));
 		return -1;
 	}
+	/* the address names the archive's directory */
+	if (addr[0] == '.' || strchr(addr, '/')) {
+		cfg_error(cfg, "list \"%s\": a list address may not start "
+		    "with '.' or hold a '/'", cfg_title(sec));
+		return -1;
+	}
 	/* LOCAL-request, LOCAL-confirm+TOKEN and LOCAL-bounces must fit */
 	if ((size_t)(at - addr) > 64 - 8 - 1 - MLIST_TOKEN_LEN) {
 		cfg_error(cfg, "list \"%s\": local part too long for "

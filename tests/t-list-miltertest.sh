@@ -135,6 +135,8 @@ printf 'list "l@rmet.org" {\n\tmembers = "%s"\n\tunsubscribe-url = "mailto:x@rme
     badconf "$T/bad.conf:3: unsubscribe-url: \"mailto:x@rmet.org\" is not an http(s) URL"
 printf 'list "l@rmet.org" {\n\tmembers = "%s"\n\ttoken-lifetime = "forever"\n}\n' "$T/lists/open.txt" |
     badconf "$T/bad.conf:3: token-lifetime: \"forever\" is not a duration (like 30s, 10m, 7d)"
+printf 'list "a/b@rmet.org" {\n\tmembers = "%s"\n}\n' "$T/lists/open.txt" |
+    badconf "$T/bad.conf:3: list \"a/b@rmet.org\": a list address may not start with '.' or hold a '/'"
 printf 'list "not-an-address" {\n\tmembers = "%s"\n}\n' "$T/lists/open.txt" |
     badconf "$T/bad.conf:3: list \"not-an-address\": not a mail address"
 
