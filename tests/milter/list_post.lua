@@ -188,4 +188,20 @@ check(accepted(r) and mt.eom_check(conn, MT_RCPTADD, "<reader3@example.org>"),
     "a hand edit of the members file is seen at once")
 mt.disconnect(conn)
 
+-- 9. one post to two lists: both lists' members, the first list's header
+conn, r = lsend({ from = "<jane@example.org>",
+    rcpts = { "<partners@rmet.org>", "<open@rmet.org>" },
+    headers = { { "Subject", "to both" } } })
+check(accepted(r) and mt.eom_check(conn, MT_RCPTADD, "<bob@example.org>") and
+    mt.eom_check(conn, MT_RCPTADD, "<reader2@example.org>"),
+    "a post to two lists reaches both lists' members")
+check(mt.eom_check(conn, MT_RCPTDELETE, "<partners@rmet.org>") and
+    mt.eom_check(conn, MT_RCPTDELETE, "<open@rmet.org>"),
+    "both list addresses removed")
+check(mt.eom_check(conn, MT_HDRADD, "List-Id",
+    "Teaching school partners <partners.rmet.org>") and
+    not mt.eom_check(conn, MT_HDRADD, "List-Id", "open <open.rmet.org>"),
+    "one List-Id: the first list's")
+mt.disconnect(conn)
+
 done()
