@@ -455,9 +455,9 @@ took "phase 2 (relay down)"
 
 ### 3. the state directory full, then unwritable
 # swaks, straight to the milter's smtpd: sees the reply itself
-swaks_send() { # swaks_send N OUT
+swaks_send() { # swaks_send N OUT [SENDER]
 	_tok=$(printf 'T%04d' "$1")
-	swaks --server "127.0.0.1:$IN_PORT" --from "s$1@example.org" \
+	swaks --server "127.0.0.1:$IN_PORT" --from "${3:-s$1@example.org}" \
 	    --to enquiries@rmet.org --h-Subject "Enquiry $_tok" \
 	    --h-Message-Id "<$_tok.faults@example.org>" \
 	    --body "Hello, a question ($_tok)." --timeout 30 >"$2" 2>&1
@@ -465,6 +465,7 @@ swaks_send() { # swaks_send N OUT
 fault_phase() { # fault_phase NAME FIRST: NFULL by swaks, NFULL queued
 	_name=$1 _first=$2
 	_g=$(gov_count) _a=$(ack_count) _r=$(db_rows)
+	PH_G=$_g PH_A=$_a	# for fault_recover
 	_tf0=$(log_count 'tempfail')
 	_d0=$(grep -c 'status=deferred.*4.3.0' "$PF_DIR/maillog")
 	_i=0 _4xx=0
@@ -483,18 +484,23 @@ fault_phase() { # fault_phase NAME FIRST: NFULL by swaks, NFULL queued
 	echo "# $_name: $_4xx of $NFULL swaks got 4xx; governance $_g -> $(gov_count), acks $_a -> $(ack_count), recorded $_r -> $(db_rows), queue $(pf_queue_count), milter tempfails $_tf"
 	check "$_name: every direct enquiry tempfailed ($_4xx of $NFULL saw 4xx)" \
 	    [ "$_4xx" -eq "$NFULL" ]
+	# (a file moving between queue directories may be counted twice)
+	queue_is() { [ "$(pf_queue_count)" -eq "$1" ]; }
+	wait_until 5 queue_is "$NFULL"
 	check "$_name: the queued ones wait in the queue ($(pf_queue_count))" \
-	    [ "$(pf_queue_count)" -eq "$NFULL" ]
+	    queue_is "$NFULL"
 	checke "$_name: nothing accepted, acknowledged or recorded meanwhile" \
 	    '[ "$(gov_count)" -eq "$_g" ] && [ "$(ack_count)" -eq "$_a" ] &&
 	    [ "$(db_rows)" -eq "$_r" ]'
 	check "$_name: the milter logged each tempfail with its reason ($_tf)" \
 	    [ "$_tf" -ge $((2 * NFULL)) ]
 }
-fault_recover() { # fault_recover NAME FIRST
+fault_recover() { # fault_recover NAME FIRST [EXTRA routed since]
 	_name=$1 _first=$2
-	_n=$(( $(gov_count) + 2 * NFULL ))
-	_a=$(( $(ack_count) + 2 * NFULL ))
+	# from the counts before the fault: Postfix retries the queued
+	# ones by itself as soon as they can go
+	_n=$(( PH_G + 2 * NFULL + ${3:-0} ))
+	_a=$(( PH_A + 2 * NFULL ))
 	_i=0 _ok=0
 	while [ $_i -lt "$NFULL" ]; do	# the senders' retries
 		swaks_send $((_first + _i)) "$PF_DIR/swaks.$_i" && _ok=$((_ok + 1))
@@ -519,12 +525,37 @@ if [ -n "$mounted" ]; then
 	dd if=/dev/zero of="$STATE/filler" bs=4k count=4096 2>/dev/null
 	avail=$(df -k --output=avail "$STATE" | tail -n 1 | tr -d ' ')
 	echo "# state directory filled: ${avail} KB free"
+	# a sender acknowledged already needs no spool file, only the
+	# database (whose log may still have room): taken with its
+	# reference and recorded, or tempfailed; never taken unrecorded
+	g=$(gov_count) r=$(db_rows)
+	swaks_send 2901 "$PF_DIR/swaks.probe" s1@example.org
+	if grep -q '^<- *250 .*queued as' "$PF_DIR/swaks.probe"; then
+		wait_until 10 gov_is $((g + 1))
+		f=$(grep -l -r -F 'Enquiry T2901' "$PF_SINK" | head -n 1)
+		echo "# disk full, s1 (acknowledged before): accepted; governance $g -> $(gov_count), recorded $r -> $(db_rows)"
+		checke "disk full: an enquiry needing no ack, accepted, is routed with its reference and recorded" \
+		    '[ "$(gov_count)" -eq $((g + 1)) ] && [ "$(db_rows)" -eq $((r + 1)) ] && grep -q "^X-Enquiry-Reference: ENQ-" "$f"'
+	else
+		sleep 0.5
+		echo "# disk full, s1 (acknowledged before): tempfailed; governance $g -> $(gov_count), recorded $r -> $(db_rows)"
+		checke "disk full: an enquiry needing no ack, tempfailed, left nothing behind" \
+		    '[ "$(gov_count)" -eq "$g" ] && [ "$(db_rows)" -eq "$r" ]'
+		check "disk full: the log says why (sqlite: database or disk is full)" \
+		    grep -q 'sqlite: database or disk is full' "$M/milter.log"
+	fi
 	fault_phase "disk full" 2001
 	grep -q 'No space left on device' "$M/milter.log" &&
 	    ok "disk full: the log says why (No space left on device)" ||
 	    notok "disk full: the log says why"
 	rm -f "$STATE/filler"
-	fault_recover "disk full" 2001
+	extra=0
+	if ! grep -q '^<- *250 .*queued as' "$PF_DIR/swaks.probe"; then
+		check "disk full: s1's enquiry taken on its retry" \
+		    swaks_send 2901 "$PF_DIR/swaks.probe" s1@example.org
+		extra=1
+	fi
+	fault_recover "disk full" 2001 "$extra"
 else
 	echo "skip - disk full: no tmpfs"
 fi
