@@ -4,7 +4,7 @@
 set -u
 
 pkgs_build="gcc make pkg-config libssl-dev libconfuse-dev libmilter-dev libsqlite3-dev libcurl4-openssl-dev"
-pkgs_test="openssl python3 gnutls-bin curl netcat-openbsd finger postfix swaks miltertest haproxy mandoc systemd"
+pkgs_test="openssl python3 gnutls-bin curl netcat-openbsd finger postfix swaks miltertest haproxy mandoc systemd logrotate"
 pkgs_bench="molly-brown"
 pkgs_fuzz="clang libclang-rt-dev"
 

@@ -563,8 +563,12 @@ server_proxy(struct worker *w, struct conn *c)
 	if (n == 0)
 		return -1;
 	len = proxy_parse(buf, (size_t)n, &pi);
-	if (len == 0 && (size_t)n < sizeof(buf))
-		return 0;		/* more to come */
+	if (len == 0 && (size_t)n < sizeof(buf)) {
+		/* more to come. the peeked bytes stay unread, so only new
+		 * ones may wake us: edge-triggered until the header is whole */
+		server_watch(w, c, EPOLLIN | EPOLLET);
+		return 0;
+	}
 	if (len <= 0) {
 		log_debug("%s: connection without a valid proxy header "
 		    "refused", c->peer);
