@@ -386,6 +386,8 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	    NULL, 8);
 	c->socket_group = xstrdup_lower(cfg_getstr(cfg, "socket-group"), 0);
 	c->state_dir = xstrdup_lower(cfg_getstr(cfg, "state-dir"), 0);
+	c->log_file = cfg_getstr(cfg, "log-file") ?
+	    xstrdup_lower(cfg_getstr(cfg, "log-file"), 0) : NULL;
 	c->user = xstrdup_lower(cfg_getstr(cfg, "user"), 0);
 	split_hostport(cfg_getstr(cfg, "submit"), host, sizeof(host),
 	    &c->submit_port);
@@ -528,6 +530,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		CFG_STR("submit-timeout", "30s", CFGF_NONE),
 		CFG_STR("submit-retry-max", "10m", CFGF_NONE),
 		CFG_STR("log-level", "info", CFGF_NONE),
+		CFG_STR("log-file", NULL, CFGF_NODEFAULT),
 		CFG_STR("capsule-url", "gemini://localhost/", CFGF_NONE),
 		CFG_STR("hostname", "", CFGF_NONE),
 		CFG_SEC("enquiry", enquiry_opts,
@@ -630,6 +633,7 @@ conf_milter_free(struct milter_conf *c)
 	free(c->socket);
 	free(c->socket_group);
 	free(c->state_dir);
+	free(c->log_file);
 	free(c->user);
 	free(c->submit_host);
 	free(c->capsule_url);

@@ -48,6 +48,7 @@ struct milter_conf {
 	time_t			 submit_timeout;
 	time_t			 submit_retry_max;
 	int			 log_level;
+	char			*log_file;	/* NULL: syslog (stderr with -f) */
 	char			*capsule_url;	/* gemini://localhost/ */
 	char			*hostname;	/* for message-ids */
 	struct conf_enquiry	*enquiries;

@@ -53,8 +53,24 @@ reload_thread(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0)
 			continue;
-		if (sig == SIGUSR1)
-			conf_milter_reload();
+		if (sig == SIGUSR1) {
+			struct milter_conf *c;
+			int i;
+
+			/* the log file first, for logrotate, then the
+			 * configuration, which may name another one */
+			for (i = 0; i < 2; i++) {
+				c = conf_milter_get();
+				if (log_file_open(c->log_file) == -1)
+					log_warn("log-file %s", c->log_file);
+				else if (i == 0 && c->log_file != NULL)
+					log_info("log file %s reopened",
+					    c->log_file);
+				conf_milter_put(c);
+				if (i == 0)
+					conf_milter_reload();
+			}
+		}
 	}
 	return NULL;
 }
@@ -297,6 +313,9 @@ main(int argc, char *argv[])
 	}
 	if (!foreground && daemon(1, 0) == -1)
 		fatal("daemon");
+	/* opened as the user it runs as, who must be able to reopen it */
+	if (c->log_file != NULL && log_file_open(c->log_file) == -1)
+		fatal("log-file %s", c->log_file);
 
 	if (db_path(c, path, sizeof(path)) == -1)
 		fatalx("state-dir path too long");

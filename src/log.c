@@ -1,5 +1,6 @@
 /* logging for both daemons: stderr in the foreground, syslog otherwise */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,37 @@
 static int log_foreground = 1;
 static int log_level = LOG_LVL_INFO;
 static const char *log_ident = "";
+static int log_filefd = -1;
+
+int
+log_file_open(const char *path)
+{
+	int fd;
+
+	if (path == NULL) {
+		if (log_filefd != -1)
+			close(log_filefd);
+		log_filefd = -1;
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return -1;
+	if (log_filefd == -1) {
+		log_filefd = fd;
+		return 0;
+	}
+	/* the same descriptor number now names the new file */
+	if (dup3(fd, log_filefd, O_CLOEXEC) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
 
 void
 log_init(const char *ident, int foreground)
@@ -65,7 +97,7 @@ log_vwrite(int level, const char *fmt, va_list ap, int with_errno)
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(saved));
-	if (log_foreground) {
+	if (log_foreground || log_filefd != -1) {
 		struct timespec ts;
 		struct tm tm;
 		char stamp[32];
@@ -74,8 +106,8 @@ log_vwrite(int level, const char *fmt, va_list ap, int with_errno)
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 		/* one write per line, so lines from workers do not mix */
-		dprintf(STDERR_FILENO, "%s %s[%d]: %s\n", stamp, log_ident,
-		    (int)getpid(), msg);
+		dprintf(log_filefd != -1 ? log_filefd : STDERR_FILENO,
+		    "%s %s[%d]: %s\n", stamp, log_ident, (int)getpid(), msg);
 	} else
 		syslog(prio[level], "%s", msg);
 	errno = saved;

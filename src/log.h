@@ -7,6 +7,11 @@
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void	log_init(const char *ident, int foreground);
+/* send log lines to a file (appended, one write a line) instead of syslog
+ * or stderr; called again it reopens, for logrotate, swapping the
+ * descriptor in place so other threads never see it closed. NULL goes
+ * back to syslog or stderr. -1 with errno when the file cannot open */
+int	log_file_open(const char *path);
 void	log_setlevel(int level);
 int	log_getlevel(void);
 int	log_level_parse(const char *name);	/* -1 when unknown */
