@@ -432,6 +432,47 @@ milter_token(char *buf, size_t bufsz)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 }
 
+/*
+ * what an MTA's retry of this message is known by: its Message-ID or,
+ * without one, a digest (FNV-1a, 64 bits) of what the retry carries
+ * unchanged: sender, From, Subject and the start of the body. without it a
+ * retry after our commit but before the MTA's (a crash, a later milter's
+ * tempfail) got a second reference, and the sender's acknowledgement
+ * named the first while governance saw the second. a Message-ID that
+ * holds this attempt's queue id was made by the MTA for this attempt
+ * (Postfix's cleanup: <YYYYMMDDhhmmss.QUEUEID@host>; sendmail's alike)
+ * and is new on every retry: that is no Message-ID either
+ */
+static void
+milter_retry_key(const struct milter_msg *m, const char *qid, char *buf,
+    size_t bufsz)
+{
+	const char *part[3] = { m->sender, m->hdr.from_addr,
+	    m->hdr.subject_raw };
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	const char *q = NULL;
+	size_t i, k, n = strlen(qid);
+
+	if (n > 0 && strcmp(qid, "NOQUEUE") != 0)
+		for (q = strstr(m->hdr.message_id, qid); q != NULL &&
+		    !(q > m->hdr.message_id && q[-1] == '.' && q[n] == '@');
+		    q = strstr(q + 1, qid))
+			;
+	if (m->hdr.message_id[0] && q == NULL) {
+		snprintf(buf, bufsz, "%s", m->hdr.message_id);
+		return;
+	}
+	for (i = 0; i < 3; i++)
+		for (k = 0;; k++) {
+			h = (h ^ (unsigned char)part[i][k]) * 0x100000001b3ULL;
+			if (part[i][k] == '\0')
+				break;
+		}
+	for (k = 0; k < m->bodylen; k++)
+		h = (h ^ (unsigned char)m->body[k]) * 0x100000001b3ULL;
+	snprintf(buf, bufsz, "<content.%016llx@enquiry-milter.invalid>", h);
+}
+
 /* the header and envelope changes; -1 if the mta would not take one */
 static int
 milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
@@ -514,7 +555,7 @@ milter_eom(SMFICTX *ctx)
 	struct db_enquiry rec;
 	struct ack_msg am;
 	char ref[64], tagref[64], spool[128], token[20], err[256];
-	char routed[2048], logsubj[200], qid[64];
+	char routed[2048], logsubj[200], qid[64], key[MAILHDR_MSGID_MAX];
 	const char **routes = NULL, *category;
 	size_t nroutes = 0, i, len;
 	char *msg = NULL;
@@ -575,10 +616,8 @@ milter_eom(SMFICTX *ctx)
 		free(routes);
 		return milter_tempfail(ctx, qid, "database unavailable");
 	}
-	rc = 1;
-	if (m->hdr.message_id[0])
-		rc = db_find_msgid(milter_db, m->hdr.message_id, m->sender,
-		    ref, sizeof(ref));
+	milter_retry_key(m, qid, key, sizeof(key));
+	rc = db_find_msgid(milter_db, key, m->sender, ref, sizeof(ref));
 	if (rc == 0) {
 		/* the mta retried a message we recorded already */
 		dup = 1;
@@ -652,7 +691,7 @@ milter_eom(SMFICTX *ctx)
 	rec.sender = m->sender;
 	rec.subject = m->hdr.subject;
 	rec.category = category;
-	rec.message_id = m->hdr.message_id;
+	rec.message_id = key;	/* what a retry is found by */
 	rec.recipients = routed;
 	rec.ack = mailhdr_noack_name(why);
 	if (!dup && db_enquiry_add(milter_db, &rec) == -1)

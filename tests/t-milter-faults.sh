@@ -222,6 +222,7 @@ cat >"$PF_DIR/send.py" <<'EOF'
 import smtplib, sys, threading, time
 port, first, n, nsenders, base, threads, gap = map(float, sys.argv[1:8])
 port, first, n, nsenders, base, threads = map(int, (port, first, n, nsenders, base, threads))
+nomsgid = sys.argv[8:9] == ["nomsgid"]
 failures = []
 def work(k):
     s = None
@@ -229,10 +230,11 @@ def work(k):
         tok = "T%04d" % (first + i)
         snd = "s%d@example.org" % (base + i % nsenders)
         msg = ("From: Sender %d <%s>\r\nTo: enquiries@rmet.org\r\n"
-               "Subject: Enquiry %s\r\nMessage-ID: <%s.faults@example.org>\r\n"
-               "Date: Wed, 25 Nov 2026 12:00:00 +0000\r\n\r\n"
-               "Hello, a question about admissions (%s).\r\n"
-               % (base + i % nsenders, snd, tok, tok, tok))
+               "Subject: Enquiry %s\r\n" % (base + i % nsenders, snd, tok))
+        if not nomsgid:
+            msg += "Message-ID: <%s.faults@example.org>\r\n" % tok
+        msg += ("Date: Wed, 25 Nov 2026 12:00:00 +0000\r\n\r\n"
+                "Hello, a question about admissions (%s).\r\n" % tok)
         for attempt in range(3):
             try:
                 if s is None:
@@ -288,9 +290,8 @@ for t in msgs(ackdir):
     h = head(t)
     atotal += 1
     # the reference the sender was given is the one governance has
-    i = re.search(r"^In-Reply-To: <(T\d{4})\.", h, re.M)
-    r = re.search(r"^Subject: Re: \[(ENQ-\d{4}-\d{6})\]", h, re.M)
-    if not (i and r and govref.get(i.group(1)) == {r.group(1)}):
+    r = re.search(r"^Subject: Re: \[(ENQ-\d{4}-\d{6})\] .*?(T\d{4})", h, re.M)
+    if not (r and govref.get(r.group(2)) == {r.group(1)}):
         mismatch += 1
     r = re.search(r"^X-Rcpt-Args: <([^>]*)>", h, re.M)
     per[r.group(1).lower() if r else "none"] += 1
@@ -396,25 +397,32 @@ EXP_GOV=$NLOAD EXP_ACK=$NSEND
 took "phase 1 (SIGKILL)"
 
 ### 1b. our commit, then the MTA keeps nothing: the second milter tempfails
-# the first attempt of each after ours recorded it and spooled its ack
-NB=20
+# the first attempt of each after ours recorded it and spooled its ack.
+# NB come through the queue (their Message-IDs); NBX straight to the
+# milter's smtpd with no Message-ID, each sent again by the client after
+# its 451 (then only what the retry carries tells it is the same enquiry)
+NB=20 NBX=5
 dup0=$(log_count 'ack=duplicate')
 python3 "$PF_DIR/send.py" "$PF_PORT" 4001 "$NB" "$NB" 4001 2 0 \
     >"$PF_DIR/send1b.out" 2>&1
 check "$NB enquiries from $NB new senders sent" [ $? -eq 0 ]
-EXP_GOV=$((EXP_GOV + NB)) EXP_ACK=$((EXP_ACK + NB))
+python3 "$PF_DIR/send.py" "$IN_PORT" 4501 "$NBX" "$NBX" 4501 1 0 nomsgid \
+    >"$PF_DIR/send1bx.out" 2>&1
+check "$NBX enquiries without a Message-ID taken on their second attempt" \
+    [ $? -eq 0 ]
+EXP_GOV=$((EXP_GOV + NB + NBX)) EXP_ACK=$((EXP_ACK + NB + NBX))
 drain "$EXP_GOV" "$EXP_ACK" 30
-count 4001-$((4000 + NB))
+count 4001-$((4000 + NB)) 4501-$((4500 + NBX))
 later=$(grep -c '^tempfail' "$PF_DIR/later.log")
 dups=$(( $(log_count 'ack=duplicate') - dup0 ))
-eval "rbad=\$range_4001_$((4000 + NB))_bad"
-echo "# commit then MTA tempfail: $later first attempts refused after our commit; retries found recorded: $dups; $gov at governance ($rbad of the $NB not exactly once), $acks acknowledgements (most to one sender: $ackmax, $refmismatch with another reference), $(db_rows) recorded"
-check "the MTA dropped each first attempt after our commit ($later of $NB)" \
-    [ "$later" -eq "$NB" ]
-check "each retry found its record by Message-ID and sender ($dups)" \
-    [ "$dups" -eq "$NB" ]
-checke "each at governance exactly once, with the reference first given ($rbad wrong)" \
-    '[ "$rbad" -eq 0 ] && [ "$gov" -eq "$EXP_GOV" ] && [ "$refs" -eq "$gov" ]'
+eval "rbad=\$range_4001_$((4000 + NB))_bad rbadx=\$range_4501_$((4500 + NBX))_bad"
+echo "# commit then MTA tempfail: $later first attempts refused after our commit; retries found recorded: $dups; $gov at governance ($rbad of the $NB and $rbadx of the $NBX without Message-ID not exactly once), $acks acknowledgements (most to one sender: $ackmax, $refmismatch with another reference than governance's), $(db_rows) recorded"
+check "the MTA dropped each first attempt after our commit ($later of $((NB + NBX)))" \
+    [ "$later" -eq $((NB + NBX)) ]
+check "each retry found its record, by Message-ID or content, and sender ($dups)" \
+    [ "$dups" -eq $((NB + NBX)) ]
+checke "each at governance exactly once, with the reference first given ($rbad, $rbadx wrong)" \
+    '[ "$rbad" -eq 0 ] && [ "$rbadx" -eq 0 ] && [ "$gov" -eq "$EXP_GOV" ] && [ "$refs" -eq "$gov" ]'
 checke "each acknowledged exactly once, with that reference ($acks acks, $refmismatch other)" \
     '[ "$acks" -eq "$EXP_ACK" ] && [ "$ackmax" -eq 1 ] && [ "$refmismatch" -eq 0 ]'
 check "each recorded once ($(db_rows) rows)" [ "$(db_rows)" -eq "$EXP_GOV" ]
