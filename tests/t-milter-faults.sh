@@ -217,7 +217,9 @@ srv.serve_forever()
 EOF
 
 # the enquirers: THREADS sessions, enquiry i has token T<first+i> in its
-# subject and Message-ID, and comes from s<base + i % nsenders>@example.org
+# subject and Message-ID, and comes from s<base + i * nsenders // n>@example.org:
+# a sender's enquiries follow each other, so acknowledgements are due all
+# through the load, and the sessions race with the same sender's others
 cat >"$PF_DIR/send.py" <<'EOF'
 import smtplib, sys, threading, time
 port, first, n, nsenders, base, threads, gap = map(float, sys.argv[1:8])
@@ -228,9 +230,9 @@ def work(k):
     s = None
     for i in range(k, n, threads):
         tok = "T%04d" % (first + i)
-        snd = "s%d@example.org" % (base + i % nsenders)
+        snd = "s%d@example.org" % (base + i * nsenders // n)
         msg = ("From: Sender %d <%s>\r\nTo: enquiries@rmet.org\r\n"
-               "Subject: Enquiry %s\r\n" % (base + i % nsenders, snd, tok))
+               "Subject: Enquiry %s\r\n" % (base + i * nsenders // n, snd, tok))
         if not nomsgid:
             msg += "Message-ID: <%s.faults@example.org>\r\n" % tok
         msg += ("Date: Wed, 25 Nov 2026 12:00:00 +0000\r\n\r\n"
