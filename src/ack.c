@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mailhdr.h"
 #include "template.h"
+#include "xio.h"
 
 #define ACK_SPOOL_MAX	(512 * 1024)
 #define ACK_SWEEP_AGE	300	/* an uncommitted tmp file this old is dead */
@@ -277,23 +278,6 @@ ack_shutdown(void)
 	curl_global_cleanup();
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 ack_spool_tmp(const char *ref, const char *rcpt, const char *msg, size_t len,
     time_t now, char *name, size_t namesz)
@@ -312,8 +296,8 @@ ack_spool_tmp(const char *ref, const char *rcpt, const char *msg, size_t len,
 	    O_CLOEXEC, 0640)) == -1)
 		return -1;
 	/* 1. the file and its directory entry reach the disk */
-	if (write_all(fd, head, (size_t)hn) == -1 ||
-	    write_all(fd, msg, len) == -1 || fsync(fd) == -1) {
+	if (xio_write_all(fd, head, (size_t)hn) == -1 ||
+	    xio_write_all(fd, msg, len) == -1 || fsync(fd) == -1) {
 		int saved = errno;
 
 		close(fd);

@@ -44,6 +44,7 @@
 #include "milter_list.h"
 #include "mlist.h"
 #include "mlist_db.h"
+#include "xio.h"
 
 #define ML_REQUEST_BODY		(64 * 1024)	/* the first line is enough */
 #define ML_ARCHIVE_MAX		(64 * 1024 * 1024)
@@ -763,23 +764,6 @@ ml_mkdir(const char *path)
 }
 
 static int
-ml_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 ml_is_replaced(const char *line, size_t namelen, int reply_to_list)
 {
 	size_t i;
@@ -844,7 +828,7 @@ ml_archive(const struct milter_conf *c, const struct conf_list *l,
 	/* 1. envelope, our header fields, the post's own (but those we
 	 * replace), the tagged subject, then the body with LF line ends */
 	if (dprintf(fd, "Return-Path: <%s>\n", sender) < 0 ||
-	    ml_write_all(fd, added, strlen(added)) == -1)
+	    xio_write_all(fd, added, strlen(added)) == -1)
 		goto out;
 	for (p = lm->hdrs ? lm->hdrs : "", e = p + lm->hdrlen; p < e;
 	    p = nl + 1) {
@@ -870,25 +854,25 @@ ml_archive(const struct milter_conf *c, const struct conf_list *l,
 				goto out;
 			continue;
 		}
-		if (ml_write_all(fd, p, (size_t)(nl - p) + 1) == -1)
+		if (xio_write_all(fd, p, (size_t)(nl - p) + 1) == -1)
 			goto out;
 	}
 	if (subject && first_subject && dprintf(fd, "Subject: %s\n",
 	    subject) < 0)
 		goto out;
-	if (ml_write_all(fd, "\n", 1) == -1)
+	if (xio_write_all(fd, "\n", 1) == -1)
 		goto out;
 	for (p = lm->body ? lm->body : "", e = p + lm->bodylen; p < e;
 	    p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL) {
-			if (ml_write_all(fd, p, (size_t)(e - p)) == -1 ||
-			    ml_write_all(fd, "\n", 1) == -1)
+			if (xio_write_all(fd, p, (size_t)(e - p)) == -1 ||
+			    xio_write_all(fd, "\n", 1) == -1)
 				goto out;
 			break;
 		}
 		n = nl > p && nl[-1] == '\r';
-		if (ml_write_all(fd, p, (size_t)(nl - p) - (size_t)n) == -1 ||
-		    ml_write_all(fd, "\n", 1) == -1)
+		if (xio_write_all(fd, p, (size_t)(nl - p) - (size_t)n) == -1 ||
+		    xio_write_all(fd, "\n", 1) == -1)
 			goto out;
 	}
 	if (fsync(fd) == -1)

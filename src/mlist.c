@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mailhdr.h"
 #include "mlist.h"
+#include "xio.h"
 
 #define MLIST_FILE_MAX	(64 * 1024 * 1024)
 
@@ -327,23 +328,6 @@ mlist_has(const struct mlist_members *m, const char *addr)
 	    addr_cmp) != NULL;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* the directory part of path, "." when there is none */
 static int
 dir_of(const char *path, char *dir, size_t dirsz)
@@ -454,12 +438,12 @@ mlist_edit(const char *path, enum mlist_op op, const char *addr,
 		if (op == MLIST_REMOVE && parse_line(p, (size_t)(nl - p), got,
 		    sizeof(got)) == 1 && strcasecmp(got, want) == 0)
 			continue;
-		if (write_all(tmpfd, p, (size_t)(nl - p)) == -1 ||
-		    write_all(tmpfd, "\n", 1) == -1)
+		if (xio_write_all(tmpfd, p, (size_t)(nl - p)) == -1 ||
+		    xio_write_all(tmpfd, "\n", 1) == -1)
 			goto wfail;
 	}
-	if (op == MLIST_ADD && (write_all(tmpfd, want, strlen(want)) == -1 ||
-	    write_all(tmpfd, "\n", 1) == -1))
+	if (op == MLIST_ADD && (xio_write_all(tmpfd, want, strlen(want)) == -1 ||
+	    xio_write_all(tmpfd, "\n", 1) == -1))
 		goto wfail;
 	/* 4. on disk, then in place, then the directory entry on disk */
 	if (fsync(tmpfd) == -1)
