@@ -79,20 +79,20 @@ conf_milter_duration(const char *s)
 }
 
 /* the most recent value of opt */
-static const char *
-last_str(cfg_opt_t *opt)
+const char *
+conf_milter_last_str(cfg_opt_t *opt)
 {
 	if (opt->nvalues == 0)
 		return NULL;
 	return cfg_opt_getnstr(opt, opt->nvalues - 1);
 }
 
-static int
-v_duration(cfg_t *cfg, cfg_opt_t *opt)
+int
+conf_milter_v_duration(cfg_t *cfg, cfg_opt_t *opt)
 {
-	if (conf_milter_duration(last_str(opt)) < 0) {
+	if (conf_milter_duration(conf_milter_last_str(opt)) < 0) {
 		cfg_error(cfg, "%s: \"%s\" is not a duration (like 30s, 10m, "
-		    "7d)", opt->name, last_str(opt));
+		    "7d)", opt->name, conf_milter_last_str(opt));
 		return -1;
 	}
 	return 0;
@@ -102,7 +102,7 @@ static int
 v_address(cfg_t *cfg, cfg_opt_t *opt)
 {
 	char addr[MAILHDR_ADDR_MAX], name[MAILHDR_NAME_MAX];
-	const char *v = last_str(opt);
+	const char *v = conf_milter_last_str(opt);
 
 	if (v == NULL || v[0] == '\0')
 		return 0;	/* optional ones may be empty */
@@ -137,7 +137,7 @@ v_address_list(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_mode(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = last_str(opt);
+	const char *v = conf_milter_last_str(opt);
 	char *end;
 	long m;
 
@@ -153,9 +153,9 @@ v_mode(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_loglevel(cfg_t *cfg, cfg_opt_t *opt)
 {
-	if (log_level_parse(last_str(opt)) == -1) {
+	if (log_level_parse(conf_milter_last_str(opt)) == -1) {
 		cfg_error(cfg, "log-level: \"%s\" is not one of error, "
-		    "warning, info, debug", last_str(opt));
+		    "warning, info, debug", conf_milter_last_str(opt));
 		return -1;
 	}
 	return 0;
@@ -195,9 +195,9 @@ v_submit(cfg_t *cfg, cfg_opt_t *opt)
 	char host[256];
 	int port;
 
-	if (split_hostport(last_str(opt), host, sizeof(host), &port) == -1) {
+	if (split_hostport(conf_milter_last_str(opt), host, sizeof(host), &port) == -1) {
 		cfg_error(cfg, "submit: \"%s\" is not host:port",
-		    last_str(opt));
+		    conf_milter_last_str(opt));
 		return -1;
 	}
 	return 0;
@@ -206,7 +206,7 @@ v_submit(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_reference(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = last_str(opt), *p;
+	const char *v = conf_milter_last_str(opt), *p;
 
 	if (v == NULL || *v == '\0' || strlen(v) > 16)
 		goto bad;
@@ -352,8 +352,8 @@ load_template(struct conf_enquiry *e, const char *path, int line, char *err,
 	return 0;
 }
 
-static int
-add_own(struct milter_conf *c, const char *addr)
+int
+conf_milter_add_own(struct milter_conf *c, const char *addr)
 {
 	size_t i;
 	char **n;
@@ -480,16 +480,16 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 				goto nomem;
 		}
 		/* our own addresses: never acknowledged */
-		if (add_own(c, e->address) == -1 ||
-		    add_own(c, e->ack_from) == -1 ||
-		    add_own(c, e->bounce_address) == -1)
+		if (conf_milter_add_own(c, e->address) == -1 ||
+		    conf_milter_add_own(c, e->ack_from) == -1 ||
+		    conf_milter_add_own(c, e->bounce_address) == -1)
 			goto nomem;
 		for (j = 0; j < e->nroute; j++)
-			if (add_own(c, e->route_to[j]) == -1)
+			if (conf_milter_add_own(c, e->route_to[j]) == -1)
 				goto nomem;
 		for (j = 0; j < e->ncategories; j++)
 			for (size_t r = 0; r < e->categories[j].nroute; r++)
-				if (add_own(c, e->categories[j].route_to[r]) ==
+				if (conf_milter_add_own(c, e->categories[j].route_to[r]) ==
 				    -1)
 					goto nomem;
 	}
@@ -561,14 +561,14 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "socket-mode", v_mode);
 	cfg_set_validate_func(cfg, "log-level", v_loglevel);
 	cfg_set_validate_func(cfg, "submit", v_submit);
-	cfg_set_validate_func(cfg, "submit-timeout", v_duration);
-	cfg_set_validate_func(cfg, "submit-retry-max", v_duration);
+	cfg_set_validate_func(cfg, "submit-timeout", conf_milter_v_duration);
+	cfg_set_validate_func(cfg, "submit-retry-max", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "enquiry", v_enquiry);
 	cfg_set_validate_func(cfg, "enquiry|route-to", v_address_list);
 	cfg_set_validate_func(cfg, "enquiry|reference", v_reference);
 	cfg_set_validate_func(cfg, "enquiry|ack-from", v_address);
 	cfg_set_validate_func(cfg, "enquiry|bounce-address", v_address);
-	cfg_set_validate_func(cfg, "enquiry|ack-interval", v_duration);
+	cfg_set_validate_func(cfg, "enquiry|ack-interval", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "enquiry|category", v_category);
 	cfg_set_validate_func(cfg, "enquiry|category|route-to",
 	    v_address_list);

@@ -38,14 +38,6 @@ conf_mlist_opts(void)
 	return conf_mlist_list_opts;
 }
 
-static const char *
-last_str(cfg_opt_t *opt)
-{
-	if (opt->nvalues == 0)
-		return NULL;
-	return cfg_opt_getnstr(opt, opt->nvalues - 1);
-}
-
 /* v is one of the words in set (NULL-terminated): its index, or -1 */
 static int
 one_of(const char *v, const char *const *set)
@@ -72,7 +64,7 @@ v_word(cfg_t *cfg, cfg_opt_t *opt)
 	char words[128] = "";
 	int i;
 
-	if (one_of(last_str(opt), set) >= 0)
+	if (one_of(conf_milter_last_str(opt), set) >= 0)
 		return 0;
 	for (i = 0; set[i]; i++) {
 		strncat(words, i ? " | " : "", sizeof(words) - strlen(words) -
@@ -80,19 +72,8 @@ v_word(cfg_t *cfg, cfg_opt_t *opt)
 		strncat(words, set[i], sizeof(words) - strlen(words) - 1);
 	}
 	cfg_error(cfg, "%s: \"%s\" is not one of %s", opt->name,
-	    last_str(opt) ? last_str(opt) : "", words);
+	    conf_milter_last_str(opt) ? conf_milter_last_str(opt) : "", words);
 	return -1;
-}
-
-static int
-v_duration(cfg_t *cfg, cfg_opt_t *opt)
-{
-	if (conf_milter_duration(last_str(opt)) < 0) {
-		cfg_error(cfg, "%s: \"%s\" is not a duration (like 30s, 10m, "
-		    "7d)", opt->name, last_str(opt));
-		return -1;
-	}
-	return 0;
 }
 
 static int
@@ -119,7 +100,7 @@ v_addr(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_url(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = last_str(opt), *p;
+	const char *v = conf_milter_last_str(opt), *p;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
@@ -138,7 +119,7 @@ bad:
 static int
 v_listid(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = last_str(opt), *p;
+	const char *v = conf_milter_last_str(opt), *p;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
@@ -158,7 +139,7 @@ bad:
 static int
 v_text(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = last_str(opt);
+	const char *v = conf_milter_last_str(opt);
 
 	if (v && (strlen(v) > 200 || strpbrk(v, "\r\n"))) {
 		cfg_error(cfg, "%s: at most 200 characters on one line",
@@ -218,8 +199,8 @@ conf_mlist_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "list|subscribe", v_word);
 	cfg_set_validate_func(cfg, "list|owners", v_addr);
 	cfg_set_validate_func(cfg, "list|bounce-address", v_addr);
-	cfg_set_validate_func(cfg, "list|token-lifetime", v_duration);
-	cfg_set_validate_func(cfg, "list|reply-interval", v_duration);
+	cfg_set_validate_func(cfg, "list|token-lifetime", conf_milter_v_duration);
+	cfg_set_validate_func(cfg, "list|reply-interval", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "list|unsubscribe-url", v_url);
 	cfg_set_validate_func(cfg, "list|list-id", v_listid);
 	cfg_set_validate_func(cfg, "list|name", v_text);
@@ -240,24 +221,6 @@ xprintf(const char *fmt, const char *a, const char *b)
 	if (asprintf(&s, fmt, a, b) == -1)
 		return NULL;
 	return s;
-}
-
-static int
-own_add(struct milter_conf *c, const char *addr)
-{
-	char **n;
-	size_t i;
-
-	for (i = 0; i < c->nown; i++)
-		if (strcmp(c->own[i], addr) == 0)
-			return 0;
-	if ((n = realloc(c->own, (c->nown + 2) * sizeof(char *))) == NULL)
-		return -1;
-	c->own = n;
-	if ((c->own[c->nown] = strdup(addr)) == NULL)
-		return -1;
-	c->nown++;
-	return 0;
 }
 
 int
@@ -354,9 +317,9 @@ conf_mlist_convert(cfg_t *cfg, struct milter_conf *c, char *err,
 		}
 		mlist_put(mm);
 		/* 2. our own addresses: never acknowledged */
-		if (own_add(c, l->address) == -1 ||
-		    own_add(c, l->request) == -1 ||
-		    own_add(c, l->bounce_address) == -1)
+		if (conf_milter_add_own(c, l->address) == -1 ||
+		    conf_milter_add_own(c, l->request) == -1 ||
+		    conf_milter_add_own(c, l->bounce_address) == -1)
 			goto nomem;
 	}
 	return 0;
