@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/postfix.sh"
+. "$TOP/tests/lib/milter.sh"
 
 if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
 if ! command -v swaks >/dev/null 2>&1; then
@@ -15,28 +16,7 @@ if ! command -v swaks >/dev/null 2>&1; then
 fi
 [ -x "$BIN" ] || { echo "not ok - $BIN not built"; exit 1; }
 
-failed=0
-mpid=""
-mexit=0
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; failed=$((failed + 1)); }
-check() { # check "what" command...
-	_what=$1; shift
-	if "$@"; then ok "$_what"; else notok "$_what"; fi
-}
 
-milter_stop() {
-	[ -n "$mpid" ] || return 0
-	kill -TERM "$mpid" 2>/dev/null
-	_i=0
-	while kill -0 "$mpid" 2>/dev/null && [ $_i -lt 150 ]; do
-		sleep 0.1; _i=$((_i + 1))
-	done
-	kill -KILL "$mpid" 2>/dev/null
-	wait "$mpid" 2>/dev/null
-	mexit=$?
-	mpid=""
-}
 cleanup() {
 	milter_stop
 	pf_cleanup

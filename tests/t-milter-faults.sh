@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/postfix.sh"
+. "$TOP/tests/lib/milter.sh"
 
 if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
 if ! command -v swaks >/dev/null 2>&1; then
@@ -37,12 +38,6 @@ NFULL=5				# phase 3: enquiries per path while full
 
 failed=0
 mpid="" mexit=0 apid="" lpid="" mounted=""
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; failed=$((failed + 1)); }
-check() { # check "what" command...
-	_what=$1; shift
-	if "$@"; then ok "$_what"; else notok "$_what"; fi
-}
 checke() { # checke "what" 'shell condition'
 	if eval "$2"; then ok "$1"; else notok "$1"; fi
 }
@@ -57,18 +52,6 @@ wait_until() {
 	"$@"
 }
 
-milter_stop() {
-	[ -n "$mpid" ] || return 0
-	kill -TERM "$mpid" 2>/dev/null
-	_i=0
-	while kill -0 "$mpid" 2>/dev/null && [ $_i -lt 150 ]; do
-		sleep 0.1; _i=$((_i + 1))
-	done
-	kill -KILL "$mpid" 2>/dev/null
-	wait "$mpid" 2>/dev/null
-	mexit=$?
-	mpid=""
-}
 acksink_stop() {
 	[ -n "$apid" ] || return 0
 	kill "$apid" 2>/dev/null
