@@ -374,6 +374,19 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	return 0;
 }
 
+int
+conf_server_names(const struct server_conf *sc, const char *host)
+{
+	size_t i;
+
+	if (strcasecmp(sc->name, host) == 0)
+		return 1;
+	for (i = 0; i < sc->naliases; i++)
+		if (strcasecmp(sc->aliases[i], host) == 0)
+			return 1;
+	return 0;
+}
+
 void
 conf_free(struct config *c)
 {

@@ -1,7 +1,6 @@
 /* a gemini request line -> a response: status, meta line, body source */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "capsule.h"
 #include "conf.h"
@@ -28,19 +27,6 @@ gemini_header(struct response *r, int status, const char *meta)
 	r->hlen = (size_t)n;
 }
 
-static int
-gemini_host_matches(const struct server_conf *sc, const char *host)
-{
-	size_t i;
-
-	if (strcasecmp(sc->name, host) == 0)
-		return 1;
-	for (i = 0; i < sc->naliases; i++)
-		if (strcasecmp(sc->aliases[i], host) == 0)
-			return 1;
-	return 0;
-}
-
 /* the vhost for the url's host: the one sni chose, or, for clients that
  * sent no sni, any of ours. NULL: not a host we serve (53) */
 static const struct tls_vhost *
@@ -50,7 +36,7 @@ gemini_vhost(const struct srv *s, const struct tls_vhost *v, int sni,
 	size_t i;
 
 	for (i = 0; i < s->sni.nvhosts; i++) {
-		if (!gemini_host_matches(s->vhosts[i].conf, host))
+		if (!conf_server_names(s->vhosts[i].conf, host))
 			continue;
 		if (sni && &s->vhosts[i] != v)
 			return NULL;

@@ -75,26 +75,6 @@ plain_has_suffix(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* the gemini url of a page, as the base for its relative links */
-static void
-plain_base_url(const struct srv *s, const char *path, char *url, size_t sz)
-{
-	size_t i;
-	int port = 1965;
-
-	for (i = 0; i < s->nlisteners; i++)
-		if (s->listeners[i].kind == LISTEN_GEMINI) {
-			port = s->listeners[i].port;
-			break;
-		}
-	if (port == 1965)
-		snprintf(url, sz, "gemini://%s/%s", s->conf->servers[0].name,
-		    path);
-	else
-		snprintf(url, sz, "gemini://%s:%d/%s",
-		    s->conf->servers[0].name, port, path);
-}
-
 static int
 plain_gemini_port(const struct srv *s)
 {
@@ -104,6 +84,20 @@ plain_gemini_port(const struct srv *s)
 		if (s->listeners[i].kind == LISTEN_GEMINI)
 			return s->listeners[i].port;
 	return 1965;
+}
+
+/* the gemini url of a page, as the base for its relative links */
+static void
+plain_base_url(const struct srv *s, const char *path, char *url, size_t sz)
+{
+	int port = plain_gemini_port(s);
+
+	if (port == 1965)
+		snprintf(url, sz, "gemini://%s/%s", s->conf->servers[0].name,
+		    path);
+	else
+		snprintf(url, sz, "gemini://%s:%d/%s",
+		    s->conf->servers[0].name, port, path);
 }
 
 struct plain_ctx {

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,19 +370,6 @@ tls_server_ctx(const struct server_conf *sc, const char *state_dir,
 }
 
 static int
-tls_name_matches(const struct server_conf *sc, const char *name)
-{
-	size_t i;
-
-	if (strcasecmp(sc->name, name) == 0)
-		return 1;
-	for (i = 0; i < sc->naliases; i++)
-		if (strcasecmp(sc->aliases[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-static int
 tls_servername_cb(SSL *ssl, int *alert, void *arg)
 {
 	const struct tls_sni *sni = arg;
@@ -394,7 +380,7 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 	if (name == NULL)
 		return SSL_TLSEXT_ERR_NOACK;	/* keep the first server */
 	for (i = 0; i < sni->nvhosts; i++) {
-		if (tls_name_matches(sni->vhosts[i].conf, name)) {
+		if (conf_server_names(sni->vhosts[i].conf, name)) {
 			if (i > 0)
 				SSL_set_SSL_CTX(ssl, sni->vhosts[i].ctx);
 			return SSL_TLSEXT_ERR_OK;
