@@ -115,8 +115,8 @@ v_address(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
-static int
-v_address_list(cfg_t *cfg, cfg_opt_t *opt)
+int
+conf_milter_v_envaddr(cfg_t *cfg, cfg_opt_t *opt)
 {
 	unsigned int i;
 	char addr[MAILHDR_ADDR_MAX];
@@ -124,6 +124,8 @@ v_address_list(cfg_t *cfg, cfg_opt_t *opt)
 	for (i = 0; i < opt->nvalues; i++) {
 		const char *v = cfg_opt_getnstr(opt, i);
 
+		if (v[0] == '\0' && !(opt->flags & CFGF_LIST))
+			continue;	/* an optional single value */
 		if (mailhdr_envaddr(v, addr, sizeof(addr)) == -1 ||
 		    addr[0] == '\0') {
 			cfg_error(cfg, "%s: \"%s\" is not a mail address",
@@ -564,14 +566,15 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "submit-timeout", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "submit-retry-max", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "enquiry", v_enquiry);
-	cfg_set_validate_func(cfg, "enquiry|route-to", v_address_list);
+	cfg_set_validate_func(cfg, "enquiry|route-to",
+	    conf_milter_v_envaddr);
 	cfg_set_validate_func(cfg, "enquiry|reference", v_reference);
 	cfg_set_validate_func(cfg, "enquiry|ack-from", v_address);
 	cfg_set_validate_func(cfg, "enquiry|bounce-address", v_address);
 	cfg_set_validate_func(cfg, "enquiry|ack-interval", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "enquiry|category", v_category);
 	cfg_set_validate_func(cfg, "enquiry|category|route-to",
-	    v_address_list);
+	    conf_milter_v_envaddr);
 	conf_mlist_validators(cfg);
 
 	conf_errbuf = err;

@@ -77,27 +77,6 @@ v_word(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
-v_addr(cfg_t *cfg, cfg_opt_t *opt)
-{
-	char addr[MAILHDR_ADDR_MAX];
-	unsigned int i;
-
-	for (i = 0; i < opt->nvalues; i++) {
-		const char *v = cfg_opt_getnstr(opt, i);
-
-		if (v[0] == '\0' && !(opt->flags & CFGF_LIST))
-			continue;	/* optional */
-		if (mailhdr_envaddr(v, addr, sizeof(addr)) == -1 ||
-		    addr[0] == '\0') {
-			cfg_error(cfg, "%s: \"%s\" is not a mail address",
-			    opt->name, v);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
 v_url(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *v = conf_milter_last_str(opt), *p;
@@ -197,8 +176,10 @@ conf_mlist_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "list|posting", v_word);
 	cfg_set_validate_func(cfg, "list|reply-to", v_word);
 	cfg_set_validate_func(cfg, "list|subscribe", v_word);
-	cfg_set_validate_func(cfg, "list|owners", v_addr);
-	cfg_set_validate_func(cfg, "list|bounce-address", v_addr);
+	cfg_set_validate_func(cfg, "list|owners",
+	    conf_milter_v_envaddr);
+	cfg_set_validate_func(cfg, "list|bounce-address",
+	    conf_milter_v_envaddr);
 	cfg_set_validate_func(cfg, "list|token-lifetime", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "list|reply-interval", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "list|unsubscribe-url", v_url);
