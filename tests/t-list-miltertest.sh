@@ -21,22 +21,14 @@ fi
 T=$(mktemp -d /tmp/t-list.XXXXXX) || exit 1
 [ -n "${KEEP:-}" ] && echo "# keeping $T"
 chmod 755 "$T"
+. "$TOP/tests/lib/milter.sh"
 pid=""
-failed=0
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	mpid=$pid
+	milter_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 
 deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi

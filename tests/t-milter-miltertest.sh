@@ -20,22 +20,14 @@ fi
 T=$(mktemp -d /tmp/t-milter.XXXXXX) || exit 1
 [ -n "${KEEP:-}" ] && echo "# keeping $T"
 chmod 755 "$T"
+. "$TOP/tests/lib/milter.sh"
 pid=""
-failed=0
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	mpid=$pid
+	milter_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 
 # a port nothing listens on: bind port 0, read it, close
 deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
