@@ -122,11 +122,18 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (milter_list_wanted(conf))
 		want &= ~SMFIP_NR_RCPT;
 	conf_milter_put(conf);
+	/* every step the mta sends while we wait costs libmilter a hand-off
+	 * between its threads: no end-of-header packet, and no MAIL step
+	 * where the sender can come as a macro with the first RCPT */
+	want |= SMFIP_NOEOH;
+	if (f0 & SMFIF_SETSYMLIST)
+		want |= SMFIP_NOMAIL;
 	*pf0 = need | (f0 & SMFIF_QUARANTINE);
 	*pf1 = c->proto = f1 & want;
 	*pf2 = *pf3 = 0;
-	/* macros: only the queue id, and only where it is logged; every
-	 * macro packet costs the mta and us a read */
+	/* macros: the sender where MAIL is skipped, the queue id where it
+	 * is logged, nothing else; every macro packet costs the mta and us
+	 * a read */
 	if (f0 & SMFIF_SETSYMLIST) {
 		*pf0 |= SMFIF_SETSYMLIST;
 		if (smfi_setsymlist(ctx, SMFIM_CONNECT, "{milter_none}") !=
@@ -135,13 +142,18 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		    MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{milter_none}") !=
 		    MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{milter_none}") !=
-		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVRCPT,
+		    (c->proto & SMFIP_NOMAIL) ? "{mail_addr}" :
+		    "{milter_none}") != MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_DATA, "{milter_none}") !=
 		    MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_EOH, "i") != MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
+		    smfi_setsymlist(ctx, SMFIM_EOH, "{milter_none}") !=
+		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS) {
+			/* without the lists the MAIL step is needed */
 			log_debug("smfi_setsymlist refused; all macros come");
+			*pf1 = c->proto &= ~SMFIP_NOMAIL;
+		}
 	}
 	return SMFIS_CONTINUE;
 }
@@ -166,38 +178,56 @@ milter_tempfail(SMFICTX *ctx, const char *qid, const char *why)
 	return SMFIS_TEMPFAIL;
 }
 
+/*
+ * a new message: its sender comes from MAIL FROM, or, where the mta was
+ * asked not to send MAIL at all (one wait less per message), from the
+ * {mail_addr} macro that comes with the first RCPT. NULL: not known.
+ */
+static struct milter_msg *
+milter_msg_begin(SMFICTX *ctx, struct milter_conn *conn, const char *sender)
+{
+	struct milter_msg *m;
+
+	milter_msg_free(ctx);	/* a message that never ended */
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warnx("out of memory at a new message");
+		return NULL;
+	}
+	if ((m->conf = conf_milter_get()) == NULL) {
+		free(m);
+		log_warnx("no configuration at a new message");
+		return NULL;
+	}
+	mailhdr_info_init(&m->hdr);
+	if (sender == NULL || mailhdr_envaddr(sender, m->sender,
+	    sizeof(m->sender)) == -1) {
+		/* an odd sender is no reason to refuse; it gets no ack */
+		snprintf(m->sender, sizeof(m->sender), "%s", "");
+		if (sender == NULL)
+			log_warnx("the MTA sent no envelope sender "
+			    "({mail_addr}); treated as null, no ack");
+		else
+			log_debug("unparsable envelope sender, treated as "
+			    "null");
+	}
+	conn->msg = m;
+	return m;
+}
+
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct milter_conn *conn;
-	struct milter_msg *m;
 	int noreply;
 
-	milter_msg_free(ctx);	/* a message that never ended */
 	if ((conn = milter_conn(ctx)) == NULL)
 		return milter_tempfail(ctx, "NOQUEUE", "out of memory");
 	/* with no reply at MAIL agreed, a failure here is answered at the
 	 * first RCPT, which finds no message */
 	noreply = (conn->proto & SMFIP_NR_MAIL) != 0;
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		log_warnx("out of memory at MAIL FROM");
+	if (milter_msg_begin(ctx, conn, argv[0]) == NULL)
 		return noreply ? SMFIS_NOREPLY :
-		    milter_tempfail(ctx, "NOQUEUE", "out of memory");
-	}
-	if ((m->conf = conf_milter_get()) == NULL) {
-		free(m);
-		log_warnx("no configuration at MAIL FROM");
-		return noreply ? SMFIS_NOREPLY :
-		    milter_tempfail(ctx, "NOQUEUE", "no configuration");
-	}
-	mailhdr_info_init(&m->hdr);
-	if (argv[0] == NULL || mailhdr_envaddr(argv[0], m->sender,
-	    sizeof(m->sender)) == -1) {
-		/* an odd sender is no reason to refuse; it gets no ack */
-		snprintf(m->sender, sizeof(m->sender), "%s", "");
-		log_debug("unparsable envelope sender, treated as null");
-	}
-	conn->msg = m;
+		    milter_tempfail(ctx, "NOQUEUE", "cannot start a message");
 	return noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
@@ -246,6 +276,9 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 	int noreply = c && (c->proto & SMFIP_NR_RCPT);
 	sfsistat rc;
 
+	if (m == NULL && c != NULL && (c->proto & SMFIP_NOMAIL))
+		m = milter_msg_begin(ctx, c, smfi_getsymval(ctx,
+		    "{mail_addr}"));
 	if (m == NULL)
 		return noreply ? SMFIS_NOREPLY : milter_tempfail(ctx,
 		    "NOQUEUE", "recipient without a sender");

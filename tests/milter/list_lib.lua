@@ -12,14 +12,18 @@ function lsend(t)
 	end
 	msgseq = msgseq + 1
 	mt.macro(conn, SMFIC_MAIL, "i", t.qid or ("LQID" .. msgseq))
-	if mt.mailfrom(conn, t.from) ~= nil then
-		error("mt.mailfrom failed")
-	end
-	local r = mt.getreply(conn)
-	if r == SMFIR_TEMPFAIL or r == SMFIR_REJECT or r == SMFIR_REPLYCODE then
-		return conn, r, "mail", {}
+	local r
+	if step(mt.mailfrom, conn, t.from) then
+		r = mt.getreply(conn)
+		if r == SMFIR_TEMPFAIL or r == SMFIR_REJECT or
+		    r == SMFIR_REPLYCODE then
+			return conn, r, "mail", {}
+		end
 	end
 	local replies, taken = {}, 0
+	-- as Postfix and Sendmail do: the sender as a macro with RCPT, for
+	-- a filter that asked not to be sent MAIL at all
+	mt.macro(conn, SMFIC_RCPT, "{mail_addr}", envaddr(t.from))
 	for _, a in ipairs(t.rcpts) do
 		if mt.rcptto(conn, a) ~= nil then
 			error("mt.rcptto failed")
@@ -56,9 +60,7 @@ function lsend(t)
 			error("mt.header failed")
 		end
 	end
-	if mt.eoh(conn) ~= nil then
-		error("mt.eoh failed")
-	end
+	step(mt.eoh, conn)
 	mt.bodystring(conn, t.body or "Hello everyone.\r\n")
 	if mt.eom(conn) ~= nil then
 		error("mt.eom failed")

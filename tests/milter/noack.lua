@@ -49,6 +49,20 @@ for _, c in ipairs(cases) do
 	mt.disconnect(conn)
 end
 
+-- an MTA that sends neither MAIL nor the {mail_addr} macro: the sender
+-- is unknown, so the enquiry is routed and recorded but not acknowledged
+do
+	local conn, r = send({ from = "<unknown@example.org>",
+	    rcpts = { "<enquiries@rmet.org>" }, no_mail_addr = true })
+	local ref = ref_of(conn)
+	check(accepted(r) and ref ~= nil and
+	    mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>"),
+	    "no envelope sender known: routed with " .. tostring(ref))
+	check(ref ~= nil and spooled(ref) == nil,
+	    "no envelope sender known: no acknowledgement")
+	mt.disconnect(conn)
+end
+
 -- Auto-Submitted: no is a person: acknowledged
 local conn, r = send({ from = "<person@example.org>",
     rcpts = { "<enquiries@rmet.org>" },
