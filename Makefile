@@ -135,7 +135,12 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(SSL_LIBS) -lm
 
-bench: $(B)/gembench
+# the mail row's SMTP load generator: one session per message, C sessions
+$(B)/mailblast: tests/bench/mailblast.c $(B)/.flavour | $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< -lpthread
+
+bench: $(B)/gembench $(B)/mailblast
 	@$(MAKE) --no-print-directory all || \
 		echo "bench: capsuled did not build; measuring molly-brown only" >&2
 	@contrib/deps.sh bench test
@@ -144,7 +149,7 @@ bench: $(B)/gembench
 
 # the mail row (issue 4): messages/s arriving in smtp-sink through a
 # throwaway Postfix with and without enquiry-milter, and their ratio
-bench-mail: all $(B)/.deps-test
+bench-mail: all $(B)/mailblast $(B)/.deps-test
 	@tests/bench/mail.sh
 
 .PHONY: bench bench-mail
