@@ -135,12 +135,17 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(SSL_LIBS) -lm
 
+# what OpenSSL alone costs the server per request (no sockets): the floor
+$(B)/tlsfloor: tests/bench/tlsfloor.c $(B)/.flavour | $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(SSL_LIBS)
+
 # the mail row's SMTP load generator: one session per message, C sessions
 $(B)/mailblast: tests/bench/mailblast.c $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< -lpthread
 
-bench: $(B)/gembench $(B)/mailblast
+bench: $(B)/gembench $(B)/mailblast $(B)/tlsfloor
 	@$(MAKE) --no-print-directory all || \
 		echo "bench: capsuled did not build; measuring molly-brown only" >&2
 	@contrib/deps.sh bench test

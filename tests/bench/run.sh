@@ -264,6 +264,19 @@ echo "completed, 'held' = still open when the request was timed; memory is PSS."
 echo "resum%: share of handshakes resumed with a TLS 1.3 ticket."
 echo "other%: cpu used by other processes on the machine during the cell, in %"
 echo "of one core (the load generator and the server excluded): noise."
+# the library's own floor: OpenSSL's server-side work per request with no
+# sockets at all, the least any server built on it can spend
+TF=$TOP/build/tlsfloor
+if [ -x "$TF" ]; then
+	echo
+	"$TF" -n 2000 | awk '{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "tls floor, %-8s OpenSSL alone (one process, no sockets): " \
+		    "server %s us per request\n", v["mode"], v["server_us"]
+	}'
+	echo "(handshake, request, 1 KB response and close_notify over a BIO pair;"
+	echo "the server side set up as capsuled sets it; the kernel's share comes on top)"
+fi
 for s in $servers; do
 	for f in "$RES/$s".*.err; do
 		[ -s "$f" ] || continue
