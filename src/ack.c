@@ -23,6 +23,7 @@
 
 #define ACK_SPOOL_MAX	(512 * 1024)
 #define ACK_SWEEP_AGE	300	/* an uncommitted tmp file this old is dead */
+#define ACK_FREE_MAX	128	/* sent spool files kept for reuse */
 
 static const char *const ack_months[] = { "January", "February", "March",
     "April", "May", "June", "July", "August", "September", "October",
@@ -34,15 +35,27 @@ static const char *const ack_day3[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
 
 static struct {
 	int		 spool_fd;	/* state-dir/spool */
-	int		 tmp_fd, new_fd, failed_fd;
+	int		 tmp_fd, new_fd, failed_fd, free_fd;
 	struct db	*db;
 	pthread_t	 thread;
 	int		 running;
 	pthread_mutex_t	 mtx;
 	pthread_cond_t	 cond;
 	int		 wake, stop;
-} ack = { -1, -1, -1, -1, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_COND_INITIALIZER, 0, 0 };
+	/*
+	 * sent files wait in free/ to be written again instead of being
+	 * unlinked. creating a file allocates an inode, and ext4 (without a
+	 * journal) then reads past every recently deleted one: under a
+	 * steady stream of acknowledgements that was the costliest step of
+	 * spooling one, and it grew as the deletions piled up. names
+	 * "f<n>", kept as a stack.
+	 */
+	pthread_mutex_t	 free_mtx;
+	unsigned	 free_names[ACK_FREE_MAX];
+	size_t		 nfree;
+	unsigned	 free_seq;
+} ack = { -1, -1, -1, -1, -1, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_COND_INITIALIZER, 0, 0, PTHREAD_MUTEX_INITIALIZER, { 0 }, 0, 0 };
 
 void
 ack_date_text(time_t t, char *buf, size_t bufsz)
@@ -238,6 +251,79 @@ mkdir_at(int dfd, const char *name)
 	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* free/ from an earlier run: its files are garbage, whatever they hold */
+static void
+ack_free_clear(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	ack.nfree = 0;
+	if ((fd = dup(ack.free_fd)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			unlinkat(ack.free_fd, de->d_name, 0);
+	closedir(d);
+}
+
+/* a sent file from directory dfd: into free/ while there is room, else
+ * removed. -1 when it could be neither */
+static int
+ack_free_put(int dfd, const char *name)
+{
+	char fname[16];
+	unsigned n;
+
+	pthread_mutex_lock(&ack.free_mtx);
+	if (ack.nfree < ACK_FREE_MAX) {
+		n = ack.free_seq++;
+		snprintf(fname, sizeof(fname), "f%u", n);
+		if (renameat(dfd, name, ack.free_fd, fname) == 0) {
+			ack.free_names[ack.nfree++] = n;
+			pthread_mutex_unlock(&ack.free_mtx);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&ack.free_mtx);
+	return unlinkat(dfd, name, 0);
+}
+
+/*
+ * a free file, cut to nothing, becomes tmp/NAME: its descriptor open for
+ * writing, or -1 when there is none to take. cut before it moves, so tmp/
+ * never holds an old acknowledgement under a new name: a file there is
+ * the new one, whole or in part
+ */
+static int
+ack_free_take(const char *name)
+{
+	char fname[16];
+	int fd = -1;
+
+	pthread_mutex_lock(&ack.free_mtx);
+	while (fd == -1 && ack.nfree > 0) {
+		snprintf(fname, sizeof(fname), "f%u",
+		    ack.free_names[--ack.nfree]);
+		/* a name gone from free/ (removed by hand) is passed over */
+		if ((fd = openat(ack.free_fd, fname, O_WRONLY | O_TRUNC |
+		    O_CLOEXEC)) == -1)
+			continue;
+		if (renameat(ack.free_fd, fname, ack.tmp_fd, name) == -1) {
+			close(fd);
+			unlinkat(ack.free_fd, fname, 0);
+			fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&ack.free_mtx);
+	return fd;
+}
+
 int
 ack_init(const char *state_dir, struct db *db, char *err, size_t errsz)
 {
@@ -251,7 +337,8 @@ ack_init(const char *state_dir, struct db *db, char *err, size_t errsz)
 	    -1 || (ack.spool_fd = mkdir_at(sfd, "spool")) == -1 ||
 	    (ack.tmp_fd = mkdir_at(ack.spool_fd, "tmp")) == -1 ||
 	    (ack.new_fd = mkdir_at(ack.spool_fd, "new")) == -1 ||
-	    (ack.failed_fd = mkdir_at(ack.spool_fd, "failed")) == -1) {
+	    (ack.failed_fd = mkdir_at(ack.spool_fd, "failed")) == -1 ||
+	    (ack.free_fd = mkdir_at(ack.spool_fd, "free")) == -1) {
 		snprintf(err, errsz, "%s/spool: %s", state_dir,
 		    strerror(errno));
 		if (sfd != -1)
@@ -260,6 +347,7 @@ ack_init(const char *state_dir, struct db *db, char *err, size_t errsz)
 	}
 	close(sfd);
 	ack.db = db;
+	ack_free_clear();
 	return 0;
 }
 
@@ -267,7 +355,7 @@ void
 ack_shutdown(void)
 {
 	int *fds[] = { &ack.spool_fd, &ack.tmp_fd, &ack.new_fd,
-	    &ack.failed_fd };
+	    &ack.failed_fd, &ack.free_fd };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -292,7 +380,11 @@ ack_spool_tmp(const char *ref, const char *rcpt, const char *msg, size_t len,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = openat(ack.tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
+	/* a sent file reused, or a new one. should the machine stop before
+	 * the fsync below, the database has not committed (it does after
+	 * this returns), and the sweep removes what is in tmp/ */
+	if ((fd = ack_free_take(name)) == -1 &&
+	    (fd = openat(ack.tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC, 0640)) == -1)
 		return -1;
 	/* 1. the file and its directory entry reach the disk */
@@ -478,7 +570,7 @@ ack_submit(CURL *c, struct milter_conf *conf, const char *name)
 	curl_slist_free_all(rcpts);
 	free(buf);
 	if (rc == CURLE_OK) {
-		if (unlinkat(ack.new_fd, name, 0) == -1)
+		if (ack_free_put(ack.new_fd, name) == -1)
 			log_warn("spool %s: sent but not removed", name);
 		log_info("ack %s: submitted to %s via %s:%d", name, rcpt,
 		    conf->submit_host, conf->submit_port);
