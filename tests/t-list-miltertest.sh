@@ -133,10 +133,8 @@ printf 'list "not-an-address" {\n\tmembers = "%s"\n}\n' "$T/lists/open.txt" |
     badconf "$T/bad.conf:3: list \"not-an-address\": not a mail address"
 
 # 2. the daemon
-"$BIN" -f -c "$T/m.conf" >"$T/milter.log" 2>&1 &
-pid=$!
-i=0
-while [ ! -S "$T/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+milter_start "$T/m.conf" "$T/milter.log" "$T/milter.sock"
+pid=$mpid
 if [ -S "$T/milter.sock" ]; then ok "milter listening on its socket"
 else notok "milter listening on its socket"; cat "$T/milter.log"; exit 1; fi
 

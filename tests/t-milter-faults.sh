@@ -112,13 +112,6 @@ enquiry "enquiries@rmet.org" {
 }
 EOF
 
-milter_start() {
-	rm -f "$SOCK"
-	"$BIN" -f -c "$M/m.conf" >>"$M/milter.log" 2>&1 &
-	mpid=$!
-	wait_until 10 test -S "$SOCK"
-}
-
 acksink_start() {
 	smtp-sink -u postfix -R "$PF_DIR/acks" -d "a/%H%M%S." \
 	    "127.0.0.1:$ACK_PORT" 64 >>"$PF_DIR/acksink.log" 2>&1 &

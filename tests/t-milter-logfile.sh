@@ -9,22 +9,12 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 
 T=$(mktemp -d /tmp/t-milterlog.XXXXXX) || exit 1
 chmod 755 "$T"
-pid=""
-failed=0
+. "$TOP/tests/lib/milter.sh"
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	milter_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 wait_for() {	# file pattern: up to 5 s
 	i=0
 	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 50 ]; do
@@ -49,9 +39,9 @@ enquiry "enquiries@rmet.org" {
 EOF
 chmod 644 "$T/m.conf"
 
-"$BIN" -f -c "$T/m.conf" >"$T/stderr" 2>&1 &
-pid=$!
-sleep 0.5
+milter_start "$T/m.conf" "$T/stderr" "$T/milter.sock" ||
+    notok "the milter listens on its socket"
+pid=$mpid
 kill -USR1 "$pid"
 if wait_for "$T/log/milter.log" "configuration reloaded"; then
 	ok "log lines go to log-file"

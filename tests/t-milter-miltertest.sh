@@ -88,10 +88,8 @@ if [ $rc -eq 1 ] && [ "$out" = "$T/bad.conf:3: ack-interval: \"soon\" is not a d
 else notok "-n refuses a broken config with file:line (rc $rc: $out)"; fi
 
 # 2. the daemon
-"$BIN" -f -c "$T/m.conf" >"$T/milter.log" 2>&1 &
-pid=$!
-i=0
-while [ ! -S "$T/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+milter_start "$T/m.conf" "$T/milter.log" "$T/milter.sock"
+pid=$mpid
 if [ -S "$T/milter.sock" ]; then ok "milter listening on its socket"
 else notok "milter listening on its socket"; cat "$T/milter.log"; exit 1; fi
 if [ "$(id -u)" -eq 0 ]; then

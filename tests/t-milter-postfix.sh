@@ -50,14 +50,6 @@ enquiry "enquiries@rmet.org" {
 }
 EOF
 
-milter_start() {
-	"$BIN" -f -c "$M/m.conf" >>"$M/milter.log" 2>&1 &
-	mpid=$!
-	_i=0
-	while [ ! -S "$SOCK" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
-	[ -S "$SOCK" ]
-}
-
 pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
     "milter_default_action = tempfail" "milter_connect_timeout = 5s"
 sink_start || { echo "not ok - smtp-sink"; exit 1; }

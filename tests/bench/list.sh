@@ -14,21 +14,14 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 N=${1:-5000}
 ROUNDS=${2:-3}
 . "$TOP/tests/lib/postfix.sh"
+. "$TOP/tests/lib/milter.sh"
 
 if why=$(pf_unavailable); then echo "list bench skipped: $why"; exit 0; fi
 command -v swaks >/dev/null 2>&1 || { echo "list bench: swaks missing"; exit 0; }
 [ -x "$BIN" ] || { echo "list bench: $BIN not built"; exit 1; }
 
-mpid=""
 cleanup() {
-	if [ -n "$mpid" ]; then
-		kill -TERM "$mpid" 2>/dev/null
-		_i=0
-		while kill -0 "$mpid" 2>/dev/null && [ $_i -lt 150 ]; do
-			sleep 0.1; _i=$((_i + 1))
-		done
-		kill -KILL "$mpid" 2>/dev/null
-	fi
+	milter_stop
 	pf_cleanup
 }
 trap cleanup EXIT
@@ -58,10 +51,7 @@ list "big@rmet.org" {
 	subject-tag = "[Big]"
 }
 EOF
-"$BIN" -f -c "$M/m.conf" >"$M/milter.log" 2>&1 &
-mpid=$!
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+milter_start || { echo "list bench: the milter did not start"; exit 1; }
 pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
     "milter_default_action = tempfail"
 sink_start || exit 1

@@ -26,22 +26,15 @@ all|one|both) ;;
 *) echo "mail bench: SENDERS is all, one or both" >&2; exit 2 ;;
 esac
 . "$TOP/tests/lib/postfix.sh"
+. "$TOP/tests/lib/milter.sh"
 
 if why=$(pf_unavailable); then echo "mail bench skipped: $why"; exit 0; fi
 PATH=$PATH:/usr/sbin
 [ -x "$BIN" ] || { echo "mail bench: $BIN not built"; exit 1; }
 [ -x "$BLAST" ] || { echo "mail bench: $BLAST not built"; exit 1; }
 
-mpid=""
 cleanup() {
-	if [ -n "$mpid" ]; then
-		kill -TERM "$mpid" 2>/dev/null
-		_i=0
-		while kill -0 "$mpid" 2>/dev/null && [ $_i -lt 150 ]; do
-			sleep 0.1; _i=$((_i + 1))
-		done
-		kill -KILL "$mpid" 2>/dev/null
-	fi
+	milter_stop
 	pf_cleanup
 }
 trap cleanup EXIT
@@ -62,10 +55,8 @@ mkdir -p "$M" && chmod 755 "$M"
 	echo "	ack-interval = \"7d\""
 	echo "}"
 } >"$M/m.conf"
-"$BIN" -f -c "$M/m.conf" >"$M/milter.log" 2>&1 &
-mpid=$!
-_i=0
-while [ ! -S "$M/milter.sock" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+milter_start "$M/m.conf" "$M/milter.log" "$M/milter.sock" ||
+    { echo "mail bench: the milter did not start"; exit 1; }
 pf_config "milter_protocol = 6" "milter_default_action = tempfail"
 # the sink only counts (smtp-sink -c): no file per message to write and
 # no directory to scan while a run is timed, for the generator and the sink

@@ -1,6 +1,6 @@
-# shell helpers for the enquiry-milter tests: result lines for tests/run.sh
-# and stopping the milter the test started (its pid in $mpid; its exit
-# status lands in $mexit, so a test can check for a clean exit).
+# shell helpers for the enquiry-milter tests and benches: result lines for
+# tests/run.sh, and starting and stopping the milter (its pid in $mpid; its
+# exit status lands in $mexit, so a test can check for a clean exit).
 failed=0
 mpid=""
 mexit=0
@@ -9,6 +9,21 @@ notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 check() { # check "what" command...
 	_what=$1; shift
 	if "$@"; then ok "$_what"; else notok "$_what"; fi
+}
+# milter_start [CONF [LOG [SOCKET]]]: $BIN in the foreground on CONF
+# (default $M/m.conf), appending to LOG (default $M/milter.log); true once
+# SOCKET (default $SOCK) exists, within 10 s. An old socket file is removed
+# first, so that only the new milter's counts.
+milter_start() {
+	_sock=${3:-$SOCK}
+	rm -f "$_sock"
+	"$BIN" -f -c "${1:-$M/m.conf}" >>"${2:-$M/milter.log}" 2>&1 &
+	mpid=$!
+	_i=0
+	while [ ! -S "$_sock" ] && [ $_i -lt 100 ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	[ -S "$_sock" ]
 }
 milter_stop() {
 	[ -n "$mpid" ] || return 0
