@@ -41,16 +41,17 @@ function envaddr(a)
 	return (string.gsub(a or "", "^%s*<(.*)>%s*$", "%1"))
 end
 
--- one message through the filter; returns the connection, the last reply
--- and the stage ("data" when the filter let it go before the header)
-function send(t)
+-- the start every message shares: connect, queue id, MAIL (which may be
+-- negotiated away: the sender then comes with RCPT) and the sender macro
+-- as Postfix and Sendmail send it. returns the connection and, when the
+-- filter refused at MAIL, its reply
+function begin_message(t, qidtag)
 	local conn = mt.connect(sock, 40, 0.25)
 	if conn == nil then
 		error("cannot connect to " .. sock)
 	end
 	msgseq = msgseq + 1
-	mt.macro(conn, SMFIC_MAIL, "i", t.qid or ("QID" .. msgseq))
-	-- MAIL may be negotiated away (the sender then comes with RCPT), and
+	mt.macro(conn, SMFIC_MAIL, "i", t.qid or (qidtag .. msgseq))
 	-- no reply at MAIL may be agreed: only a refusal stops here
 	if step(mt.mailfrom, conn, t.from) then
 		local r = mt.getreply(conn)
@@ -59,13 +60,48 @@ function send(t)
 			return conn, r
 		end
 	end
-	-- as Postfix and Sendmail do: the sender as a macro with RCPT, for
-	-- a filter that asked not to be sent MAIL at all
 	if not t.no_mail_addr then
 		mt.macro(conn, SMFIC_RCPT, "{mail_addr}", envaddr(t.from))
 	end
-	for _, r in ipairs(t.rcpts) do
-		if mt.rcptto(conn, r) ~= nil then
+	return conn, nil
+end
+
+-- the end every message shares: the header (with a Message-ID unless it
+-- has one or t.no_msgid), the body, end of message; the filter's reply
+function end_message(conn, t, idtag, body)
+	local hdrs = t.headers or {}
+	local have_msgid = false
+	for _, h in ipairs(hdrs) do
+		if string.lower(h[1]) == "message-id" then
+			have_msgid = true
+		end
+	end
+	if not have_msgid and not t.no_msgid then
+		mt.header(conn, "Message-ID", "<" .. idtag .. msgseq .. "." ..
+		    os.time() .. "." .. math.random(1000000) .. "@example.org>")
+	end
+	for _, h in ipairs(hdrs) do
+		if mt.header(conn, h[1], h[2]) ~= nil then
+			error("mt.header failed")
+		end
+	end
+	step(mt.eoh, conn)
+	mt.bodystring(conn, t.body or body)
+	if mt.eom(conn) ~= nil then
+		error("mt.eom failed")
+	end
+	return mt.getreply(conn)
+end
+
+-- one message through the filter; returns the connection, the last reply
+-- and the stage ("data" when the filter let it go before the header)
+function send(t)
+	local conn, r = begin_message(t, "QID")
+	if r ~= nil then
+		return conn, r
+	end
+	for _, a in ipairs(t.rcpts) do
+		if mt.rcptto(conn, a) ~= nil then
 			error("mt.rcptto failed")
 		end
 	end
@@ -79,28 +115,8 @@ function send(t)
 	elseif r == SMFIR_TEMPFAIL or r == SMFIR_REJECT or r == SMFIR_REPLYCODE then
 		return conn, r, "data"
 	end
-	local hdrs = t.headers or {}
-	local have_msgid = false
-	for _, h in ipairs(hdrs) do
-		if string.lower(h[1]) == "message-id" then
-			have_msgid = true
-		end
-	end
-	if not have_msgid and not t.no_msgid then
-		mt.header(conn, "Message-ID", "<mt" .. msgseq .. "." ..
-		    os.time() .. "." .. math.random(1000000) .. "@example.org>")
-	end
-	for _, h in ipairs(hdrs) do
-		if mt.header(conn, h[1], h[2]) ~= nil then
-			error("mt.header failed")
-		end
-	end
-	step(mt.eoh, conn)
-	mt.bodystring(conn, t.body or "Hello, I would like to know more.\r\n")
-	if mt.eom(conn) ~= nil then
-		error("mt.eom failed")
-	end
-	return conn, mt.getreply(conn), "eom"
+	return conn, end_message(conn, t, "mt",
+	    "Hello, I would like to know more.\r\n"), "eom"
 end
 
 -- the reply at end of message that means "accepted"

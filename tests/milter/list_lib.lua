@@ -6,24 +6,11 @@ dofile(dir .. "/lib.lua")
 -- returns the connection, the last reply, the stage it stopped at
 -- ("mail", "rcpt", "data", "eom") and the reply to each recipient
 function lsend(t)
-	local conn = mt.connect(sock, 40, 0.25)
-	if conn == nil then
-		error("cannot connect to " .. sock)
-	end
-	msgseq = msgseq + 1
-	mt.macro(conn, SMFIC_MAIL, "i", t.qid or ("LQID" .. msgseq))
-	local r
-	if step(mt.mailfrom, conn, t.from) then
-		r = mt.getreply(conn)
-		if r == SMFIR_TEMPFAIL or r == SMFIR_REJECT or
-		    r == SMFIR_REPLYCODE then
-			return conn, r, "mail", {}
-		end
+	local conn, r = begin_message(t, "LQID")
+	if r ~= nil then
+		return conn, r, "mail", {}
 	end
 	local replies, taken = {}, 0
-	-- as Postfix and Sendmail do: the sender as a macro with RCPT, for
-	-- a filter that asked not to be sent MAIL at all
-	mt.macro(conn, SMFIC_RCPT, "{mail_addr}", envaddr(t.from))
 	for _, a in ipairs(t.rcpts) do
 		if mt.rcptto(conn, a) ~= nil then
 			error("mt.rcptto failed")
@@ -44,28 +31,8 @@ function lsend(t)
 			return conn, r, "data", replies
 		end
 	end
-	local hdrs = t.headers or {}
-	local have_msgid = false
-	for _, h in ipairs(hdrs) do
-		if string.lower(h[1]) == "message-id" then
-			have_msgid = true
-		end
-	end
-	if not have_msgid then
-		mt.header(conn, "Message-ID", "<lt" .. msgseq .. "." ..
-		    os.time() .. "." .. math.random(1000000) .. "@example.org>")
-	end
-	for _, h in ipairs(hdrs) do
-		if mt.header(conn, h[1], h[2]) ~= nil then
-			error("mt.header failed")
-		end
-	end
-	step(mt.eoh, conn)
-	mt.bodystring(conn, t.body or "Hello everyone.\r\n")
-	if mt.eom(conn) ~= nil then
-		error("mt.eom failed")
-	end
-	return conn, mt.getreply(conn), "eom", replies
+	return conn, end_message(conn, t, "lt", "Hello everyone.\r\n"), "eom",
+	    replies
 end
 
 -- whether any of the addresses was added as a recipient (miltertest
