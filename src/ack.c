@@ -251,26 +251,9 @@ mkdir_at(int dfd, const char *name)
 	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* free/ from an earlier run: its files are garbage, whatever they hold */
-static void
-ack_free_clear(void)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	ack.nfree = 0;
-	if ((fd = dup(ack.free_fd)) == -1)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			unlinkat(ack.free_fd, de->d_name, 0);
-	closedir(d);
-}
+static char	**spool_list(int, size_t *);
+static void	  spool_free(char **, size_t);
+static void	  ack_free_clear(void);
 
 /* a sent file from directory dfd: into free/ while there is room, else
  * removed. -1 when it could be neither */
@@ -639,6 +622,20 @@ spool_free(char **v, size_t n)
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* free/ from an earlier run: its files are garbage, whatever they hold */
+static void
+ack_free_clear(void)
+{
+	char **v;
+	size_t n, i;
+
+	if ((v = spool_list(ack.free_fd, &n)) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		unlinkat(ack.free_fd, v[i], 0);
+	spool_free(v, n);
 }
 
 /* did the transaction that spooled tmp/NAME ("TIME.REF", for rcpt) commit?
