@@ -38,9 +38,6 @@ NFULL=5				# phase 3: enquiries per path while full
 
 failed=0
 mpid="" mexit=0 apid="" lpid="" mounted=""
-checke() { # checke "what" 'shell condition'
-	if eval "$2"; then ok "$1"; else notok "$1"; fi
-}
 # wait_until SECONDS command...: poll every 0.1 s
 wait_until() {
 	_t=$1; shift

@@ -133,13 +133,17 @@ send late@example.org enquiries@rmet.org "while the milter is down"
 check "milter down: postfix answers 451 4.7.1" \
     grep -q '451 4.7.1' "$PF_DIR/swaks.out"
 sleep 1
-check "milter down: nothing queued, nothing delivered" \
-    [ "$(pf_queue_count)" -eq 0 ] && [ "$(sink_count)" -eq 7 ]
+checke "milter down: nothing queued, nothing delivered" \
+    '[ "$(pf_queue_count)" -eq 0 ] && [ "$(sink_count)" -eq 7 ]'
+# a file left in spool/free/ by an earlier run is garbage: removed at start
+stale=$M/state/spool/free/f999
+echo stale >"$stale" && chown --reference="$M/state/spool/free" "$stale"
 check "milter restarted" milter_start
 check "the client's retry is accepted" send late@example.org \
     enquiries@rmet.org "while the milter is down"
 n=$(sink_wait 9 30)
 check "after the restart: routed copy and acknowledgement ($n)" [ "$n" -eq 9 ]
+check "a stale file in spool/free/ was removed at start" [ ! -e "$stale" ]
 check "the retried enquiry is acknowledged once" \
     [ "$(sink_for_rcpt late@example.org | grep -c .)" -eq 1 ]
 check "references carry on after the restart" \

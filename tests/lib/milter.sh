@@ -10,6 +10,9 @@ check() { # check "what" command...
 	_what=$1; shift
 	if "$@"; then ok "$_what"; else notok "$_what"; fi
 }
+checke() { # checke "what" 'shell condition' (for && and ||)
+	if eval "$2"; then ok "$1"; else notok "$1"; fi
+}
 # milter_start [CONF [LOG [SOCKET]]]: $BIN in the foreground on CONF
 # (default $M/m.conf), appending to LOG (default $M/milter.log); true once
 # SOCKET (default $SOCK) exists, within 10 s. An old socket file is removed
