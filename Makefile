@@ -136,9 +136,13 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(SSL_LIBS) -lm
 
 # what OpenSSL alone costs the server per request (no sockets): the floor
-$(B)/tlsfloor: tests/bench/tlsfloor.c $(B)/.flavour | $(B)/.deps-build
+# (capsuled's own tls context: tls.o and what it needs)
+$(B)/tlsfloor: tests/bench/tlsfloor.c $(B)/obj/tls.o $(B)/obj/conf.o \
+	    $(B)/obj/log.o $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(SSL_LIBS)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
+	    $(B)/obj/tls.o $(B)/obj/conf.o $(B)/obj/log.o $(SSL_LIBS) \
+	    $(CONFUSE_LIBS)
 
 # the mail row's SMTP load generator: one session per message, C sessions
 $(B)/mailblast: tests/bench/mailblast.c $(B)/.flavour | $(B)/.deps-build

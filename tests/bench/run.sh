@@ -269,13 +269,13 @@ echo "of one core (the load generator and the server excluded): noise."
 TF=$TOP/build/tlsfloor
 if [ -x "$TF" ]; then
 	echo
-	"$TF" -n 2000 | awk '{
+	"$TF" -n 2000 2>"$RES/tlsfloor.err" | awk '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "tls floor, %-8s OpenSSL alone (one process, no sockets): " \
 		    "server %s us per request\n", v["mode"], v["server_us"]
 	}'
 	echo "(handshake, request, 1 KB response and close_notify over a BIO pair;"
-	echo "the server side set up as capsuled sets it; the kernel's share comes on top)"
+	echo "the server is capsuled's own TLS context; the kernel's share comes on top)"
 fi
 for s in $servers; do
 	for f in "$RES/$s".*.err; do

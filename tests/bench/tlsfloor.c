@@ -5,8 +5,9 @@
  * a request line, a 1 KB response and close_notify. Only the time spent
  * inside the server's calls (SSL_new to SSL_free) is counted, so the figure
  * is the floor under any server built on this library, before the kernel's
- * share. The server side is set up as capsuled sets its context: TLS 1.3,
- * AES-128-GCM first, X25519 first, one ticket, an ECDSA P-256 key.
+ * share. The server's context is capsuled's own (tls_server_ctx and its
+ * ticket keys, from src/tls.c), with the certificate it generates, in a
+ * scratch state directory that is removed afterwards.
  *
  *   tlsfloor [-n handshakes]
  *
@@ -14,15 +15,16 @@
  * both_us=B resumed=R".
  */
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "conf.h"
+#include "tls.h"
 
 static double server_s;
 
@@ -48,32 +50,6 @@ fail(const char *what)
 	fprintf(stderr, "tlsfloor: %s\n", what);
 	ERR_print_errors_fp(stderr);
 	exit(1);
-}
-
-/* a self-signed P-256 certificate for "localhost", made in memory */
-static void
-server_identity(SSL_CTX *ctx)
-{
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *name;
-
-	if (key == NULL || x == NULL)
-		fail("cannot make a key");
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"localhost", -1, -1, 0);
-	X509_set_issuer_name(x, name);
-	X509_set_pubkey(x, key);
-	if (X509_sign(x, key, EVP_sha256()) == 0 ||
-	    SSL_CTX_use_certificate(ctx, x) != 1 ||
-	    SSL_CTX_use_PrivateKey(ctx, key) != 1)
-		fail("cannot use the certificate");
-	X509_free(x);
-	EVP_PKEY_free(key);
 }
 
 static void
@@ -147,7 +123,12 @@ run(SSL_CTX *sc, SSL_CTX *cc, int n, int resume)
 int
 main(int argc, char *argv[])
 {
+	struct server_conf server = { .name = "localhost" };
+	char dir[] = "/tmp/tlsfloor.XXXXXX", err[512], path[64];
+	const char *const files[] = { "localhost.crt", "localhost.key",
+	    "ticket.key" };
 	SSL_CTX *sc, *cc;
+	size_t i;
 	int ch, n = 2000;
 
 	while ((ch = getopt(argc, argv, "n:")) != -1) {
@@ -156,20 +137,22 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if ((sc = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    (cc = SSL_CTX_new(TLS_client_method())) == NULL)
+	if (mkdtemp(dir) == NULL)
+		fail("cannot make a scratch directory");
+	if (tls_tickets_init(dir, err, sizeof(err)) == -1 ||
+	    (sc = tls_server_ctx(&server, dir, err, sizeof(err))) == NULL)
+		fail(err);
+	if ((cc = SSL_CTX_new(TLS_client_method())) == NULL)
 		fail("SSL_CTX_new");
-	SSL_CTX_set_min_proto_version(sc, TLS1_3_VERSION);
-	SSL_CTX_set_ciphersuites(sc, "TLS_AES_128_GCM_SHA256:"
-	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
-	SSL_CTX_set1_groups_list(sc, "X25519:P-256:X448:P-384");
-	SSL_CTX_set_num_tickets(sc, 1);
-	SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_session_cache_mode(cc, SSL_SESS_CACHE_CLIENT);
-	server_identity(sc);
 	run(sc, cc, n, 0);
 	run(sc, cc, n, 1);
 	SSL_CTX_free(sc);
 	SSL_CTX_free(cc);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
 	return 0;
 }
