@@ -8,23 +8,13 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
-
-if ! command -v miltertest >/dev/null 2>&1; then
-	echo "skip - miltertest not installed (contrib/deps.sh test)"
-	exit 0
-fi
-if [ ! -x "$BIN" ]; then
-	echo "not ok - $BIN not built"
-	exit 1
-fi
+. "$TOP/tests/lib/milter.sh"
+milter_require miltertest
 
 T=$(mktemp -d /tmp/t-list.XXXXXX) || exit 1
 [ -n "${KEEP:-}" ] && echo "# keeping $T"
 chmod 755 "$T"
-. "$TOP/tests/lib/milter.sh"
-pid=""
 cleanup() {
-	mpid=$pid
 	milter_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
@@ -134,14 +124,13 @@ printf 'list "not-an-address" {\n\tmembers = "%s"\n}\n' "$T/lists/open.txt" |
 
 # 2. the daemon
 milter_start "$T/m.conf" "$T/milter.log" "$T/milter.sock"
-pid=$mpid
 if [ -S "$T/milter.sock" ]; then ok "milter listening on its socket"
 else notok "milter listening on its socket"; cat "$T/milter.log"; exit 1; fi
 
 for s in list_post list_loop list_request; do
 	out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
 	    -D state="$T/state" -D dir="$TOP/tests/milter" -D tmp="$T" \
-	    -D lists="$T/lists" -D pid="$pid" -s "$TOP/tests/milter/$s.lua" 2>&1)
+	    -D lists="$T/lists" -D pid="$mpid" -s "$TOP/tests/milter/$s.lua" 2>&1)
 	rc=$?
 	echo "$out" | grep -E '^(ok|not ok|skip|#) '
 	nf=$(echo "$out" | grep -c '^not ok - ')
@@ -152,21 +141,7 @@ for s in list_post list_loop list_request; do
 done
 
 # 3. stop cleanly
-kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-if kill -0 "$pid" 2>/dev/null; then
-	notok "stops on SIGTERM"
-else
-	wait "$pid"; rc=$?
-	if [ $rc -eq 0 ]; then ok "stops cleanly on SIGTERM"
-	else notok "stops cleanly on SIGTERM (exit $rc)"; fi
-fi
-pid=""
-if grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$T/milter.log"; then
-	notok "no sanitizer reports from the milter"
-	grep -A20 -E 'Sanitizer|runtime error:' "$T/milter.log" | sed 's/^/#   /' | head -40
-else ok "no sanitizer reports from the milter"; fi
+milter_stop_checked "$T/milter.log"
 if [ $failed -ne 0 ]; then
 	echo "# milter log:"; sed 's/^/#   /' "$T/milter.log" | tail -60
 fi

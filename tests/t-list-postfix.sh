@@ -10,11 +10,7 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/milter.sh"
 
-if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
-if ! command -v swaks >/dev/null 2>&1; then
-	echo "skip - swaks not installed (contrib/deps.sh test)"; exit 0
-fi
-[ -x "$BIN" ] || { echo "not ok - $BIN not built"; exit 1; }
+milter_require postfix
 
 
 cleanup() {
@@ -211,10 +207,7 @@ check "no temporary members files left" \
     [ -z "$(find "$M/lists" -name '*.tmp.*')" ]
 
 # 6. nothing left behind
-milter_stop
-check "milter stopped cleanly (exit $mexit)" [ "$mexit" -eq 0 ]
-check "no sanitizer reports from the milter" \
-    sh -c "! grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' '$M/milter.log'"
+milter_stop_checked "$M/milter.log"
 sleep 1
 check "queue empty" [ "$(pf_queue_count)" -eq 0 ]
 if [ $failed -ne 0 ]; then

@@ -23,11 +23,7 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/milter.sh"
 
-if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
-if ! command -v swaks >/dev/null 2>&1; then
-	echo "skip - swaks not installed (contrib/deps.sh test)"; exit 0
-fi
-[ -x "$BIN" ] || { echo "not ok - $BIN not built"; exit 1; }
+milter_require postfix
 
 GOV=rachelle.stevens@rmet.org
 NLOAD=${FAULT_ENQUIRIES:-200}	# phase 1: enquiries ...
@@ -622,10 +618,7 @@ rm -f "$T/$now.ENQ-2026-900002"
 took "phase 4 (crash leftovers)"
 
 ### nothing left behind
-milter_stop
-check "milter stopped cleanly (exit $mexit)" [ "$mexit" -eq 0 ]
-check "no sanitizer reports from the milter" \
-    sh -c "! grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' '$M/milter.log'"
+milter_stop_checked "$M/milter.log"
 check "queue empty" [ "$(pf_queue_count)" -eq 0 ]
 echo "# took $(( $(date +%s) - T0 )) s"
 if [ $failed -ne 0 ]; then

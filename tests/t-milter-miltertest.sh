@@ -7,23 +7,13 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
-
-if ! command -v miltertest >/dev/null 2>&1; then
-	echo "skip - miltertest not installed (contrib/deps.sh test)"
-	exit 0
-fi
-if [ ! -x "$BIN" ]; then
-	echo "not ok - $BIN not built"
-	exit 1
-fi
+. "$TOP/tests/lib/milter.sh"
+milter_require miltertest
 
 T=$(mktemp -d /tmp/t-milter.XXXXXX) || exit 1
 [ -n "${KEEP:-}" ] && echo "# keeping $T"
 chmod 755 "$T"
-. "$TOP/tests/lib/milter.sh"
-pid=""
 cleanup() {
-	mpid=$pid
 	milter_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
@@ -89,11 +79,10 @@ else notok "-n refuses a broken config with file:line (rc $rc: $out)"; fi
 
 # 2. the daemon
 milter_start "$T/m.conf" "$T/milter.log" "$T/milter.sock"
-pid=$mpid
 if [ -S "$T/milter.sock" ]; then ok "milter listening on its socket"
 else notok "milter listening on its socket"; cat "$T/milter.log"; exit 1; fi
 if [ "$(id -u)" -eq 0 ]; then
-	u=$(ps -o user= -p "$pid" | tr -d ' ')
+	u=$(ps -o user= -p "$mpid" | tr -d ' ')
 	if [ "$u" = "nobody" ]; then ok "started as root, runs as $u"
 	else notok "started as root, runs as nobody (got $u)"; fi
 fi
@@ -101,7 +90,7 @@ fi
 for s in route noack untouched tempfail reload; do
 	out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
 	    -D state="$T/state" -D dir="$TOP/tests/milter" -D tmp="$T" \
-	    -D pid="$pid" -D conf="$T/m.conf" -s "$TOP/tests/milter/$s.lua" 2>&1)
+	    -D pid="$mpid" -D conf="$T/m.conf" -s "$TOP/tests/milter/$s.lua" 2>&1)
 	rc=$?
 	echo "$out" | grep -E '^(ok|not ok|skip) - '
 	nf=$(echo "$out" | grep -c '^not ok - ')
@@ -154,26 +143,11 @@ if "$BIN" -c "$T/m.conf" -l 1000 | grep -q 'Visit in June'; then
 else notok "-l shows subjects"; fi
 
 # 5. stop: libmilter's SIGTERM, cleanly, within its 5 s poll
-kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-if kill -0 "$pid" 2>/dev/null; then
-	notok "stops on SIGTERM"
-else
-	wait "$pid"; rc=$?
-	if [ $rc -eq 0 ]; then ok "stops cleanly on SIGTERM"
-	else notok "stops cleanly on SIGTERM (exit $rc)"; tail -30 "$T/milter.log"; fi
-fi
-pid=""
-
-if grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$T/milter.log"; then
-	notok "no sanitizer reports from the milter"
-	grep -A20 -E 'Sanitizer|runtime error:' "$T/milter.log" | sed 's/^/#   /' | head -40
-else ok "no sanitizer reports from the milter"; fi
+milter_stop_checked "$T/milter.log"
 
 # 6. restart: references carry on, a stale socket is replaced
 "$BIN" -f -c "$T/m.conf" >"$T/milter2.log" 2>&1 &
-pid=$!
+mpid=$!
 i=0
 while ! grep -q "listening" "$T/milter2.log" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 cat >"$T/one.lua" <<'EOF'

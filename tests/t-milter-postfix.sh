@@ -9,11 +9,7 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/milter.sh"
 
-if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
-if ! command -v swaks >/dev/null 2>&1; then
-	echo "skip - swaks not installed (contrib/deps.sh test)"; exit 0
-fi
-[ -x "$BIN" ] || { echo "not ok - $BIN not built"; exit 1; }
+milter_require postfix
 
 
 cleanup() {
@@ -150,10 +146,7 @@ check "references carry on after the restart" \
     [ "$("$BIN" -c "$M/m.conf" -l 1 | grep -c 'ENQ-[0-9]*-000007 ')" -eq 1 ]
 
 # 5. nothing left behind
-milter_stop
-check "milter stopped cleanly (exit $mexit)" [ "$mexit" -eq 0 ]
-check "no sanitizer reports from the milter" \
-    sh -c "! grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' '$M/milter.log'"
+milter_stop_checked "$M/milter.log"
 sleep 1
 check "queue empty" [ "$(pf_queue_count)" -eq 0 ]
 check "spool empty" [ -z "$(find "$M/state/spool/new" "$M/state/spool/tmp" -type f)" ]

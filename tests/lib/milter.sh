@@ -13,6 +13,25 @@ check() { # check "what" command...
 checke() { # checke "what" 'shell condition' (for && and ||)
 	if eval "$2"; then ok "$1"; else notok "$1"; fi
 }
+# milter_require miltertest|postfix: skip the test (exit 0) where this
+# machine lacks the tools it needs, fail it where the milter is not built
+# ($BIN). "postfix" wants tests/lib/postfix.sh sourced first.
+milter_require() {
+	case $1 in
+	miltertest)
+		if ! command -v miltertest >/dev/null 2>&1; then
+			echo "skip - miltertest not installed (contrib/deps.sh test)"
+			exit 0
+		fi ;;
+	postfix)
+		if why=$(pf_unavailable); then echo "skip - $why"; exit 0; fi
+		if ! command -v swaks >/dev/null 2>&1; then
+			echo "skip - swaks not installed (contrib/deps.sh test)"
+			exit 0
+		fi ;;
+	esac
+	[ -x "$BIN" ] || { echo "not ok - $BIN not built"; exit 1; }
+}
 # milter_start [CONF [LOG [SOCKET]]]: $BIN in the foreground on CONF
 # (default $M/m.conf), appending to LOG (default $M/milter.log); true once
 # SOCKET (default $SOCK) exists, within 10 s. An old socket file is removed
@@ -39,4 +58,22 @@ milter_stop() {
 	wait "$mpid" 2>/dev/null
 	mexit=$?
 	mpid=""
+}
+# milter_stop_checked LOG: stop it, and check it exited 0 and left no
+# sanitizer report in LOG
+milter_stop_checked() {
+	milter_stop
+	if [ "$mexit" -eq 0 ]; then
+		ok "milter stopped cleanly"
+	else
+		notok "milter stopped cleanly (exit $mexit)"
+		tail -n 20 "$1" | sed 's/^/#   /'
+	fi
+	if grep -q -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$1"; then
+		notok "no sanitizer reports from the milter"
+		grep -A20 -E 'Sanitizer|runtime error:' "$1" | sed 's/^/#   /' |
+		    head -40
+	else
+		ok "no sanitizer reports from the milter"
+	fi
 }
