@@ -48,16 +48,6 @@ class LimitedServer(Server):
         return self
 
 
-def worker_pid(srv):
-    """the one worker (workers = 1), once it has started"""
-    for _ in range(100):
-        kids = srv.pids()[1:]
-        if kids:
-            return kids[0]
-        time.sleep(0.05)
-    return None
-
-
 def sockets_of(pid):
     """sockets the process holds now; -1 when it cannot be read"""
     n = 0
@@ -129,7 +119,7 @@ NOFILE = 64
 with LimitedServer(NOFILE, workers=1,
                    top="request-timeout = 60\nconnection-timeout = 120\n"
                    ) as srv:
-    wpid = worker_pid(srv)
+    wpid = srv.worker_pid()
     conns = open_conns(srv.port, 3 * NOFILE, b"\x16")
     said = srv.wait_log("out of file descriptors", timeout=10)
     t.ok(said, "at %d descriptors the worker says it ran out" % NOFILE,
@@ -192,7 +182,7 @@ def tls_slowloris(port, result, i):
 
 with Server(workers=1, top="request-timeout = 2\n"
             "connection-timeout = 60\n") as srv:
-    wpid = worker_pid(srv)
+    wpid = srv.worker_pid()
     base = sockets_of(wpid)
     t0 = time.time()
     idle = open_conns(srv.port, IDLE)
@@ -284,7 +274,7 @@ with Server(workers=1, top="request-timeout = 2\n"
 CAP = 10
 with Server(workers=1, top="max-connections = %d\nrequest-timeout = 60\n"
             "connection-timeout = 120\n" % CAP) as srv:
-    wpid = worker_pid(srv)
+    wpid = srv.worker_pid()
     base = sockets_of(wpid)
     conns = open_conns(srv.port, 4 * CAP, b"\x16")
     most = 0

@@ -228,15 +228,6 @@ def status_of(pid):
     return field
 
 
-def worker_pid(srv):
-    for _ in range(100):
-        kids = srv.pids()[1:]
-        if kids:
-            return kids[0]
-        time.sleep(0.05)
-    return None
-
-
 def seccomp_calls(srv, wpid, mpid):
     """what the filter refuses the worker, against the master, which has
     no filter, as the control"""
@@ -296,7 +287,7 @@ print("# kernel landlock abi: %s" % (abi if abi >= 0 else "unknown"))
 
 try:
     with Server(root=root, workers=1) as srv:
-        wpid = worker_pid(srv)
+        wpid = srv.worker_pid()
         field = status_of(wpid)
         if ROOT:
             uids, gids = field("Uid"), field("Gid")
@@ -382,7 +373,7 @@ try:
     # the fallback: landlock_create_ruleset says ENOSYS
     if abi > 0 and X86_64:
         with SeccompServer(root=root, workers=1) as srv:
-            wpid = worker_pid(srv)
+            wpid = srv.worker_pid()
             t.ok(srv.wait_log("landlock is not available", 5),
                  "without landlock the fallback is logged", srv.log()[-1500:])
             t.ok(not re.search(r"landlock abi \d+ in force", srv.log()),

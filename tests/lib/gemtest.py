@@ -239,6 +239,15 @@ class Server:
                              capture_output=True, text=True).stdout
         return [self.proc.pid] + [int(p) for p in out.split()]
 
+    def worker_pid(self):
+        """the first worker, once one has started (within 5 s), or None"""
+        for _ in range(100):
+            kids = self.pids()[1:]
+            if kids:
+                return kids[0]
+            time.sleep(0.05)
+        return None
+
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
