@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
-from gemtest import (TOP, Tap, Server, client_context, free_port,  # noqa
+from gemtest import (TOP, Tap, Server, free_port,  # noqa
                      request, wait_port)
 
 t = Tap()
@@ -46,48 +46,15 @@ def have_v6():
 
 def gemini_from(src, port, url, dst="127.0.0.1", timeout=10.0):
     """a gemini request from a chosen source address; (status, header)"""
-    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.bind((src, 0))
-        s.connect((dst, port))
-        tls = client_context().wrap_socket(s, server_hostname="localhost")
-        tls.sendall(url.encode() + b"\r\n")
-        out = b""
-        while True:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        tls.close()
-    except OSError as e:
-        s.close()
-        return None, repr(e)
-    head = out.split(b"\r\n", 1)[0].decode("utf-8", "replace")
-    return (int(head[:2]) if head[:2].isdigit() else None), head
+    r = request(port, url, host=dst, source=src, timeout=timeout)
+    return r.status, r.header if r.header is not None else r.error
 
 
 def gemini_after(header, host, port, url):
     """raw bytes (a PROXY header), then TLS and a request on the same
     connection; (status, header)"""
-    s = socket.create_connection((host, port), timeout=10)
-    try:
-        s.sendall(header)
-        tls = client_context().wrap_socket(s, server_hostname="localhost")
-        tls.sendall(url.encode() + b"\r\n")
-        out = b""
-        while True:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        tls.close()
-    except OSError as e:
-        s.close()
-        return None, repr(e)
-    head = out.split(b"\r\n", 1)[0].decode("utf-8", "replace")
-    return (int(head[:2]) if head[:2].isdigit() else None), head
+    r = request(port, url, host=host, prefix=header)
+    return r.status, r.header if r.header is not None else r.error
 
 
 def plain_exchange(port, data, host="127.0.0.1", timeout=5.0):

@@ -107,9 +107,12 @@ def client_context(min_version=None, max_version=None):
 
 
 def request(port, url=None, raw=None, sni="localhost", host="127.0.0.1",
-            ctx=None, timeout=10.0, session=None, want_session=False):
+            ctx=None, timeout=10.0, session=None, want_session=False,
+            source=None, prefix=None):
     """one gemini request over a fresh tls connection. raw: exact bytes to
-    send (no CRLF added). returns a Response (status None on failure)."""
+    send (no CRLF added). source: the local address to connect from;
+    prefix: bytes sent in the clear before the handshake (a PROXY header).
+    returns a Response (status None on failure)."""
     ctx = ctx or client_context()
     data = raw if raw is not None else url.encode("utf-8") + b"\r\n"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -120,7 +123,11 @@ def request(port, url=None, raw=None, sni="localhost", host="127.0.0.1",
     err = None
     tls = None
     try:
+        if source is not None:
+            s.bind((source, 0))
         s.connect((host, port))
+        if prefix is not None:
+            s.sendall(prefix)
         tls = ctx.wrap_socket(s, server_hostname=sni,
                               suppress_ragged_eofs=False, session=session)
         tls.sendall(data)
