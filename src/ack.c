@@ -24,6 +24,7 @@
 #define ACK_SPOOL_MAX	(512 * 1024)
 #define ACK_SWEEP_AGE	300	/* an uncommitted tmp file this old is dead */
 #define ACK_FREE_MAX	128	/* sent spool files kept for reuse */
+#define ACK_CONN_MAX	32	/* the most submit-connections */
 
 static const char *const ack_months[] = { "January", "February", "March",
     "April", "May", "June", "July", "August", "September", "October",
@@ -39,8 +40,8 @@ static struct {
 	struct db	*db;
 	pthread_t	 thread;
 	int		 running;
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cond;
+	pthread_mutex_t	 mtx;		/* wake, stop, multi */
+	CURLM		*multi;		/* the worker's transfers */
 	int		 wake, stop;
 	/*
 	 * sent files wait in free/ to be written again instead of being
@@ -55,7 +56,7 @@ static struct {
 	size_t		 nfree;
 	unsigned	 free_seq;
 } ack = { -1, -1, -1, -1, -1, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_COND_INITIALIZER, 0, 0, PTHREAD_MUTEX_INITIALIZER, { 0 }, 0, 0 };
+    NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER, { 0 }, 0, 0 };
 
 void
 ack_date_text(time_t t, char *buf, size_t bufsz)
@@ -395,7 +396,8 @@ ack_wake(void)
 {
 	pthread_mutex_lock(&ack.mtx);
 	ack.wake = 1;
-	pthread_cond_signal(&ack.cond);
+	if (ack.multi)
+		curl_multi_wakeup(ack.multi);
 	pthread_mutex_unlock(&ack.mtx);
 }
 
@@ -478,97 +480,123 @@ upload_read(char *dst, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-enum { SUBMIT_OK, SUBMIT_LATER, SUBMIT_NEVER };
+enum { SUBMIT_STARTED, SUBMIT_OK, SUBMIT_LATER, SUBMIT_NEVER };
 
-static int
-ack_stopping(void)
+/* one submission in flight on the worker's multi handle */
+struct ack_sub {
+	CURL			*easy;		/* kept: its options, not its
+						 * connection (the multi's) */
+	struct milter_conf	*conf;		/* held while in flight */
+	char			*name;		/* new/NAME; NULL: slot free */
+	char			*buf;		/* the spool file */
+	struct curl_slist	*rcpts;
+	struct upload		 u;
+	char			 rcpt[MAILHDR_ADDR_MAX + 2];
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+static void
+sub_clear(struct ack_sub *s)
 {
-	int stop;
-
-	pthread_mutex_lock(&ack.mtx);
-	stop = ack.stop;
-	pthread_mutex_unlock(&ack.mtx);
-	return stop;
+	curl_multi_remove_handle(ack.multi, s->easy);
+	curl_slist_free_all(s->rcpts);
+	s->rcpts = NULL;
+	free(s->buf);
+	s->buf = NULL;
+	free(s->name);
+	s->name = NULL;
+	conf_milter_put(s->conf);
+	s->conf = NULL;
 }
 
-/* a stop request aborts a submission that hangs */
+/* start sending new/NAME in slot s: SUBMIT_STARTED, or SUBMIT_NEVER (the
+ * file is unreadable and went to failed/) or SUBMIT_LATER (no memory) */
 static int
-ack_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
+sub_start(struct ack_sub *s, const char *name)
 {
-	(void)arg;
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return ack_stopping();
-}
-
-static int
-ack_submit(CURL *c, struct milter_conf *conf, const char *name)
-{
-	char rcpt[MAILHDR_ADDR_MAX + 2], url[512], errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *rcpts = NULL;
-	struct upload u;
+	struct milter_conf *conf;
+	char url[512];
 	const char *msg;
 	size_t msglen;
-	char *buf;
-	long code = 0;
-	CURLcode rc;
 	int n;
 
-	if ((buf = spool_read(ack.new_fd, name, rcpt, sizeof(rcpt), &msg,
-	    &msglen)) == NULL) {
+	if (s->easy == NULL && (s->easy = curl_easy_init()) == NULL)
+		return SUBMIT_LATER;
+	if ((s->buf = spool_read(ack.new_fd, name, s->rcpt, sizeof(s->rcpt),
+	    &msg, &msglen)) == NULL) {
 		log_warn("spool %s: unreadable, moved to failed/", name);
 		renameat(ack.new_fd, name, ack.failed_fd, name);
 		return SUBMIT_NEVER;
+	}
+	if ((s->conf = conf = conf_milter_get()) == NULL) {
+		free(s->buf);
+		s->buf = NULL;
+		return SUBMIT_LATER;
 	}
 	n = snprintf(url, sizeof(url), strchr(conf->submit_host, ':') ?
 	    "smtp://[%s]:%d/%s" : "smtp://%s:%d/%s", conf->submit_host,
 	    conf->submit_port, conf->hostname);
 	if (n < 0 || (size_t)n >= sizeof(url) ||
-	    (rcpts = curl_slist_append(NULL, rcpt)) == NULL) {
-		free(buf);
+	    (s->rcpts = curl_slist_append(NULL, s->rcpt)) == NULL ||
+	    (s->name = strdup(name)) == NULL) {
+		sub_clear(s);
 		return SUBMIT_LATER;
 	}
-	u.p = msg;
-	u.left = msglen;
-	errbuf[0] = '\0';
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	s->u.p = msg;
+	s->u.left = msglen;
+	s->errbuf[0] = '\0';
+	curl_easy_reset(s->easy);
+	curl_easy_setopt(s->easy, CURLOPT_URL, url);
 	/* no CURLOPT_MAIL_FROM: libcurl then says MAIL FROM:<> */
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
-	curl_easy_setopt(c, CURLOPT_READDATA, &u);
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msglen);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)conf->submit_timeout);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)conf->submit_timeout * 2);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, ack_progress);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(rcpts);
-	free(buf);
+	curl_easy_setopt(s->easy, CURLOPT_MAIL_RCPT, s->rcpts);
+	curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, upload_read);
+	curl_easy_setopt(s->easy, CURLOPT_READDATA, &s->u);
+	curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)msglen);
+	curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT,
+	    (long)conf->submit_timeout);
+	curl_easy_setopt(s->easy, CURLOPT_TIMEOUT,
+	    (long)conf->submit_timeout * 2);
+	curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+	if (curl_multi_add_handle(ack.multi, s->easy) != CURLM_OK) {
+		sub_clear(s);
+		return SUBMIT_LATER;
+	}
+	return SUBMIT_STARTED;
+}
+
+/* the relay's answer for slot s, which is free again after */
+static int
+sub_finish(struct ack_sub *s, CURLcode rc)
+{
+	const struct milter_conf *conf = s->conf;
+	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+	long code = 0;
+	int r;
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OK) {
-		if (ack_free_put(ack.new_fd, name) == -1)
-			log_warn("spool %s: sent but not removed", name);
-		log_info("ack %s: submitted to %s via %s:%d", name, rcpt,
-		    conf->submit_host, conf->submit_port);
-		return SUBMIT_OK;
-	}
-	if (code >= 500 && code < 600) {
+		if (ack_free_put(ack.new_fd, s->name) == -1)
+			log_warn("spool %s: sent but not removed", s->name);
+		log_info("ack %s: submitted to %s via %s:%d", s->name,
+		    s->rcpt, conf->submit_host, conf->submit_port);
+		r = SUBMIT_OK;
+	} else if (code >= 500 && code < 600) {
 		log_warnx("ack %s: refused by %s:%d (%ld %s), moved to "
-		    "failed/", name, conf->submit_host, conf->submit_port,
-		    code, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		renameat(ack.new_fd, name, ack.failed_fd, name);
-		return SUBMIT_NEVER;
+		    "failed/", s->name, conf->submit_host, conf->submit_port,
+		    code, why);
+		renameat(ack.new_fd, s->name, ack.failed_fd, s->name);
+		r = SUBMIT_NEVER;
+	} else {
+		log_warnx("ack %s: %s:%d: %s, will retry", s->name,
+		    conf->submit_host, conf->submit_port, why);
+		r = SUBMIT_LATER;
 	}
-	log_warnx("ack %s: %s:%d: %s, will retry", name, conf->submit_host,
-	    conf->submit_port, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	return SUBMIT_LATER;
+	sub_clear(s);
+	return r;
 }
 
 static int
@@ -691,65 +719,127 @@ ack_sweep(void)
 	spool_free(v, n);
 }
 
+static int
+sub_busy(const struct ack_sub *subs, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ACK_CONN_MAX; i++)
+		if (subs[i].name && strcmp(subs[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * the submit worker: lists new/ (when woken, every minute, and when a
+ * back-off ends), oldest first, and keeps up to submit-connections
+ * transactions open at once on one curl multi handle, whose connections
+ * stay up between acknowledgements. one transaction at a time could not
+ * keep pace with a burst of enquiries: each waits on the relay's replies
+ * (and on its own filters and fsync), and the spool grew behind it. a
+ * relay that answers 4xx or not at all stops new starts until the back-off
+ * ends; a 5xx moves the file to failed/.
+ */
 static void *
 ack_worker(void *arg)
 {
+	struct ack_sub subs[ACK_CONN_MAX];
 	struct milter_conf *conf;
-	struct timespec until;
-	time_t backoff = 1, next = 0, last_sweep = 0, now;
-	char **v;
-	size_t n, i;
-	CURL *c;
-	int later, in_backoff = 0, stop;
+	const struct CURLMsg *m;
+	struct ack_sub *s;
+	time_t backoff = 1, retry_at = 0, scan_at = 0, last_sweep = 0, now;
+	time_t max;
+	char **pend = NULL;
+	size_t npend = 0, ipend = 0, i;
+	int busy = 0, rescan = 1, limit = 1, stop, left, running, r;
 
 	(void)arg;
-	if ((c = curl_easy_init()) == NULL) {
-		log_warnx("ack worker: curl_easy_init failed");
-		return NULL;
-	}
+	memset(subs, 0, sizeof(subs));
 	for (;;) {
-		/* a new acknowledgement wakes us, unless we are backing off */
 		pthread_mutex_lock(&ack.mtx);
-		while (!ack.stop && time(NULL) < next &&
-		    !(ack.wake && !in_backoff)) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
-			pthread_cond_timedwait(&ack.cond, &ack.mtx, &until);
-		}
-		ack.wake = 0;
 		stop = ack.stop;
+		if (ack.wake)
+			rescan = 1;
+		ack.wake = 0;
 		pthread_mutex_unlock(&ack.mtx);
-		if (stop)
+		if (stop || (conf = conf_milter_get()) == NULL)
 			break;
 		now = time(NULL);
 		if (now - last_sweep >= 60) {
 			ack_sweep();
 			last_sweep = now;
 		}
-		if ((conf = conf_milter_get()) == NULL)
-			break;
-		later = 0;
-		if ((v = spool_list(ack.new_fd, &n)) != NULL) {
-			for (i = 0; i < n && !later && !ack_stopping(); i++)
-				later = ack_submit(c, conf, v[i]) ==
-				    SUBMIT_LATER;
-			spool_free(v, n);
+		/* 1. a fresh list once the last one is used up */
+		if (ipend == npend && now >= retry_at &&
+		    (rescan || now >= scan_at)) {
+			spool_free(pend, npend);
+			if ((pend = spool_list(ack.new_fd, &npend)) == NULL)
+				npend = 0;
+			ipend = 0;
+			rescan = 0;
+			scan_at = now + 60;
 		}
-		/* 1. back off while the relay fails, doubling up to a cap */
-		in_backoff = later;
-		if (later) {
-			next = time(NULL) + backoff;
-			backoff = backoff * 2 > conf->submit_retry_max ?
-			    conf->submit_retry_max : backoff * 2;
-			if (backoff < 1)
-				backoff = 1;
-		} else {
-			backoff = 1;
-			next = time(NULL) + 60;
+		/* 2. as many started as there is room for */
+		limit = conf->submit_connections;
+		while (now >= retry_at && ipend < npend && busy < limit) {
+			if (sub_busy(subs, pend[ipend])) {
+				ipend++;
+				continue;
+			}
+			for (s = subs; s->name; s++)
+				;
+			r = sub_start(s, pend[ipend++]);
+			if (r == SUBMIT_STARTED)
+				busy++;
+			else if (r == SUBMIT_LATER) {
+				retry_at = now + 1;
+				break;
+			}
 		}
 		conf_milter_put(conf);
+		/* 3. move the transfers on; take the answers */
+		curl_multi_perform(ack.multi, &running);
+		while ((m = curl_multi_info_read(ack.multi, &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			s = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&s);
+			if (s == NULL || s->name == NULL)
+				continue;
+			max = s->conf->submit_retry_max;
+			busy--;
+			r = sub_finish(s, m->data.result);
+			if (r == SUBMIT_OK)
+				backoff = 1;
+			else if (r == SUBMIT_LATER &&
+			    (now = time(NULL)) >= retry_at) {
+				/* 4. back off while the relay fails,
+				 * doubling up to a cap; the transactions
+				 * still open may finish */
+				retry_at = now + backoff;
+				backoff = backoff * 2 > max ? max : backoff * 2;
+				if (backoff < 1)
+					backoff = 1;
+				ipend = npend;
+				rescan = 1;
+			}
+		}
+		/* 5. go round at once while there is room and work; else
+		 * sleep until a transfer moves, a wake-up or a stop, for up
+		 * to a second (the back-off counts in seconds) */
+		curl_multi_poll(ack.multi, NULL, 0, busy < limit &&
+		    time(NULL) >= retry_at && (ipend < npend || rescan) ? 0 :
+		    1000, NULL);
 	}
-	curl_easy_cleanup(c);
+	/* stopping: what is in flight stays in new/ for the next start */
+	for (i = 0; i < ACK_CONN_MAX; i++) {
+		if (subs[i].name)
+			sub_clear(&subs[i]);
+		if (subs[i].easy)
+			curl_easy_cleanup(subs[i].easy);
+	}
+	spool_free(pend, npend);
 	return NULL;
 }
 
@@ -758,8 +848,14 @@ ack_start(void)
 {
 	int rc;
 
+	if ((ack.multi = curl_multi_init()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
 	ack.stop = 0;
 	if ((rc = pthread_create(&ack.thread, NULL, ack_worker, NULL)) != 0) {
+		curl_multi_cleanup(ack.multi);
+		ack.multi = NULL;
 		errno = rc;
 		return -1;
 	}
@@ -774,8 +870,12 @@ ack_stop(void)
 		return;
 	pthread_mutex_lock(&ack.mtx);
 	ack.stop = 1;
-	pthread_cond_signal(&ack.cond);
+	curl_multi_wakeup(ack.multi);
 	pthread_mutex_unlock(&ack.mtx);
 	pthread_join(ack.thread, NULL);
+	pthread_mutex_lock(&ack.mtx);
+	curl_multi_cleanup(ack.multi);
+	ack.multi = NULL;
+	pthread_mutex_unlock(&ack.mtx);
 	ack.running = 0;
 }

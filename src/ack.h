@@ -1,6 +1,7 @@
 /* acknowledgements: composed from the template, written to a durable spool
- * before the milter answers, submitted by a worker thread over smtp (libcurl)
- * with a null return path, retried with back-off until accepted.
+ * before the milter answers, submitted by a worker thread over smtp (libcurl,
+ * up to submit-connections at once) with a null return path, retried with
+ * back-off until accepted.
  *
  * spool layout under state-dir/spool: tmp/ (written and fsync'd while the
  * enquiry's transaction is open), new/ (committed: the worker sends these),

@@ -206,6 +206,18 @@ v_submit(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
+v_connections(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (v < 1 || v > 32) {
+		cfg_error(cfg, "submit-connections: %ld is not 1 to 32", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 v_reference(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *v = conf_milter_last_str(opt), *p;
@@ -398,6 +410,7 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	    "submit-timeout"));
 	c->submit_retry_max = conf_milter_duration(cfg_getstr(cfg,
 	    "submit-retry-max"));
+	c->submit_connections = (int)cfg_getint(cfg, "submit-connections");
 	c->log_level = log_level_parse(cfg_getstr(cfg, "log-level"));
 	c->capsule_url = xstrdup_lower(cfg_getstr(cfg, "capsule-url"), 0);
 	c->hostname = xstrdup_lower(cfg_getstr(cfg, "hostname"), 1);
@@ -531,6 +544,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		CFG_STR("submit", "127.0.0.1:25", CFGF_NONE),
 		CFG_STR("submit-timeout", "30s", CFGF_NONE),
 		CFG_STR("submit-retry-max", "10m", CFGF_NONE),
+		CFG_INT("submit-connections", 4, CFGF_NONE),
 		CFG_STR("log-level", "info", CFGF_NONE),
 		CFG_STR("log-file", NULL, CFGF_NODEFAULT),
 		CFG_STR("capsule-url", "gemini://localhost/", CFGF_NONE),
@@ -565,6 +579,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "submit", v_submit);
 	cfg_set_validate_func(cfg, "submit-timeout", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "submit-retry-max", conf_milter_v_duration);
+	cfg_set_validate_func(cfg, "submit-connections", v_connections);
 	cfg_set_validate_func(cfg, "enquiry", v_enquiry);
 	cfg_set_validate_func(cfg, "enquiry|route-to",
 	    conf_milter_v_envaddr);

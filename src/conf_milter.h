@@ -47,6 +47,7 @@ struct milter_conf {
 	int			 submit_port;
 	time_t			 submit_timeout;
 	time_t			 submit_retry_max;
+	int			 submit_connections; /* at once, 1..32 */
 	int			 log_level;
 	char			*log_file;	/* NULL: syslog (stderr with -f) */
 	char			*capsule_url;	/* gemini://localhost/ */

@@ -94,6 +94,7 @@ user           = "nobody"
 submit         = "127.0.0.1:$ACK_PORT"
 submit-timeout = "5s"
 submit-retry-max = "1s"
+submit-connections = 3
 hostname       = "milter.rmet.test"
 enquiry "enquiries@rmet.org" {
 	route-to       = {"$GOV"}
@@ -105,8 +106,8 @@ enquiry "enquiries@rmet.org" {
 }
 EOF
 
-acksink_start() {
-	smtp-sink -u postfix -R "$PF_DIR/acks" -d "a/%H%M%S." \
+acksink_start() { # [smtp-sink options]
+	smtp-sink -u postfix -R "$PF_DIR/acks" -d "a/%H%M%S." "$@" \
 	    "127.0.0.1:$ACK_PORT" 64 >>"$PF_DIR/acksink.log" 2>&1 &
 	apid=$!
 	wait_until 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $ACK_PORT), 1).close()" 2>/dev/null
@@ -420,9 +421,33 @@ retries=$(( $(log_count 'will retry') - retries0 ))
 echo "# relay down 3 s: $gov at governance, $(spool_new) acknowledgements in the spool, $acks delivered, $retries failed attempts"
 check "none delivered while the relay is down ($acks acks)" [ "$acks" -eq "$EXP_ACK" ]
 check "the worker retried meanwhile ($retries attempts)" [ "$retries" -ge 2 ]
-check "acknowledgement relay back" acksink_start
+# back, but slow: it answers each message 1 s after DATA, so one
+# connection at a time would take $NDOWN s; the worker keeps
+# submit-connections (3) transactions open at once
+check "acknowledgement relay back (slow: 1 s per message)" acksink_start -w 1
+# established connections from here to the relay, now
+ackconns() {
+	awk -v p="$(printf ':%04X' "$ACK_PORT")" \
+	    '$4 == "01" && substr($3, length($3) - 4) == p { n++ } END { print n + 0 }' \
+	    /proc/net/tcp
+}
 EXP_ACK=$((EXP_ACK + NDOWN))
+t0=$(date +%s)
+maxconn=0 _i=0
+while [ $_i -lt 150 ] && [ "$(find "$STATE/spool/new" -type f | wc -l)" -gt 0 ]; do
+	_n=$(ackconns)
+	[ "$_n" -gt "$maxconn" ] && maxconn=$_n
+	sleep 0.1; _i=$((_i + 1))
+done
+t1=$(date +%s)
+echo "# slow relay: $NDOWN acknowledgements out in $((t1 - t0)) s, at most $maxconn connections at once"
+checke "sent over several connections at once, no more than submit-connections ($maxconn of 3)" \
+    '[ "$maxconn" -ge 2 ] && [ "$maxconn" -le 3 ]'
+checke "so $NDOWN at 1 s each took well under $NDOWN s ($((t1 - t0)) s)" \
+    '[ $((t1 - t0)) -le $((NDOWN * 2 / 3)) ]'
 drain "$EXP_GOV" "$EXP_ACK" 20
+acksink_stop
+acksink_start	# at full speed again for what follows
 count 1001-$((1000 + NDOWN))
 echo "# relay back: $acks acknowledgements to $ackrcpts senders (most to one: $ackmax), spool new $(spool_new)"
 check "all $NDOWN went out when it returned ($acks of $EXP_ACK)" [ "$acks" -eq "$EXP_ACK" ]

@@ -76,6 +76,11 @@ out=$("$BIN" -n -c "$T/bad.conf" 2>&1); rc=$?
 if [ $rc -eq 1 ] && [ "$out" = "$T/bad.conf:3: ack-interval: \"soon\" is not a duration (like 30s, 10m, 7d)" ]; then
 	ok "-n refuses a broken config with file:line"
 else notok "-n refuses a broken config with file:line (rc $rc: $out)"; fi
+printf 'submit-connections = 0\nenquiry "enquiries@rmet.org" {\n route-to = {"a@b"}\n}\n' >"$T/bad.conf"
+out=$("$BIN" -n -c "$T/bad.conf" 2>&1); rc=$?
+if [ $rc -eq 1 ] && [ "$out" = "$T/bad.conf:1: submit-connections: 0 is not 1 to 32" ]; then
+	ok "-n refuses submit-connections out of range, with file:line"
+else notok "-n refuses submit-connections out of range (rc $rc: $out)"; fi
 
 # 2. the daemon
 milter_start "$T/m.conf" "$T/milter.log" "$T/milter.sock"
