@@ -2,28 +2,45 @@
 # the mail row of `make bench`: messages arriving in smtp-sink per second
 # through a throwaway Postfix on loopback, with enquiry-milter attached and
 # without it, the same number of messages pushed by mailblast (one SMTP
-# session per message), interleaved round by round in one run. with the
-# milter every message is an enquiry: a routed copy arrives for each, plus
-# the acknowledgements (both count).
+# session per message). the same Postfix listens twice: on one port with
+# the milter (smtpd_milters), on another without, so a round switches ports
+# and nothing restarts between runs. with the milter every message is an
+# enquiry: a routed copy arrives for each, plus the acknowledgements (both
+# count), which the milter submits to the port it sits on.
+#
+# the runs of a round alternate in order (without first, then with first)
+# so that whatever drifts during a bench (this machine's ext4 has no
+# journal: each new file costs more while many were recently deleted)
+# weighs on both alike. each run also prints the CPU time the whole
+# machine spent per message pushed, a figure the wall clock's noise
+# (other guests on the host) moves less.
 #   tests/bench/mail.sh [MESSAGES] [SESSIONS] [ROUNDS] [SENDERS]
 # SENDERS: "all" (every enquiry from its own sender, so every one is
 # acknowledged), "one" (one sender, acknowledged once a round, the rest
-# within ack-interval) or "both" (default: a row for each).
+# within ack-interval), "floor" (the two floor rows below, one sender) or
+# "both" (default: all, one and floor).
+#
+# the floor rows put build/nullmilter where enquiry-milter was: a libmilter
+# filter that asks for the same steps and macros and reads every header and
+# body chunk, but keeps nothing; then the same with the five changes an
+# enquiry gets (two headers, the subject, a recipient in, one out). what
+# they cost is what any libmilter filter doing that costs this Postfix.
 # BENCH_RCPT=addr sends to another address (no enquiry, nothing counted
 # but the messages themselves).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
 BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
-N=${1:-${BENCH_MAIL_MESSAGES:-2000}}
+N=${1:-${BENCH_MAIL_MESSAGES:-1000}}
 S=${2:-20}
-ROUNDS=${3:-${BENCH_MAIL_ROUNDS:-4}}
+ROUNDS=${3:-${BENCH_MAIL_ROUNDS:-8}}
 SENDERS=${4:-both}
 BLAST=${MAILBLAST:-$TOP/build/mailblast}
+NULLM=${NULLMILTER:-$TOP/build/nullmilter}
 case $SENDERS in
-all|one|both) ;;
+all|one|floor|both) ;;
 1) SENDERS=one ;;
-*) echo "mail bench: SENDERS is all, one or both" >&2; exit 2 ;;
+*) echo "mail bench: SENDERS is all, one, floor or both" >&2; exit 2 ;;
 esac
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/milter.sh"
@@ -32,22 +49,37 @@ if why=$(pf_unavailable); then echo "mail bench skipped: $why"; exit 0; fi
 PATH=$PATH:/usr/sbin
 [ -x "$BIN" ] || { echo "mail bench: $BIN not built"; exit 1; }
 [ -x "$BLAST" ] || { echo "mail bench: $BLAST not built"; exit 1; }
+[ -x "$NULLM" ] || { echo "mail bench: $NULLM not built"; exit 1; }
 
+NPIDS=""
 cleanup() {
 	milter_stop
+	for p in $NPIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	pf_cleanup
 }
 trap cleanup EXIT
 
 pf_init || exit 1
 M=$PF_DIR/milter
+# a free port none of the others has
+new_port() {
+	_p=$(pf_free_port)
+	while echo " $PF_PORT $PF_SINK_PORT ${MPORT:-} ${NPORT:-} " |
+	    grep -q " $_p "; do
+		_p=$(pf_free_port)
+	done
+	echo "$_p"
+}
+MPORT=$(new_port)
+NPORT=$(new_port)
+NMPORT=$(new_port)
 mkdir -p "$M" && chmod 755 "$M"
 {
 	echo "socket       = \"unix:$M/milter.sock\""
 	echo "socket-group = \"postfix\""
 	echo "state-dir    = \"$M/state\""
 	echo "user         = \"nobody\""
-	echo "submit       = \"127.0.0.1:$PF_PORT\""
+	echo "submit       = \"127.0.0.1:$MPORT\""
 	echo "log-level    = \"warning\""
 	echo "enquiry \"enquiries@rmet.org\" {"
 	echo "	route-to     = {\"rachelle.stevens@rmet.org\"}"
@@ -57,7 +89,30 @@ mkdir -p "$M" && chmod 755 "$M"
 } >"$M/m.conf"
 milter_start "$M/m.conf" "$M/milter.log" "$M/milter.sock" ||
     { echo "mail bench: the milter did not start"; exit 1; }
-pf_config "milter_protocol = 6" "milter_default_action = tempfail"
+pf_config "milter_protocol = 6" "milter_default_action = tempfail" \
+    "smtpd_milters ="
+for pm in "$MPORT:$M/milter.sock" "$NPORT:$M/null.sock" \
+    "$NMPORT:$M/nullm.sock"; do
+	postconf -c "$PF_DIR/etc" -Me "127.0.0.1:${pm%%:*}/inet = 127.0.0.1:${pm%%:*} inet n - n - - smtpd -o smtpd_milters=unix:${pm#*:}" ||
+	    exit 1
+done
+# the floor filters, on sockets Postfix may use
+for nm in null nullm; do
+	flag=""
+	[ "$nm" = nullm ] && flag=-m
+	"$NULLM" $flag -p "unix:$M/$nm.sock" 2>>"$M/null.log" &
+	NPIDS="$NPIDS $!"
+done
+_i=0
+until [ -S "$M/null.sock" ] && [ -S "$M/nullm.sock" ]; do
+	_i=$((_i + 1))
+	[ $_i -lt 50 ] || { echo "mail bench: nullmilter did not start"; exit 1; }
+	sleep 0.1
+done
+chgrp postfix "$M/null.sock" "$M/nullm.sock"
+chmod 660 "$M/null.sock" "$M/nullm.sock"
+NPID_NULL=$(echo $NPIDS | cut -d' ' -f1)
+NPID_NULLM=$(echo $NPIDS | cut -d' ' -f2)
 # the sink only counts (smtp-sink -c): no file per message to write and
 # no directory to scan while a run is timed, for the generator and the sink
 # share the two cores with what is measured
@@ -87,19 +142,19 @@ sink_more() { # sink_more BASE N T
 	done
 	echo $(( $(sink_mesg) - $1 ))
 }
-# cpu time of the milter so far, in clock ticks
-mcpu() { awk '{ print $14 + $15 }' "/proc/$mpid/stat"; }
+# cpu time of the filter measured (CPID) so far, in clock ticks
+CPID=
+mcpu() { awk '{ print $14 + $15 }' "/proc/$CPID/stat"; }
+
+# cpu time of the whole machine so far (user, nice, system, irq, softirq),
+# in clock ticks
+scpu() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 # one run: push N messages, wait for the arrivals; prints count, time,
-# rate and the milter's cpu per message pushed
-run() { # run MILTER(0|1) ROUND SENDERS(all|one)
-	if [ "$1" -eq 1 ]; then
-		pf_config "smtpd_milters = unix:$M/milter.sock"
-	else
-		pf_config "smtpd_milters ="
-	fi
-	pf_reload
-	sleep 2
+# rate, the milter's cpu per message pushed and the machine's
+run() { # run MILTER(0|1) ROUND SENDERS(all|one|null|nullm)
+	port=$PF_PORT
+	[ "$1" -eq 1 ] && port=$WPORT
 	m0=$(sink_mesg)
 	# senders differ from round to round: ack-interval must not hide
 	# one round's acknowledgements behind an earlier round's
@@ -109,40 +164,58 @@ run() { # run MILTER(0|1) ROUND SENDERS(all|one)
 		from="parent.$3r$2m$1@example.org" acks=1
 	fi
 	want=$N
-	[ "$1" -eq 1 ] && [ -z "${BENCH_RCPT:-}" ] && want=$((N + acks))
+	[ "$1" -eq 1 ] && [ -z "${BENCH_RCPT:-}" ] && [ "$WACKS" = yes ] &&
+	    want=$((N + acks))
 	c0=$(mcpu)
+	s0=$(scpu)
 	t0=$(now)
-	"$BLAST" -p "$PF_PORT" -n "$N" -c "$S" -f "$from" \
+	"$BLAST" -p "$port" -n "$N" -c "$S" -f "$from" \
 	    -t "${BENCH_RCPT:-enquiries@rmet.org}" -T "r$2m$1$3" \
 	    >"$PF_DIR/blast.out" 2>&1 ||
 	    echo "mail bench: mailblast: $(cat "$PF_DIR/blast.out")" >&2
 	got=$(sink_more "$m0" "$want" 300)
 	t1=$(now)
 	c1=$(mcpu)
-	python3 -c "import sys, os; n=int(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); print('%d %.3f %.1f %.0f' % (n, t, n / t, (int(sys.argv[5]) - int(sys.argv[4])) * 1e6 / os.sysconf('SC_CLK_TCK') / $N))" \
-	    "$got" "$t0" "$t1" "$c0" "$c1"
+	s1=$(scpu)
+	python3 -c "import sys, os; n=int(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); tick=1e6/os.sysconf('SC_CLK_TCK'); print('%d %.3f %.1f %.0f %.0f' % (n, t, n / t, (int(sys.argv[5]) - int(sys.argv[4])) * tick / $N, (int(sys.argv[7]) - int(sys.argv[6])) * tick / n))" \
+	    "$got" "$t0" "$t1" "$c0" "$c1" "$s0" "$s1"
+	# the queue settles (deferred work, process exits) before the next
+	sleep 1
 }
 
-# one row: ROUNDS interleaved pairs, then the means, their ratio, and the
-# ratio of each round (the machine is noisy; one round says little)
-row() { # row SENDERS(all|one)
+# one row: ROUNDS rounds of a run without and a run with the milter, in
+# alternating order; then the means, their ratio, the ratio of each round
+# (the machine is noisy; one round says little) and the machine's cpu per
+# arrival both ways
+row() { # row all|one|null|nullm
 	kind=$1
-	if [ "$kind" = all ]; then
-		what="every enquiry from a new sender, each acknowledged"
-	else
-		what="one sender, acknowledged once a round"
-	fi
+	WPORT=$MPORT WACKS=yes CPID=$mpid
+	case $kind in
+	all) what="every enquiry from a new sender, each acknowledged" ;;
+	one) what="one sender, acknowledged once a round" ;;
+	null)	what="floor: nullmilter, reads the message, changes nothing"
+		WPORT=$NPORT WACKS=no CPID=$NPID_NULL ;;
+	nullm)	what="floor: nullmilter -m, the five changes and nothing else"
+		WPORT=$NMPORT WACKS=no CPID=$NPID_NULLM ;;
+	esac
 	echo "mail: $N messages of 2 KB, $S sessions, $ROUNDS rounds; $what"
-	plain="" milter=""
+	plain="" milter="" pcpu="" mcpus=""
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		set -- $(run 0 "$r" "$kind")
-		echo "  round $r without milter: $1 arrived in $2 s = $3 msg/s"
-		plain="$plain $3"
-		set -- $(run 1 "$r" "$kind")
-		echo "  round $r with milter:    $1 arrived in $2 s = $3 msg/s" \
-		    "(milter cpu $4 us/message)"
-		milter="$milter $3"
+		if [ $((r % 2)) -eq 1 ]; then order="0 1"; else order="1 0"; fi
+		for mode in $order; do
+			set -- $(run "$mode" "$r" "$kind")
+			if [ "$mode" -eq 0 ]; then
+				echo "  round $r without milter: $1 arrived in $2 s =" \
+				    "$3 msg/s (machine cpu $5 us/arrival)"
+				plain="$plain $3" pcpu="$pcpu $5"
+			else
+				echo "  round $r with filter:    $1 arrived in $2 s =" \
+				    "$3 msg/s (machine cpu $5 us/arrival," \
+				    "filter $4 us/message)"
+				milter="$milter $3" mcpus="$mcpus $5"
+			fi
+		done
 		r=$((r + 1))
 	done
 	python3 -c '
@@ -150,28 +223,36 @@ import statistics, sys
 kind = sys.argv[1]
 p = [float(x) for x in sys.argv[2].split()]
 m = [float(x) for x in sys.argv[3].split()]
+pc = [float(x) for x in sys.argv[4].split()]
+mc = [float(x) for x in sys.argv[5].split()]
 ratios = sorted(b / a for a, b in zip(p, m))
-print("mail row (%s): postfix alone %.1f msg/s, with enquiry-milter %.1f "
+print("mail row (%s): with %s %.1f msg/s, postfix alone %.1f "
       "msg/s, ratio %.2f (by round %s; median %.2f)"
-      % ({"all": "every sender new", "one": "one sender"}[kind],
-         statistics.mean(p), statistics.mean(m),
+      % ({"all": "every sender new", "one": "one sender",
+          "null": "floor, reads only", "nullm": "floor, five changes"}[kind],
+         "nullmilter" if kind.startswith("null") else "enquiry-milter",
+         statistics.mean(m), statistics.mean(p),
          statistics.mean(m) / statistics.mean(p),
          " ".join("%.2f" % r for r in ratios), statistics.median(ratios)))
-' "$kind" "$plain" "$milter"
+print("  machine cpu per arrival: %.0f us alone, %.0f us with the filter "
+      "(medians); ratio %.2f" % (statistics.median(pc), statistics.median(mc),
+      statistics.median(pc) / statistics.median(mc)))
+' "$kind" "$plain" "$milter" "$pcpu" "$mcpus"
 }
 
 # a warm-up, not counted: Postfix starts its processes on first use, and
 # the first timed run would pay for that alone
 _n=$N
 N=$(( N / 5 > 0 ? N / 5 : 1 ))
+WPORT=$MPORT WACKS=yes CPID=$mpid
 run 0 0 one >/dev/null
 run 1 0 one >/dev/null
+for WPORT in $NPORT $NMPORT; do WACKS=no; run 1 0 one >/dev/null; done
 N=$_n
 
-if [ "$SENDERS" = both ]; then
-	row all
-	row one
-else
-	row "$SENDERS"
-fi
+case $SENDERS in
+both)	row all; row one; row null; row nullm ;;
+floor)	row null; row nullm ;;
+*)	row "$SENDERS" ;;
+esac
 echo "  milter tempfails: $(grep -c 'tempfail' "$M/milter.log")"
