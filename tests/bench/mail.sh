@@ -26,7 +26,8 @@
 # enquiry gets (two headers, the subject, a recipient in, one out). what
 # they cost is what any libmilter filter doing that costs this Postfix.
 # BENCH_RCPT=addr sends to another address (no enquiry, nothing counted
-# but the messages themselves).
+# but the messages themselves). BENCH_MAIL_WAIT: seconds a run waits for
+# its arrivals (300); BENCH_MAIL_SETTLE: seconds between runs (1).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
@@ -173,14 +174,14 @@ run() { # run MILTER(0|1) ROUND SENDERS(all|one|null|nullm)
 	    -t "${BENCH_RCPT:-enquiries@rmet.org}" -T "r$2m$1$3" \
 	    >"$PF_DIR/blast.out" 2>&1 ||
 	    echo "mail bench: mailblast: $(cat "$PF_DIR/blast.out")" >&2
-	got=$(sink_more "$m0" "$want" 300)
+	got=$(sink_more "$m0" "$want" "${BENCH_MAIL_WAIT:-300}")
 	t1=$(now)
 	c1=$(mcpu)
 	s1=$(scpu)
 	python3 -c "import sys, os; n=int(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); tick=1e6/os.sysconf('SC_CLK_TCK'); print('%d %.3f %.1f %.0f %.0f' % (n, t, n / t, (int(sys.argv[5]) - int(sys.argv[4])) * tick / $N, (int(sys.argv[7]) - int(sys.argv[6])) * tick / n))" \
 	    "$got" "$t0" "$t1" "$c0" "$c1" "$s0" "$s1"
 	# the queue settles (deferred work, process exits) before the next
-	sleep 1
+	sleep "${BENCH_MAIL_SETTLE:-1}"
 }
 
 # one row: ROUNDS rounds of a run without and a run with the milter, in
