@@ -47,7 +47,7 @@ CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox p
 	buf utf8 gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter db ack mailhdr template xio \
+MILTER_MODS = conf_milter milter milter_proto db ack mailhdr template xio \
 	conf_mlist mlist mlist_db listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
@@ -151,9 +151,12 @@ $(B)/mailblast: tests/bench/mailblast.c $(B)/.flavour | $(B)/.deps-build
 
 # the mail row's floor: a libmilter filter that reads the message and keeps
 # nothing (with -m: the five changes an enquiry gets, and nothing else)
-$(B)/nullmilter: tests/bench/nullmilter.c $(B)/.flavour | $(B)/.deps-build
+# (negotiating through src/milter_proto.c, as enquiry-milter does)
+$(B)/nullmilter: tests/bench/nullmilter.c $(B)/obj/milter_proto.o \
+	    $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(MILTER_LIBS)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
+	    $(B)/obj/milter_proto.o $(MILTER_LIBS)
 
 bench: $(B)/gembench $(B)/mailblast $(B)/tlsfloor $(B)/nullmilter
 	@$(MAKE) --no-print-directory all || \

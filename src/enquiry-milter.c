@@ -21,6 +21,7 @@
 #include "db.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_proto.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -187,26 +188,6 @@ drop_privileges(struct passwd *pw)
 		fatalx("still root after dropping privileges");
 }
 
-/*
- * libmilter (as Debian builds it) keeps a small pool of workers and starts
- * and ends threads as sessions come and go. With the default 8 MB stacks
- * glibc's stack cache (40 MB) holds five, so most new threads map a fresh
- * stack and most exits unmap one. 1 MB is ample for every callback here
- * (the largest frames are a few KB) and lets the cache keep forty.
- */
-static void
-thread_stacks(void)
-{
-	pthread_attr_t a;
-
-	if (pthread_attr_init(&a) != 0)
-		return;
-	if (pthread_attr_setstacksize(&a, 1024 * 1024) != 0 ||
-	    pthread_setattr_default_np(&a) != 0)
-		log_debug("default thread stack size unchanged");
-	pthread_attr_destroy(&a);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -345,7 +326,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	milter_set_db(db);
 	conf_milter_set(c);
-	thread_stacks();
+	if (milter_proto_thread_stacks() == -1)
+		log_debug("default thread stack size unchanged");
 	if (ack_start() == -1)
 		fatal("ack worker");
 	if ((rc = pthread_create(&tid, NULL, reload_thread, &set)) != 0) {

@@ -21,6 +21,7 @@
 #include "mailhdr.h"
 #include "milter.h"
 #include "milter_list.h"
+#include "milter_proto.h"
 
 #define MILTER_BODY_SAMPLE	(16 * 1024)	/* for keyword routing */
 #define MILTER_RCPT_MAX		1000
@@ -95,18 +96,10 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
-	    SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGFROM;
-	/* the one decision before end of message is made at DATA, when
-	 * every recipient is known: no reply at MAIL, RCPT, header, EOH or
-	 * body. (a list module that refuses at RCPT drops SMFIP_NR_RCPT.) */
-	const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO |
-	    SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_UNKN |
-	    SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
-	    SMFIP_NR_BODY;
+	const unsigned long need = MILTER_PROTO_ACTIONS;
 	struct milter_conn *c;
 	struct milter_conf *conf;
-	unsigned long want = skip;
+	unsigned long want = MILTER_PROTO_STEPS;
 
 	(void)f2;
 	(void)f3;
@@ -122,35 +115,16 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (milter_list_wanted(conf))
 		want &= ~SMFIP_NR_RCPT;
 	conf_milter_put(conf);
-	/* every step the mta sends while we wait costs libmilter a hand-off
-	 * between its threads: no end-of-header packet, and no MAIL step
-	 * where the sender can come as a macro with the first RCPT */
-	want |= SMFIP_NOEOH;
+	/* no MAIL step where the sender can come as a macro with RCPT */
 	if (f0 & SMFIF_SETSYMLIST)
 		want |= SMFIP_NOMAIL;
 	*pf0 = need | (f0 & SMFIF_QUARANTINE);
 	*pf1 = c->proto = f1 & want;
 	*pf2 = *pf3 = 0;
-	/* macros: the sender where MAIL is skipped, the queue id where it
-	 * is logged, nothing else; every macro packet costs the mta and us
-	 * a read */
 	if (f0 & SMFIF_SETSYMLIST) {
 		*pf0 |= SMFIF_SETSYMLIST;
-		if (smfi_setsymlist(ctx, SMFIM_CONNECT, "{milter_none}") !=
-		    MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_HELO, "{milter_none}") !=
-		    MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{milter_none}") !=
-		    MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_ENVRCPT,
-		    (c->proto & SMFIP_NOMAIL) ? "{mail_addr}" :
-		    "{milter_none}") != MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_DATA, "{milter_none}") !=
-		    MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_EOH, "{milter_none}") !=
-		    MI_SUCCESS ||
-		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS) {
-			/* without the lists the MAIL step is needed */
+		if (milter_proto_symlists(ctx, (c->proto & SMFIP_NOMAIL) !=
+		    0) == -1) {
 			log_debug("smfi_setsymlist refused; all macros come");
 			*pf1 = c->proto &= ~SMFIP_NOMAIL;
 		}
@@ -793,8 +767,7 @@ milter_register(void)
 	static struct smfiDesc desc = {
 		.xxfi_name = "enquiry-milter",
 		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT |
-		    SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE,
+		.xxfi_flags = MILTER_PROTO_ACTIONS | SMFIF_QUARANTINE,
 		.xxfi_envfrom = milter_envfrom,
 		.xxfi_envrcpt = milter_envrcpt,
 		.xxfi_header = milter_header,
