@@ -24,7 +24,6 @@
 #define ACK_SPOOL_MAX	(512 * 1024)
 #define ACK_SWEEP_AGE	300	/* an uncommitted tmp file this old is dead */
 #define ACK_FREE_MAX	128	/* sent spool files kept for reuse */
-#define ACK_CONN_MAX	32	/* the most submit-connections */
 
 static const char *const ack_months[] = { "January", "February", "March",
     "April", "May", "June", "July", "August", "September", "October",
@@ -724,7 +723,7 @@ sub_busy(const struct ack_sub *subs, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < ACK_CONN_MAX; i++)
+	for (i = 0; i < SUBMIT_CONNECTIONS_MAX; i++)
 		if (subs[i].name && strcmp(subs[i].name, name) == 0)
 			return 1;
 	return 0;
@@ -743,7 +742,7 @@ sub_busy(const struct ack_sub *subs, const char *name)
 static void *
 ack_worker(void *arg)
 {
-	struct ack_sub subs[ACK_CONN_MAX];
+	struct ack_sub subs[SUBMIT_CONNECTIONS_MAX];
 	struct milter_conf *conf;
 	const struct CURLMsg *m;
 	struct ack_sub *s;
@@ -751,7 +750,7 @@ ack_worker(void *arg)
 	time_t max;
 	char **pend = NULL;
 	size_t npend = 0, ipend = 0, i;
-	int busy = 0, rescan = 1, limit = 1, stop, left, running, r;
+	int busy = 0, rescan = 1, limit, stop, left, running, r;
 
 	(void)arg;
 	memset(subs, 0, sizeof(subs));
@@ -833,7 +832,7 @@ ack_worker(void *arg)
 		    1000, NULL);
 	}
 	/* stopping: what is in flight stays in new/ for the next start */
-	for (i = 0; i < ACK_CONN_MAX; i++) {
+	for (i = 0; i < SUBMIT_CONNECTIONS_MAX; i++) {
 		if (subs[i].name)
 			sub_clear(&subs[i]);
 		if (subs[i].easy)

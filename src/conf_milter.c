@@ -210,8 +210,9 @@ v_connections(cfg_t *cfg, cfg_opt_t *opt)
 {
 	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
 
-	if (v < 1 || v > 32) {
-		cfg_error(cfg, "submit-connections: %ld is not 1 to 32", v);
+	if (v < 1 || v > SUBMIT_CONNECTIONS_MAX) {
+		cfg_error(cfg, "submit-connections: %ld is not 1 to %d", v,
+		    SUBMIT_CONNECTIONS_MAX);
 		return -1;
 	}
 	return 0;

@@ -35,6 +35,9 @@ struct conf_enquiry {
 	size_t			  ncategories;
 };
 
+/* submit-connections: acknowledgements submitted at once, 1 to this */
+#define SUBMIT_CONNECTIONS_MAX	32
+
 struct milter_conf {
 	int			 refs;		/* under the conf mutex */
 	char			*path;
@@ -47,7 +50,7 @@ struct milter_conf {
 	int			 submit_port;
 	time_t			 submit_timeout;
 	time_t			 submit_retry_max;
-	int			 submit_connections; /* at once, 1..32 */
+	int			 submit_connections; /* at once */
 	int			 log_level;
 	char			*log_file;	/* NULL: syslog (stderr with -f) */
 	char			*capsule_url;	/* gemini://localhost/ */
