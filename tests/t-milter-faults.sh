@@ -70,15 +70,8 @@ SOCK2=$M/later.sock
 ACKS=$PF_DIR/acks/a
 mkdir -p "$STATE" "$PF_DIR/acks" && chmod 755 "$M" &&
     chown postfix "$PF_DIR/acks"
-IN_PORT=$(pf_free_port)
-ACK_PORT=$(pf_free_port)
-while [ "$IN_PORT" = "$PF_PORT" ] || [ "$IN_PORT" = "$PF_SINK_PORT" ]; do
-	IN_PORT=$(pf_free_port)
-done
-while [ "$ACK_PORT" = "$PF_PORT" ] || [ "$ACK_PORT" = "$PF_SINK_PORT" ] ||
-    [ "$ACK_PORT" = "$IN_PORT" ]; do
-	ACK_PORT=$(pf_free_port)
-done
+IN_PORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT")
+ACK_PORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT" "$IN_PORT")
 
 # a full state directory needs a filesystem of its own: a small tmpfs
 if mount -t tmpfs -o size=8m,mode=0755 tmpfs "$STATE" 2>/dev/null; then

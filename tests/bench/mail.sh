@@ -52,28 +52,22 @@ PATH=$PATH:/usr/sbin
 [ -x "$BLAST" ] || { echo "mail bench: $BLAST not built"; exit 1; }
 [ -x "$NULLM" ] || { echo "mail bench: $NULLM not built"; exit 1; }
 
-NPIDS=""
+NPID_NULL= NPID_NULLM=
 cleanup() {
 	milter_stop
-	for p in $NPIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for p in $NPID_NULL $NPID_NULLM; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	pf_cleanup
 }
 trap cleanup EXIT
 
 pf_init || exit 1
 M=$PF_DIR/milter
-# a free port none of the others has
-new_port() {
-	_p=$(pf_free_port)
-	while echo " $PF_PORT $PF_SINK_PORT ${MPORT:-} ${NPORT:-} " |
-	    grep -q " $_p "; do
-		_p=$(pf_free_port)
-	done
-	echo "$_p"
-}
-MPORT=$(new_port)
-NPORT=$(new_port)
-NMPORT=$(new_port)
+MPORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT")
+NPORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT" "$MPORT")
+NMPORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT" "$MPORT" "$NPORT")
 mkdir -p "$M" && chmod 755 "$M"
 {
 	echo "socket       = \"unix:$M/milter.sock\""
@@ -98,12 +92,10 @@ for pm in "$MPORT:$M/milter.sock" "$NPORT:$M/null.sock" \
 	    exit 1
 done
 # the floor filters, on sockets Postfix may use
-for nm in null nullm; do
-	flag=""
-	[ "$nm" = nullm ] && flag=-m
-	"$NULLM" $flag -p "unix:$M/$nm.sock" 2>>"$M/null.log" &
-	NPIDS="$NPIDS $!"
-done
+"$NULLM" -p "unix:$M/null.sock" 2>>"$M/null.log" &
+NPID_NULL=$!
+"$NULLM" -m -p "unix:$M/nullm.sock" 2>>"$M/null.log" &
+NPID_NULLM=$!
 _i=0
 until [ -S "$M/null.sock" ] && [ -S "$M/nullm.sock" ]; do
 	_i=$((_i + 1))
@@ -112,8 +104,6 @@ until [ -S "$M/null.sock" ] && [ -S "$M/nullm.sock" ]; do
 done
 chgrp postfix "$M/null.sock" "$M/nullm.sock"
 chmod 660 "$M/null.sock" "$M/nullm.sock"
-NPID_NULL=$(echo $NPIDS | cut -d' ' -f1)
-NPID_NULLM=$(echo $NPIDS | cut -d' ' -f2)
 # the sink only counts (smtp-sink -c): no file per message to write and
 # no directory to scan while a run is timed, for the generator and the sink
 # share the two cores with what is measured

@@ -24,6 +24,14 @@ pf_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# a free loopback port that is none of the given ones (ports handed out
+# but not bound yet): pf_other_port "$PF_PORT" "$PF_SINK_PORT" ...
+pf_other_port() {
+	_p=$(pf_free_port)
+	while echo " $* " | grep -q " $_p "; do _p=$(pf_free_port); done
+	echo "$_p"
+}
+
 # why this machine cannot run the throwaway Postfix, or nothing
 pf_unavailable() {
 	[ "$(id -u)" -eq 0 ] || { echo "needs root to run a private Postfix"; return 0; }
@@ -40,8 +48,7 @@ pf_init() {
 	PF_DIR=$(mktemp -d /tmp/pf.XXXXXX) || return 1
 	chmod 755 "$PF_DIR"
 	PF_PORT=$(pf_free_port)
-	PF_SINK_PORT=$(pf_free_port)
-	while [ "$PF_SINK_PORT" = "$PF_PORT" ]; do PF_SINK_PORT=$(pf_free_port); done
+	PF_SINK_PORT=$(pf_other_port "$PF_PORT")
 	PF_SINK=$PF_DIR/sink/m
 	mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data" "$PF_DIR/sink"
 	chown postfix "$PF_DIR/data" "$PF_DIR/sink"
