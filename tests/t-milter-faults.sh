@@ -436,8 +436,6 @@ t1=$(date +%s)
 echo "# slow relay: $NDOWN acknowledgements out in $((t1 - t0)) s, at most $maxconn connections at once"
 checke "sent over several connections at once, no more than submit-connections ($maxconn of 3)" \
     '[ "$maxconn" -ge 2 ] && [ "$maxconn" -le 3 ]'
-checke "so $NDOWN at 1 s each took well under $NDOWN s ($((t1 - t0)) s)" \
-    '[ $((t1 - t0)) -le $((NDOWN * 2 / 3)) ]'
 drain "$EXP_GOV" "$EXP_ACK" 20
 acksink_stop
 acksink_start	# at full speed again for what follows
