@@ -232,8 +232,9 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 		snprintf(res->what, sizeof(res->what), "(bad)");
 		return plain_error(out, res, 59, "bad selector");
 	case GOPHER_SEL_URL:
+		/* the parser already dropped "URL:": sel is the url itself */
 		snprintf(res->what, sizeof(res->what), "%s", sel);
-		return gopher_url_page(out, sel + 4) == -1 ? -1 : 0;
+		return gopher_url_page(out, sel) == -1 ? -1 : 0;
 	case GOPHER_SEL_OK:
 		break;
 	}
