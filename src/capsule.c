@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "capsule.h"
+#include "log.h"
 #include "request.h"
+#include "utf8.h"
 
 int
 capsule_open(int rootfd, const char *path, int flags)
@@ -68,6 +70,42 @@ capsule_errno_status(int err)
 	}
 }
 
+int
+capsule_servable(const struct stat *st, const char *path)
+{
+	if (!S_ISREG(st->st_mode))
+		return 51;
+	/* another name for the same inode may live outside the root, where
+	 * no resolver can see it: RESOLVE_BENEATH checks the path, not the
+	 * file. so a file with more than one link is not served */
+	if (st->st_nlink > 1) {
+		char name[3 * REQ_MAX_URL + 8];
+
+		log_escape(name, sizeof(name), path, strlen(path));
+		log_warnx("%s: not served: a regular file with %ju hard links "
+		    "(capsule-check reports them)", name[0] ? name : ".",
+		    (uintmax_t)st->st_nlink);
+		return 51;
+	}
+	return 20;
+}
+
+int
+capsule_name_shown(const char *name)
+{
+	size_t i = 0, n = strlen(name), k;
+	uint32_t cp;
+
+	while (i < n) {
+		if ((k = utf8_decode(name + i, n - i, &cp)) == 0)
+			return 0;
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 static int
 capsule_name_cmp(const void *a, const void *b)
 {
@@ -94,7 +132,9 @@ capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
 	while ((de = readdir(d)) != NULL) {
 		size_t l;
 
-		if (de->d_name[0] == '.')
+		/* dot-files are not served; a name with a control byte
+		 * could write a line of its own in a listing or menu */
+		if (de->d_name[0] == '.' || !capsule_name_shown(de->d_name))
 			continue;
 		if (n == cap) {
 			char **nn;
@@ -113,7 +153,8 @@ capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), capsule_name_cmp);
+	if (n > 1)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(names, n, sizeof(*names), capsule_name_cmp);
 	*namesp = names;
 	*np = n;
 	return 0;
@@ -158,7 +199,7 @@ capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
 			else
 				fputc(*c, mem);
 		}
-		/* names with control bytes are listed by their encoded url */
+		/* capsule_names let no control byte through to the label */
 		fprintf(mem, " %s\n", names[i]);
 	}
 	if (fclose(mem) == 0)
@@ -203,6 +244,10 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 			close(fd);
 			return 51;
 		}
+		if (capsule_servable(&st, path) != 20) {
+			close(fd);
+			return 51;
+		}
 		if (capsule_setname(cf, path) == -1) {
 			close(fd);
 			return 51;
@@ -221,7 +266,13 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 	}
 	ifd = capsule_open(fd, index, O_RDONLY | O_NONBLOCK);
 	if (ifd != -1) {
-		if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+		char ipath[REQ_MAX_URL + 300];
+
+		/* a refused index is as good as a missing one */
+		snprintf(ipath, sizeof(ipath), "%s%s%s", path,
+		    path[0] ? "/" : "", index);
+		if (fstat(ifd, &st) == 0 && capsule_servable(&st, ipath) ==
+		    20) {
 			close(fd);
 			cf->fd = ifd;
 			cf->size = st.st_size;
