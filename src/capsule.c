@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,24 +71,33 @@ capsule_errno_status(int err)
 	}
 }
 
-int
-capsule_servable(const struct stat *st, const char *path)
+const char *
+capsule_refusal(const struct stat *st)
 {
 	if (!S_ISREG(st->st_mode))
-		return 51;
+		return "not a regular file";
 	/* another name for the same inode may live outside the root, where
 	 * no resolver can see it: RESOLVE_BENEATH checks the path, not the
 	 * file. so a file with more than one link is not served */
-	if (st->st_nlink > 1) {
-		char name[3 * REQ_MAX_URL + 8];
+	if (st->st_nlink > 1)
+		return "a regular file with more than one hard link";
+	return NULL;
+}
 
+int
+capsule_servable(const struct stat *st, const char *path)
+{
+	char name[3 * REQ_MAX_URL + 8];
+
+	if (capsule_refusal(st) == NULL)
+		return 20;
+	if (S_ISREG(st->st_mode)) {
 		log_escape(name, sizeof(name), path, strlen(path));
 		log_warnx("%s: not served: a regular file with %ju hard links "
 		    "(capsule-check reports them)", name[0] ? name : ".",
 		    (uintmax_t)st->st_nlink);
-		return 51;
 	}
-	return 20;
+	return 51;
 }
 
 int

@@ -31,6 +31,9 @@ void	capsule_file_close(struct capsule_file *);
  * other name may lie outside the root, where no resolver looks.
  */
 int	capsule_servable(const struct stat *, const char *path);
+/* the same rule without the log line, for capsule-check: NULL when the
+ * file may be served, else why not */
+const char *capsule_refusal(const struct stat *);
 /* 1 when a file name can be shown in a listing, menu or finger list:
  * valid utf-8 without C0, DEL or C1 control characters */
 int	capsule_name_shown(const char *name);

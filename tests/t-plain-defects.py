@@ -22,6 +22,7 @@ os.chmod(work, 0o755)
 root = os.path.join(work, "root")
 subprocess.run(["cp", "-a", os.path.join(TOP, "capsule"), root], check=True)
 os.makedirs(root + "/list")
+os.makedirs(root + "/void")
 
 
 def write(path, data):
@@ -154,6 +155,14 @@ t.ok(b"evil" not in menu and b"\x1b" not in menu and b"\x07" not in menu
      and b"\xc2\x85" not in menu, "nor the gopher menu", menu)
 t.ok(b"\tOk\t" in menu or b"Ok\t/list/ok.gmi" in menu,
      "the gopher menu still lists ordinary pages", menu)
+
+# --- 8. an empty directory listed (qsort(NULL, 0) is undefined behaviour:
+# the sanitizer build's worker aborted here)
+r = request(srv.port, srv.url("/void/"))
+t.eq((r.status, r.body), (20, b"# Index of /void/\n\n"),
+     "gemini: an empty directory is an empty listing")
+t.eq(plain_request(gport, b"/void/\r\n"), b".\r\n",
+     "gopher: an empty directory is an empty menu")
 
 # --- 7. hard links are not served
 for proto, got, refused in (
