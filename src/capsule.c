@@ -184,6 +184,21 @@ capsule_names_free(char **names, size_t n)
 	free(names);
 }
 
+/* a name as a url path segment: what would end or bend a link encoded */
+static void
+capsule_put_encoded(FILE *mem, const char *name)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)name; *c; c++) {
+		if (*c <= 0x20 || *c == '%' || *c == '?' || *c == '#' ||
+		    *c == 0x7f)
+			fprintf(mem, "%%%02X", *c);
+		else
+			fputc(*c, mem);
+	}
+}
+
 /* a gemtext listing of a directory: no dot-files, sorted, names encoded */
 static int
 capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
@@ -197,18 +212,14 @@ capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
 		return -1;
 	if ((mem = open_memstream(&cf->listing, &cf->listing_len)) == NULL)
 		goto out;
-	fprintf(mem, "# Index of /%s%s\n\n", path, path[0] ? "/" : "");
+	/* the request path may hold a decoded %0A: encoded in the heading
+	 * too, so it cannot start a line of its own */
+	fputs("# Index of /", mem);
+	capsule_put_encoded(mem, path);
+	fprintf(mem, "%s\n\n", path[0] ? "/" : "");
 	for (i = 0; i < n; i++) {
-		const unsigned char *c;
-
 		fputs("=> ", mem);
-		for (c = (unsigned char *)names[i]; *c; c++) {
-			if (*c <= 0x20 || *c == '%' || *c == '?' ||
-			    *c == '#' || *c == 0x7f)
-				fprintf(mem, "%%%02X", *c);
-			else
-				fputc(*c, mem);
-		}
+		capsule_put_encoded(mem, names[i]);
 		/* capsule_names let no control byte through to the label */
 		fprintf(mem, " %s\n", names[i]);
 	}

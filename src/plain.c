@@ -154,6 +154,9 @@ plain_item_type(const char *selector, void *arg)
 	close(fd);
 	if (S_ISDIR(st.st_mode))
 		return '1';
+	/* what would not be served is no item (capsule_servable's rule) */
+	if (capsule_refusal(&st) != NULL)
+		return '\0';
 	return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
 }
 

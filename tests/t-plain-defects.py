@@ -40,11 +40,15 @@ write(root + "/list/tab\there.gmi", "# Tab\n")
 write(root + "/list/bell\x07.gmi", "# Bell\n")
 write(root + "/list/esc\x1b[31m.txt", "red\n")
 write(root + "/list/c1\u0085.gmi", "# C1\n")
+# a directory so named: asked for by its encoded url, its listing heading
+os.makedirs(root + "/d\n=> https:evil.example x")
+write(root + "/d\n=> https:evil.example x/f.gmi", "# F\n")
 # hard links: to a file outside the root, and between two names inside
 write(work + "/secret.txt", "outside the root: hard-linked\n")
 os.link(work + "/secret.txt", root + "/passwd.txt")
 os.link(work + "/secret.txt", root + "/list/passwd.gmi")
 write(root + "/twin.gmi", "# Twin\n")
+write(root + "/twin-link.gmi", "# Links\n\n=> twin.gmi Twin\n")
 os.link(root + "/twin.gmi", root + "/twin2.gmi")
 for dirpath, dirs, files in os.walk(work):
     os.chmod(dirpath, 0o755)
@@ -155,6 +159,24 @@ t.ok(b"evil" not in menu and b"\x1b" not in menu and b"\x07" not in menu
      and b"\xc2\x85" not in menu, "nor the gopher menu", menu)
 t.ok(b"\tOk\t" in menu or b"Ok\t/list/ok.gmi" in menu,
      "the gopher menu still lists ordinary pages", menu)
+r = request(srv.port, srv.url("/d%0A=%3E%20https:evil.example%20x/"))
+t.ok(r.status == 20 and b"f.gmi" in r.body and
+     not any(l.startswith(b"=> https:evil") for l in r.body.split(b"\n")),
+     "a requested path cannot write a line into the listing heading",
+     r.body)
+t.ok(b"evil" not in request(srv.port, srv.url("/")).body and
+     b"evil" not in plain_request(gport, b"/\r\n"),
+     "nor is such a directory named in its parent")
+
+# with auto-index on, the gopher root is still the home page as a menu
+top = plain_request(gport, b"\r\n")
+t.ok(top.startswith(b"iThe Teaching School") and
+     b"\t/principles.gmi\t" in top and b"/big.bin" not in top,
+     "gopher root: index.gmi as a menu, not a file list", top[:300])
+# and a menu does not offer an item that would not be served
+twin = plain_request(gport, b"/twin-link.gmi\r\n")
+t.ok(b"\t/twin.gmi\t" not in twin and b"<twin.gmi>" in twin,
+     "a link to a hard-linked page is an info line, not an item", twin)
 
 # --- 8. an empty directory listed (qsort(NULL, 0) is undefined behaviour:
 # the sanitizer build's worker aborted here)
