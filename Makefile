@@ -98,8 +98,9 @@ $(B)/libmilter-mods.a: $(MILTER_OBJS) $(B)/obj/log.o
 $(B)/capsuled: $(B)/obj/capsuled.o $(B)/libcapsuled.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CAPSULED_LIBS)
 
-# the capsule checker stands alone: it needs nothing but the logging
-$(B)/capsule-check: $(B)/obj/capcheck.o $(B)/obj/log.o
+# the capsule checker asks capsule.c what capsuled serves and lists
+$(B)/capsule-check: $(B)/obj/capcheck.o $(B)/obj/capsule.o \
+	    $(B)/obj/request.o $(B)/obj/utf8.o $(B)/obj/log.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(B)/enquiry-milter: $(B)/obj/enquiry-milter.o $(B)/libmilter-mods.a
