@@ -79,21 +79,35 @@ ack_date_rfc(time_t t, char *buf, size_t bufsz)
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* append a header line; the value must already be safe */
+/* append a header line, folded at white space (rfc 5322 2.1.1: 78
+ * characters where it can be, never more than 998: the callers' values
+ * have no word that long); the value must already be safe */
 static int
 hdr_add(char **buf, size_t *len, size_t *cap, const char *name,
     const char *value)
 {
-	size_t need = strlen(name) + strlen(value) + 5;
-	char *nb;
+	size_t vl = strlen(value), foldsz = vl * 2 + 16, need;
+	char *nb, *folded;
 
+	/* at worst every word gets its own line: two bytes more each */
+	if ((folded = malloc(foldsz)) == NULL)
+		return -1;
+	if (mailhdr_fold(value, strlen(name) + 2, "\r\n", folded,
+	    foldsz) == -1) {
+		free(folded);
+		return -1;
+	}
+	need = strlen(name) + strlen(folded) + 5;
 	if (*len + need > *cap) {
 		*cap = (*len + need) * 2;
-		if ((nb = realloc(*buf, *cap)) == NULL)
+		if ((nb = realloc(*buf, *cap)) == NULL) {
+			free(folded);
 			return -1;
+		}
 		*buf = nb;
 	}
-	*len += (size_t)sprintf(*buf + *len, "%s: %s\r\n", name, value);
+	*len += (size_t)sprintf(*buf + *len, "%s: %s\r\n", name, folded);
+	free(folded);
 	return 0;
 }
 
