@@ -209,14 +209,15 @@ mb_entity(struct mailbody *mb, int terminated)
 		mb_put(mb, ";", 1);
 }
 
-/* a tag ended at '>': script and style hide what follows; other tags but
- * inline ones break words */
+/* a tag ended at '>': script, style and title (no part of the text a
+ * reader sees) hide what follows; other tags but inline ones break words */
 static void
 mb_tag_end(struct mailbody *mb)
 {
 	mb->h_state = H_TEXT;
 	if (!mb->h_closing && (strcmp(mb->h_name, "script") == 0 ||
-	    strcmp(mb->h_name, "style") == 0)) {
+	    strcmp(mb->h_name, "style") == 0 ||
+	    strcmp(mb->h_name, "title") == 0)) {
 		mb->h_state = H_RAW;
 		mb->h_rawmatch = 0;
 		return;
@@ -327,7 +328,7 @@ again:
 		mb_entity(mb, 0);
 		goto again;
 	case H_RAW:
-		/* 4. script and style: nothing until their closing tag */
+		/* 4. script, style, title: nothing until their closing tag */
 		if (strlen(mb->h_name) + 2 >= sizeof(target))
 			return;
 		target[0] = '<';

@@ -4,7 +4,8 @@
  * boundary, nested up to MAILBODY_DEPTH_MAX), undoes quoted-printable and
  * base64, converts the charset to utf-8 (us-ascii, utf-8, iso-8859-1 and
  * windows-1252 built in, others through iconv(3)) and reduces text/html to
- * text (tags dropped, common entities decoded, script and style dropped).
+ * text (tags dropped, common entities decoded, script, style and title
+ * dropped).
  * only text/plain and text/html parts that are not attachments count:
  * message parts (message/rfc822, message/delivery-status), text/rfc822-
  * headers (a bounce's quoted headers), attachments and every other type

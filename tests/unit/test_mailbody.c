@@ -162,7 +162,7 @@ test_html(void)
 	const char *s;
 
 	s = text_of("text/html; charset=utf-8", "7bit",
-	    "<!DOCTYPE html><html><head><title>Hi</title>\r\n"
+	    "<!DOCTYPE html><html><head><title>A tour</title>\r\n"
 	    "<style>p.tour { color: red }</style>\r\n"
 	    "<script type=\"text/javascript\">var tour = '</scr' + 'x';"
 	    "</script></head>\r\n"
