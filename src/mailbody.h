@@ -5,23 +5,24 @@
  * base64, converts the charset to utf-8 (us-ascii, utf-8, iso-8859-1 and
  * windows-1252 built in, others through iconv(3)) and reduces text/html to
  * text (tags dropped, common entities decoded, script, style and title
- * dropped).
- * only text/plain and text/html parts that are not attachments count:
- * message parts (message/rfc822, message/delivery-status), text/rfc822-
- * headers (a bounce's quoted headers), attachments and every other type
- * are read past. memory is bounded: the struct holds
- * at most MAILBODY_TEXT_MAX bytes of text; the rest is read and dropped.
+ * dropped). only text/plain and text/html parts that are not attachments
+ * count: message parts (message/rfc822, message/delivery-status),
+ * text/rfc822-headers (a bounce's quoted headers), attachments and every
+ * other type are read past. memory is bounded: the struct holds at most
+ * MAILBODY_TEXT_MAX bytes of text; the rest is read and dropped.
  * pure: no i/o, no globals, so unit tests and fuzzers drive it directly.
  *
  * return contract: mailbody_init and mailbody_feed never fail (malformed
  * input is read as well as it can be); mailbody_text, once the body is
  * fed, gives the text: valid utf-8 without control bytes but '\n',
  * NUL-terminated (it may be called again; a line fed across it counts as
- * two); mailbody_free releases what init took
- * (iconv descriptors) and may be called twice. mailbody_has_phrase: 1 when
- * the phrase's words occur in the text as whole words, in order, separated
- * by anything that is not a word character, 0 otherwise (and for a phrase
- * without a word character). */
+ * two); mailbody_free releases what init took (iconv descriptors) and may
+ * be called twice. mailbody_has_phrase: 1 when the phrase's words occur in
+ * the text as whole words, in order, separated by anything that is not a
+ * word character, 0 otherwise (and for a phrase without a word character).
+ * word characters are ascii letters and digits and any other character
+ * outside the punctuation, symbol and space blocks; case is folded for
+ * ascii and the latin-1, greek and cyrillic capitals. */
 #ifndef MAILBODY_H
 #define MAILBODY_H
 
