@@ -468,8 +468,20 @@ spool_read(int dfd, const char *name, char *rcpt, size_t rcptsz,
 	size_t got = 0;
 	int fd;
 
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	/* only what this milter wrote: a regular file of its user's, one
+	 * link, no symbolic link (EPERM otherwise) */
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ELOOP)
+			errno = EPERM;
 		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || st.st_nlink != 1)) {
+		close(fd);
+		errno = EPERM;
+		return NULL;
+	}
 	if (fstat(fd, &st) == -1 || st.st_size > ACK_SPOOL_MAX ||
 	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
@@ -563,7 +575,13 @@ sub_start(struct ack_sub *s, const char *name)
 		return SUBMIT_LATER;
 	if ((s->buf = spool_read(ack.new_fd, name, s->rcpt, sizeof(s->rcpt),
 	    &msg, &msglen)) == NULL) {
-		log_warn("spool %s: unreadable, moved to failed/", name);
+		if (errno == EPERM)
+			log_warnx("spool %s: not a regular file of the "
+			    "milter's own (a link, or someone else's): not "
+			    "sent, moved to failed/", name);
+		else
+			log_warn("spool %s: unreadable, moved to failed/",
+			    name);
 		renameat(ack.new_fd, name, ack.failed_fd, name);
 		return SUBMIT_NEVER;
 	}
@@ -729,7 +747,7 @@ ack_committed(const char *name)
 		return 0;
 	if ((buf = spool_read(ack.tmp_fd, name, rcpt, sizeof(rcpt), &msg,
 	    &msglen)) == NULL)
-		return errno == EINVAL ? 0 : -1;
+		return errno == EINVAL || errno == EPERM ? 0 : -1;
 	if ((r = strstr(buf, "\nref ")) == NULL || r > msg ||
 	    (e = strchr(r + 5, '\n')) == NULL ||
 	    (size_t)(e - r - 5) >= sizeof(ref)) {
