@@ -174,7 +174,9 @@ prepare_one(int dfd, const char *show, const char *name, int dir,
 	    O_CLOEXEC | (dir ? O_DIRECTORY : 0))) == -1) {
 		if (errno == ENOENT)
 			return;
-		if (errno == ELOOP)
+		/* O_DIRECTORY on a link says ENOTDIR: ask what it is */
+		if (errno == ELOOP || (fstatat(dfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)))
 			fatalx("%s is a symbolic link: refusing to start",
 			    show);
 		if (errno == ENOTDIR)
@@ -422,6 +424,8 @@ main(int argc, char *argv[])
 			fatal("malloc");
 		*pw = *getpwnam(c->user);
 	}
+	/* 3. the state, checked before anything listens */
+	prepare_state(c, pw);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		fatalx("cannot open socket %s", sock);
 	if ((spath = socket_path(sock)) != NULL) {
@@ -437,8 +441,7 @@ main(int argc, char *argv[])
 		    c->socket_mode);
 	}
 
-	/* 3. state, then no more root */
-	prepare_state(c, pw);
+	/* 4. no more root */
 	if (pw) {
 		drop_privileges(pw);
 		log_info("running as %s", c->user);
