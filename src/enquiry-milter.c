@@ -117,13 +117,21 @@ list_enquiries(struct milter_conf *c, int n)
 	}
 	/* as root, read as the milter's user, so no file the daemon needs
 	 * ends up owned by root */
-	if (geteuid() == 0 && (pw = getpwnam(c->user)) != NULL &&
-	    (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)) {
-		fprintf(stderr, "enquiry-milter: cannot become %s: %s\n",
-		    c->user, strerror(errno));
-		return 1;
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(c->user)) == NULL) {
+			fprintf(stderr, "enquiry-milter: user \"%s\" does not "
+			    "exist: not reading the database as root\n",
+			    c->user);
+			return 1;
+		}
+		/* its groups only: not root's (initgroups first) */
+		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+			fprintf(stderr, "enquiry-milter: cannot become %s: "
+			    "%s\n", c->user, strerror(errno));
+			return 1;
+		}
 	}
 	if ((db = db_open(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "enquiry-milter: %s\n", err);

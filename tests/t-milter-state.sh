@@ -214,6 +214,10 @@ out=$(setpriv --groups 0 "$BIN" -c "$T/m.conf" -l 2>&1); rc=$?
 checke "-l as root with group 0 drops it (a group-root database is unreadable)" \
     '[ $rc -eq 1 ] && case "$out" in *"unable to open database"*) true ;; *) false ;; esac'
 chown -R "$user" "$S" && chmod 750 "$S" && chmod 640 "$S/enquiries.db"
+sed "s|^state-dir .*|state-dir = \"$S\"|" "$T/nouser.conf" >"$T/nouser-l.conf"
+out=$("$BIN" -c "$T/nouser-l.conf" -l 2>&1); rc=$?
+checke "-l as root with a user that does not exist: refused, not read as root" \
+    '[ $rc -eq 1 ] && [ "$out" = "enquiry-milter: user \"$nouser\" does not exist: not reading the database as root" ]'
 out=$(setpriv --groups 0 "$BIN" -c "$T/m.conf" -l 2>&1); rc=$?
 checke "-l as root reads the user's own database" \
     '[ $rc -eq 0 ] && case "$out" in REFERENCE*) true ;; *) false ;; esac'
