@@ -55,7 +55,8 @@ static const char db_schema[] =
 static const char db_schema_autoreply[] =
     "CREATE TABLE IF NOT EXISTS autoreply ("
     " address TEXT NOT NULL, time INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS autoreply_addr ON autoreply(address, time);";
+    "CREATE INDEX IF NOT EXISTS autoreply_addr ON autoreply(address, time);"
+    "CREATE INDEX IF NOT EXISTS autoreply_time ON autoreply(time);";
 
 struct db {
 	sqlite3		*h;
@@ -355,7 +356,8 @@ db_autoreply_allow(struct db *db, const char *addr, long long now,
     int limit)
 {
 	static const char *const sql[] = {
-		"DELETE FROM autoreply WHERE address = ?1 AND time <= ?2",
+		/* every address's old rows, so the table holds one hour */
+		"DELETE FROM autoreply WHERE time <= ?2 AND ?1 IS NOT NULL",
 		"SELECT count(*) FROM autoreply WHERE address = ?1",
 		"INSERT INTO autoreply(address, time) VALUES(?1, ?2)",
 	};
