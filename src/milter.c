@@ -631,6 +631,8 @@ milter_eom(SMFICTX *ctx)
 	/* 2. should the sender hear from us? */
 	why = mailhdr_classify(m->sender, &m->hdr,
 	    (const char *const *)c->own, c->nown);
+	if (why == MAILHDR_ACK && mailhdr_auth_failed(&m->hdr, c->authserv_id))
+		why = MAILHDR_NOACK_AUTH_FAIL;
 
 	/* 3. reference, ack decision, spool and record: one transaction */
 	if (db_begin(milter_db) == -1) {
@@ -665,6 +667,12 @@ milter_eom(SMFICTX *ctx)
 			goto dbfail;
 		if (rc == 0 && now - last < e->ack_interval)
 			why = MAILHDR_NOACK_INTERVAL;
+	}
+	if (why == MAILHDR_ACK && (rc = db_autoreply_allow(milter_db,
+	    m->sender, now, c->auto_reply_limit)) != 1) {
+		if (rc == -1)
+			goto dbfail;
+		why = MAILHDR_NOACK_RATE;
 	}
 	if (why == MAILHDR_ACK) {
 		milter_token(token, sizeof(token));
