@@ -123,20 +123,12 @@ main(int argc, char *argv[])
 	}
 	log_setlevel(conf->log_level);
 
-	if (mkdir(conf->state_dir, 0755) == -1 && errno != EEXIST)
-		fatal("state-dir %s", conf->state_dir);
 	if (server_prepare(conf, NULL, &s, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (geteuid() == 0) {
-		if (conf->user == NULL)
-			fatalx("%s: started as root with no user to drop to: "
-			    "set user; capsuled does not serve as root",
-			    confpath);
-		if (sandbox_user(conf->user, &s->uid, &s->gid, err,
-		    sizeof(err)) == -1)
-			fatalx("%s: %s", confpath, err);
-		s->drop_privs = 1;
-	} else if (conf->user != NULL)
+	if (master_log_check(conf->access_log, &s->owner, err, sizeof(err))
+	    == -1 || server_commit(s, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (!s->drop_privs && conf->user != NULL)
 		log_debug("not started as root: user \"%s\" is not needed",
 		    conf->user);
 

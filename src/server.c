@@ -30,8 +30,10 @@
 #include "log.h"
 #include "plain.h"
 #include "proxy.h"
+#include "sandbox.h"
 #include "server.h"
 #include "tls.h"
+#include "trust.h"
 
 #define SERVER_CHUNK	(64 * 1024)	/* file bytes per write */
 #define SERVER_SMALL	(16 * 1024)	/* bodies sent with the header */
@@ -142,6 +144,7 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 {
 	struct srv *s;
 	size_t i, j;
+	int statefd = -1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -163,7 +166,33 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 		s->listeners[i].fd = -1;
 	s->nlisteners = conf->nlistens;
 
-	if (tls_tickets_init(conf->state_dir, err, errsz) == -1)
+	/* 1. who serves: started as root, the user to drop to; it and
+	 * root are who may own and write the state files */
+	if (geteuid() == 0) {
+		if (conf->user == NULL) {
+			snprintf(err, errsz, "%s: started as root with no user "
+			    "to drop to: set user; capsuled does not serve as "
+			    "root", conf->path);
+			goto fail;
+		}
+		if (sandbox_user(conf->user, &s->uid, &s->gid, err, errsz)
+		    == -1)
+			goto fail;
+		s->drop_privs = 1;
+	} else {
+		s->uid = geteuid();
+		s->gid = getegid();
+	}
+	s->owner.uid = s->uid;
+	s->owner.gid = s->gid;
+
+	/* 2. the state directory and what is in it, read and checked; what
+	 * is missing is made in memory and written by server_commit */
+	if ((statefd = trust_opendir(conf->state_dir, &s->owner, err, errsz))
+	    == -1 && errno != ENOENT)
+		goto fail;
+	if (tls_tickets_load(statefd, conf->state_dir, &s->owner, &s->ticket,
+	    err, errsz) == -1)
 		goto fail;
 	for (i = 0; i < conf->nservers; i++) {
 		struct server_conf *sc = &conf->servers[i];
@@ -182,17 +211,19 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 			    strerror(errno));
 			goto fail;
 		}
-		s->vhosts[i].conf = sc;
-		s->vhosts[i].ctx = tls_server_ctx(sc, conf->state_dir, err,
-		    errsz);
-		if (s->vhosts[i].ctx == NULL)
+		if (tls_vhost_load(&s->vhosts[i], sc, statefd, conf->state_dir,
+		    &s->owner, err, errsz) == -1)
 			goto fail;
 	}
+	if (statefd != -1)
+		close(statefd);
+	statefd = -1;
 	s->ktls = tls_ktls_available();
 	s->sni.vhosts = s->vhosts;
 	s->sni.nvhosts = conf->nservers;
 	tls_sni_setup(&s->sni);
 
+	/* 3. listeners: new sockets only, closed again on failure */
 	for (i = 0; i < conf->nlistens; i++) {
 		struct listener *l = &s->listeners[i];
 		struct listen_conf *lc = &conf->listens[i];
@@ -217,10 +248,19 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 	*out = s;
 	return 0;
 fail:
+	if (statefd != -1)
+		close(statefd);
 	s->nlisteners = conf->nlistens;
 	s->conf = NULL;		/* the caller keeps it on failure */
 	server_free(s);
 	return -1;
+}
+
+int
+server_commit(struct srv *s, char *err, size_t errsz)
+{
+	return tls_commit(s->vhosts, s->nservers, &s->ticket,
+	    s->conf->state_dir, &s->owner, err, errsz);
 }
 
 void
@@ -237,12 +277,12 @@ server_free(struct srv *s)
 		if (s->rootfds[i] != -1)
 			close(s->rootfds[i]);
 	for (i = 0; s->vhosts != NULL && i < s->nservers; i++)
-		if (s->vhosts[i].ctx != NULL)
-			tls_ctx_free(s->vhosts[i].ctx);
+		tls_vhost_free(&s->vhosts[i]);
 	free(s->listeners);
 	free(s->rootfds);
 	free(s->vhosts);
 	conf_free(s->conf);
+	explicit_bzero(&s->ticket, sizeof(s->ticket));
 	free(s);
 }
 
