@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confline.h"
 #include "log.h"
 
 /* libconfuse reports through this; keep the first error, as file:line */
@@ -283,7 +284,7 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "mime", conf_validate_mime);
 
 	conf_err = &eb;
-	rc = cfg_parse(cfg, path);
+	rc = confline_parse(cfg, path);
 	conf_err = NULL;
 	if (rc != CFG_SUCCESS) {
 		if (!eb.set)
