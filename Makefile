@@ -43,7 +43,7 @@ CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 MILTER_LIBS = -lmilter -lpthread
 
 # capsuled: every module but main goes into a library the unit tests link
-CAPSULED_MODS = log confline conf request capsule mime tls gemini server master sandbox proxy trust \
+CAPSULED_MODS = log confline conf request capsule mime tls gemini server master sandbox proxy trust addrcap \
 	buf utf8 gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter

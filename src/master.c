@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrcap.h"
 #include "conf.h"
 #include "log.h"
 #include "master.h"
@@ -21,7 +22,7 @@
 #include "server.h"
 #include "trust.h"
 
-#define MASTER_MAX_WORKERS	256
+#define MASTER_MAX_WORKERS	ADDRCAP_SLOTS	/* 256 */
 
 struct master {
 	struct srv	*srv;		/* the generation in force */
@@ -142,6 +143,7 @@ master_spawn(struct master *m, int slot)
 		log_warn("fork");
 		return -1;
 	case 0:
+		addrcap_slot(slot);
 		master_worker_main(m, m->srv);
 		_exit(1);
 	default:
@@ -245,6 +247,7 @@ master_reap(struct master *m)
 		if (i == MASTER_MAX_WORKERS)
 			continue;
 		m->pids[i] = 0;
+		addrcap_clear(i);	/* what it held went with it */
 		if (m->stopping || m->gens[i] != m->generation)
 			continue;
 		/* a worker of the running generation died: replace it,
@@ -298,6 +301,8 @@ master_run(const char *confpath, struct srv *s)
 	m.logfd = -1;
 	if (pipe2(m.logpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		fatal("pipe2");
+	if (addrcap_init() == -1)
+		fatal("per-address connection table");
 	if (master_open_log(&m, s->conf->access_log) == -1)
 		fatalx("cannot open the access log %s", s->conf->access_log);
 	s->accesslog_fd = m.logfd != -1 ? m.logpipe[1] : -1;

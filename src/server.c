@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "addrcap.h"
 #include "capsule.h"
 #include "conf.h"
 #include "gemini.h"
@@ -72,6 +73,8 @@ struct conn {
 	size_t		 outlen, outoff;
 	off_t		 fileoff;
 	size_t		 bytes;		/* body bytes sent */
+	int		 counted;	/* holds one of its address's slots */
+	unsigned	 capbucket;	/* which (addrcap.h) */
 };
 
 struct worker {
@@ -86,6 +89,8 @@ struct worker {
 	time_t		 resume_at;	/* after emfile */
 	time_t		 last_emfile_log;
 	unsigned long	 emfile_count;
+	time_t		 last_cap_log;
+	unsigned long	 cap_count;	/* refused over the address cap */
 };
 
 static int
@@ -392,6 +397,8 @@ server_close(struct worker *w, struct conn *c)
 	}
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
+	if (c->counted)
+		addrcap_release(c->capbucket);
 	tls_out_free(&c->tout);
 	close(c->fd);
 	free(c->out);
@@ -466,6 +473,35 @@ server_emfile(struct worker *w)
 	}
 }
 
+/* count the connection against its client's address (the one the PROXY
+ * header gave, behind a proxy): 0 counted or not capped, -1 over the cap.
+ * said once per interval, not per connection */
+static int
+server_cap(struct worker *w, struct conn *c,
+    const struct sockaddr_storage *ss)
+{
+	int cap = w->srv->conf->max_conns_per_address;
+	time_t now;
+
+	if (cap == 0)
+		return 0;
+	c->capbucket = addrcap_bucket(ss);
+	if (addrcap_take(c->capbucket, cap)) {
+		c->counted = 1;
+		return 0;
+	}
+	w->cap_count++;
+	now = server_now();
+	if (now - w->last_cap_log >= 10) {
+		log_warnx("%s: over max-connections-per-address (%d): "
+		    "closed (%lu such since last said)", c->peer, cap,
+		    w->cap_count);
+		w->last_cap_log = now;
+		w->cap_count = 0;
+	}
+	return -1;
+}
+
 static void
 server_accept(struct worker *w, struct listener *l)
 {
@@ -501,6 +537,13 @@ server_accept(struct worker *w, struct listener *l)
 		c->l = l;
 		c->port = l->port;
 		server_peer(c, &ss);
+		/* behind proxy-listen the address comes with the header */
+		if (l->kind != LISTEN_PROXY && server_cap(w, c, &ss) == -1) {
+			/* at once, holding nothing: no handshake, no slot */
+			close(fd);
+			free(c);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &c->start);
 		c->read_deadline = server_now() +
 		    w->srv->conf->request_timeout;
@@ -521,6 +564,8 @@ server_accept(struct worker *w, struct listener *l)
 		ev.data.ptr = c;
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 			log_warn("epoll_ctl");
+			if (c->counted)
+				addrcap_release(c->capbucket);
 			close(fd);
 			free(c);
 			continue;
@@ -619,6 +664,8 @@ server_proxy(struct worker *w, struct conn *c)
 	if (!pi.local) {
 		server_peer(c, &pi.src);
 		c->port = server_sockport(&pi.dst);
+		if (server_cap(w, c, &pi.src) == -1)
+			return -1;
 	}
 	return server_start_tls(w, c) == -1 ? -1 : 1;
 }
