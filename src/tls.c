@@ -557,8 +557,6 @@ tls_commit(struct tls_vhost *vs, size_t n, const struct tls_ticket *t,
 				done++;	/* unlink what there is of it */
 				goto fail;
 			}
-			log_info("generated a self-signed certificate for %s: "
-			    "%s/%s", v->conf->name, state_dir, crtname);
 		}
 		if (t->fresh && tls_write_file(dirfd, "ticket.key", 0600,
 		    t->secret, sizeof(t->secret)) == -1) {
@@ -569,6 +567,9 @@ tls_commit(struct tls_vhost *vs, size_t n, const struct tls_ticket *t,
 		close(dirfd);
 	}
 	for (i = 0; i < n; i++) {
+		if (vs[i].newkey != NULL)
+			log_info("generated a self-signed certificate for %s "
+			    "in %s", vs[i].conf->name, state_dir);
 		EVP_PKEY_free(vs[i].newkey);
 		X509_free(vs[i].newcrt);
 		vs[i].newkey = NULL;
