@@ -14,14 +14,17 @@ notok() { echo "not ok - $*"; fails=$((fails + 1)); }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-# the shipped files check clean as they are
+# the shipped files parse as they are: no "file:line:" error (what -n
+# checks after the parse, such as whether the user exists on this
+# machine, is not this test's)
 for p in "build/capsuled etc/capsuled.conf" \
     "build/enquiry-milter etc/enquiry-milter.conf"; do
 	set -- $p
-	if "$1" -n -c "$2" >"$T/out" 2>&1; then
-		ok "${1#build/} -n accepts the shipped $2"
+	"$1" -n -c "$2" >"$T/out" 2>&1
+	if ! grep -q "^$2:[0-9]*: " "$T/out"; then
+		ok "${1#build/} -n parses the shipped $2 without error"
 	else
-		notok "${1#build/} -n accepts the shipped $2"
+		notok "${1#build/} -n parses the shipped $2 without error"
 		sed 's/^/# /' "$T/out"
 	fi
 done
