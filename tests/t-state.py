@@ -198,6 +198,11 @@ try:
     t.ok(rc not in (None, 0) and srv.state in out and
          "writable by every user" in out,
          "a 1777 state-dir is refused at start, naming it", out[-800:])
+    p = subprocess.run([gemtest.CAPSULED, "-n", "-c", srv.conf],
+                       capture_output=True, text=True, cwd=srv.dir)
+    t.ok(p.returncode == 1 and srv.state in p.stderr and
+         "writable by every user" in p.stderr,
+         "and capsuled -n says so", p.stdout + p.stderr)
     os.chmod(srv.state, 0o755)
 
     # a symbolic link planted for the ticket secret
@@ -212,6 +217,11 @@ try:
     t.ok(rc not in (None, 0) and tk in out and "symbolic link" in out,
          "a symlinked ticket.key is refused at start, naming it",
          out[-800:])
+    p = subprocess.run([gemtest.CAPSULED, "-n", "-c", srv.conf],
+                       capture_output=True, text=True, cwd=srv.dir)
+    t.ok(p.returncode == 1 and tk in p.stderr and
+         "symbolic link" in p.stderr, "and capsuled -n says so",
+         p.stdout + p.stderr)
     os.unlink(tk)
     os.rename(saved, tk)
 
@@ -263,6 +273,9 @@ try:
         t.skip("not root: files owned by another user not tried")
 
     # all put back: it starts again, with the same files
+    p = subprocess.run([gemtest.CAPSULED, "-n", "-c", srv.conf],
+                       capture_output=True, text=True, cwd=srv.dir)
+    t.eq(p.returncode, 0, "capsuled -n accepts the files put back")
     srv.start()
     r = request(srv.port, srv.url("/"))
     t.eq(r.status, 20, "with the files put back it starts and serves")
