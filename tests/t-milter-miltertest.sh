@@ -92,10 +92,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	else notok "started as root, runs as nobody (got $u)"; fi
 fi
 
-for s in route noack untouched tempfail reload; do
+for s in route noack untouched thread tempfail reload; do
 	out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
 	    -D state="$T/state" -D dir="$TOP/tests/milter" -D tmp="$T" \
-	    -D pid="$mpid" -D conf="$T/m.conf" -s "$TOP/tests/milter/$s.lua" 2>&1)
+	    -D pid="$mpid" -D conf="$T/m.conf" -D bin="$BIN" \
+	    -s "$TOP/tests/milter/$s.lua" 2>&1)
 	rc=$?
 	echo "$out" | grep -E '^(ok|not ok|skip) - '
 	nf=$(echo "$out" | grep -c '^not ok - ')
