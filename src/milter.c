@@ -15,6 +15,7 @@
 #include "ack.h"
 #include "ackmac.h"
 #include "conf_milter.h"
+#include "conf_mlist.h"
 #include "db.h"
 #include "log.h"
 #include "mailhdr.h"
@@ -605,9 +606,21 @@ milter_is_own(const struct milter_conf *c, const char *addr)
 	return 0;
 }
 
+/* 1 when addr is a list's: its members, whoever they are, get the mail */
+static int
+milter_is_list(struct milter_conf *c, const char *addr)
+{
+	char token[128];
+	int kind;
+
+	return conf_mlist_find(c, addr, &kind, token, sizeof(token)) != NULL;
+}
+
 /* 1 when every recipient is one of the trust's own addresses (enquiry
- * addresses, routes, ack-from, bounce addresses): only then may the
- * internal headers go in, since every recipient sees the same header */
+ * addresses, routes, ack-from, bounce addresses) and none is a list,
+ * whose members may be anyone: only then may the internal headers go in,
+ * since every recipient sees the same header. routes are added after:
+ * a route naming a list is whom the trust chose to get enquiries */
 static int
 milter_all_internal(const struct milter_msg *m)
 {
@@ -615,7 +628,8 @@ milter_all_internal(const struct milter_msg *m)
 
 	for (i = 0; i < m->nrcpts; i++)
 		if (m->rcpts[i].enq == NULL &&
-		    !milter_is_own(m->conf, m->rcpts[i].addr))
+		    (!milter_is_own(m->conf, m->rcpts[i].addr) ||
+		    milter_is_list(m->conf, m->rcpts[i].addr)))
 			return 0;
 	return 1;
 }
