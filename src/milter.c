@@ -757,7 +757,7 @@ milter_eom(SMFICTX *ctx)
 	struct milter_msg *m = milter_msg(ctx);
 	struct milter_conf *c;
 	struct conf_enquiry *e = NULL;
-	struct conf_category *cat = NULL;
+	struct conf_category *cat = NULL, *kwcat;
 	struct milter_case mc;
 	struct db_enquiry rec;
 	struct ack_msg am;
@@ -808,6 +808,8 @@ milter_eom(SMFICTX *ctx)
 	    (const char *const *)c->own, c->nown);
 	automatic = milter_automatic(why);
 	autowhy = automatic ? mailhdr_noack_name(why) : NULL;
+	/* the keywords' category, for a new case; outside the lock */
+	kwcat = milter_category(m, e);
 
 	/* 2. its case, reference, ack decision, spool and record: one
 	 * transaction */
@@ -826,7 +828,7 @@ milter_eom(SMFICTX *ctx)
 				cat = &e->categories[i];
 		category = mc.category;
 	} else {
-		cat = milter_category(m, e);
+		cat = kwcat;
 		category = cat ? cat->name : "general";
 	}
 	if (milter_routes(m, &routes, &nroutes, e, cat) == -1) {
