@@ -91,6 +91,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	if [ "$u" = "nobody" ]; then ok "started as root, runs as $u"
 	else notok "started as root, runs as nobody (got $u)"; fi
 fi
+# the key that marks our own acknowledgements: made once, the milter
+# user's alone
+k=$(stat -c '%U %a %s' "$T/state/ack.key" 2>&1)
+if [ "$k" = "$user 600 32" ]; then ok "state-dir/ack.key: 32 bytes, mode 0600, owned by $user"
+else notok "state-dir/ack.key: 32 bytes, mode 0600, owned by $user (got $k)"; fi
 
 for s in route noack untouched thread tempfail reload; do
 	out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
