@@ -513,13 +513,34 @@ milter_thread_ids(const char *ids, const char *enquiry, char *ref,
 	return 1;
 }
 
+/* 1 when addr is one of the enquiry's routes, or a category's: the staff
+ * who answer its cases */
+static int
+milter_is_route(const struct conf_enquiry *e, const char *addr)
+{
+	size_t i, k;
+
+	if (addr[0] == '\0')
+		return 0;
+	for (i = 0; i < e->nroute; i++)
+		if (mailhdr_addr_eq(addr, e->route_to[i]))
+			return 1;
+	for (i = 0; i < e->ncategories; i++)
+		for (k = 0; k < e->categories[i].nroute; k++)
+			if (mailhdr_addr_eq(addr,
+			    e->categories[i].route_to[k]))
+				return 1;
+	return 0;
+}
+
 /*
  * which case a message belongs to, inside the transaction:
  * 1. a retry of a message recorded already keeps its reference;
  * 2. a reply whose In-Reply-To or References names an enquiry or its
  *    acknowledgement joins that case;
- * 3. a subject tag counts only from a party of that case (its sender, or
- *    someone it was routed to): references are sequential, so guessable;
+ * 3. a subject tag counts only from a party of that case (its sender,
+ *    someone it was routed to, or any route of the enquiry): references
+ *    are sequential, so guessable;
  * 4. anything else opens a new case, or, automatic mail, gets a marker of
  *    its own sequence and opens none.
  * every outcome fills mc->ref. 0, or -1 on a database error
@@ -548,7 +569,11 @@ milter_thread(struct milter_msg *m, struct conf_enquiry *e, const char *key,
 	/* 3. */
 	if (rc == 1 && mailhdr_find_tag(m->hdr.subject, e->reference, tag,
 	    sizeof(tag)) == 0) {
-		if ((rc = db_case_party(milter_db, tag, m->sender)) == 1) {
+		rc = db_case_party(milter_db, tag, m->sender);
+		/* staff answering a case of their enquiry */
+		if (rc == 0 && milter_is_route(e, m->sender))
+			rc = db_ref_known(milter_db, tag);
+		if (rc == 1) {
 			snprintf(mc->ref, sizeof(mc->ref), "%s", tag);
 			rc = 0;
 		} else if (rc == 0) {

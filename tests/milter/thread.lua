@@ -194,6 +194,18 @@ check(has(log, "ref=" .. tostring(jref) ..
     "kind=follow-up"), "governance's reply recorded against " ..
     tostring(jref))
 
+-- 8b. the default route answers the visit case by its tag alone: staff of
+-- the enquiry are a party of its cases, though it was routed elsewhere
+conn, r = send({ from = "<rachelle.stevens@rmet.org>",
+    rcpts = { "<enquiries@rmet.org>" },
+    headers = { { "Subject", "[" .. tostring(jref) .. "] note for the file" } } })
+check(ref_of(conn) == jref and
+    mt.eom_check(conn, MT_HDRADD, "X-Enquiry-Category", "visit") and
+    mt.eom_check(conn, MT_RCPTADD, "<visits@rmet.org>") and
+    not mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>"),
+    "a route-to address's tag joins the case: " .. tostring(ref_of(conn)))
+mt.disconnect(conn)
+
 -- 9. many orderings of new enquiries, follow-ups, unknown tags, strangers'
 -- tags, reply headers, retries and automatic mail: every message gets a
 -- reference, every new case a fresh one, every follow-up its case's
