@@ -47,7 +47,7 @@ CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox p
 	buf utf8 gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr template xio \
+MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr mailbody template xio \
 	conf_mlist mlist mlist_db listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
@@ -98,8 +98,9 @@ $(B)/libmilter-mods.a: $(MILTER_OBJS) $(B)/obj/log.o
 $(B)/capsuled: $(B)/obj/capsuled.o $(B)/libcapsuled.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CAPSULED_LIBS)
 
-# the capsule checker stands alone: it needs nothing but the logging
-$(B)/capsule-check: $(B)/obj/capcheck.o $(B)/obj/log.o
+# the capsule checker asks capsule.c what capsuled serves and lists
+$(B)/capsule-check: $(B)/obj/capcheck.o $(B)/obj/capsule.o \
+	    $(B)/obj/request.o $(B)/obj/utf8.o $(B)/obj/log.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(B)/enquiry-milter: $(B)/obj/enquiry-milter.o $(B)/libmilter-mods.a
@@ -190,6 +191,7 @@ FUZZ_plaintext_MODS = plaintext buf utf8
 FUZZ_proxy_MODS = proxy
 FUZZ_request_MODS = request utf8
 FUZZ_mailhdr_MODS = mailhdr
+FUZZ_mailbody_MODS = mailbody
 FUZZ_template_MODS = template
 FUZZ_listcmd_MODS = listcmd mailhdr
 

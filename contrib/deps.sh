@@ -1,9 +1,11 @@
 #!/bin/sh
 # install the Debian packages a make target needs, or say which are missing.
-# usage: contrib/deps.sh build|test|bench|fuzz ...
+# usage: contrib/deps.sh build|run|test|bench|fuzz ...
 set -u
 
 pkgs_build="gcc make pkg-config libssl-dev libconfuse-dev libmilter-dev libsqlite3-dev libcurl4-openssl-dev"
+# the clients the README's examples after `make run` use
+pkgs_run="openssl curl netcat-openbsd"
 pkgs_test="openssl python3 gnutls-bin curl netcat-openbsd finger postfix swaks miltertest haproxy mandoc systemd logrotate"
 pkgs_bench="molly-brown"
 pkgs_fuzz="clang libclang-rt-dev"
@@ -12,6 +14,7 @@ want=""
 for group in "$@"; do
 	case "$group" in
 	build) want="$want $pkgs_build" ;;
+	run) want="$want $pkgs_build $pkgs_run" ;;
 	test) want="$want $pkgs_build $pkgs_test" ;;
 	bench) want="$want $pkgs_build $pkgs_bench" ;;
 	fuzz) want="$want $pkgs_build $pkgs_fuzz" ;;

@@ -67,6 +67,23 @@ ack_date_text(time_t t, char *buf, size_t bufsz)
 	    tm.tm_year + 1900);
 }
 
+void
+ack_interval_text(time_t t, char *buf, size_t bufsz)
+{
+	static const struct { long long secs; const char *one, *many; }
+	    units[] = { { 86400, "day", "days" }, { 3600, "hour", "hours" },
+	    { 60, "minute", "minutes" }, { 1, "second", "seconds" } };
+	long long v = (long long)t;
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) - 1; i++)
+		if (v > 0 && v % units[i].secs == 0)
+			break;
+	v /= units[i].secs;
+	snprintf(buf, bufsz, "%lld %s", v, v == 1 ? units[i].one :
+	    units[i].many);
+}
+
 /* rfc 5322 date, whatever the locale */
 static void
 ack_date_rfc(time_t t, char *buf, size_t bufsz)
@@ -79,21 +96,35 @@ ack_date_rfc(time_t t, char *buf, size_t bufsz)
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* append a header line; the value must already be safe */
+/* append a header line, folded at white space (rfc 5322 2.1.1: 78
+ * characters where it can be, never more than 998: the callers' values
+ * have no word that long); the value must already be safe */
 static int
 hdr_add(char **buf, size_t *len, size_t *cap, const char *name,
     const char *value)
 {
-	size_t need = strlen(name) + strlen(value) + 5;
-	char *nb;
+	size_t vl = strlen(value), foldsz = vl * 2 + 16, need;
+	char *nb, *folded;
 
+	/* at worst every word gets its own line: two bytes more each */
+	if ((folded = malloc(foldsz)) == NULL)
+		return -1;
+	if (mailhdr_fold(value, strlen(name) + 2, "\r\n", folded,
+	    foldsz) == -1) {
+		free(folded);
+		return -1;
+	}
+	need = strlen(name) + strlen(folded) + 5;
 	if (*len + need > *cap) {
 		*cap = (*len + need) * 2;
-		if ((nb = realloc(*buf, *cap)) == NULL)
+		if ((nb = realloc(*buf, *cap)) == NULL) {
+			free(folded);
 			return -1;
+		}
 		*buf = nb;
 	}
-	*len += (size_t)sprintf(*buf + *len, "%s: %s\r\n", name, value);
+	*len += (size_t)sprintf(*buf + *len, "%s: %s\r\n", name, folded);
+	free(folded);
 	return 0;
 }
 
@@ -101,13 +132,17 @@ char *
 ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
 {
 	const struct conf_enquiry *e = a->enq;
+	const struct conf_category *cat = NULL;
+	const char *tmpl, *team;
+	size_t tmpllen, i;
+	char interval[64];
 	char date[64], rdate[64], subj[MAILHDR_VALUE_MAX + 128];
 	char enc[MAILHDR_VALUE_MAX * 3], name[MAILHDR_NAME_MAX * 3];
 	char line[MAILHDR_VALUE_MAX * 4], refs[MAILHDR_VALUE_MAX];
 	char cleansubj[MAILHDR_VALUE_MAX], cleanname[MAILHDR_NAME_MAX];
 	char *body = NULL, *qp = NULL, *buf = NULL;
 	size_t bodylen, qplen, len = 0, cap = 4096;
-	struct tmpl_var vars[8];
+	struct tmpl_var vars[10];
 	const char *greet;
 	int needed, n;
 
@@ -127,8 +162,24 @@ ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
 	vars[5] = (struct tmpl_var){ "category", a->category };
 	vars[6] = (struct tmpl_var){ "enquiry_address", e->address };
 	vars[7] = (struct tmpl_var){ "capsule", a->capsule_url };
-	if ((body = tmpl_expand(e->ack_template, e->ack_template_len, vars,
-	    8, &bodylen, err, errsz)) == NULL)
+	/* the category the enquiry was filed under speaks for itself: its
+	 * template and its team, else the enquiry's */
+	for (i = 0; i < e->ncategories && a->category; i++)
+		if (strcmp(e->categories[i].name, a->category) == 0)
+			cat = &e->categories[i];
+	tmpl = e->ack_template;
+	tmpllen = e->ack_template_len;
+	if (cat && cat->ack_template) {
+		tmpl = cat->ack_template;
+		tmpllen = cat->ack_template_len;
+	}
+	team = cat && cat->team && cat->team[0] ? cat->team : e->team ?
+	    e->team : "";
+	ack_interval_text(e->ack_interval, interval, sizeof(interval));
+	vars[8] = (struct tmpl_var){ "team", team };
+	vars[9] = (struct tmpl_var){ "ack_interval", interval };
+	if ((body = tmpl_expand(tmpl, tmpllen, vars, 10, &bodylen, err,
+	    errsz)) == NULL)
 		return NULL;
 	if ((qp = mailhdr_qp_encode(body, bodylen, &qplen, &needed)) == NULL)
 		goto nomem;

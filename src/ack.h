@@ -22,7 +22,8 @@ struct ack_msg {
 	const char			*subject;	/* decoded, utf-8 */
 	const char			*message_id;	/* of the enquiry */
 	const char			*references;	/* of the enquiry */
-	const char			*category;
+	const char			*category;	/* its template and
+							 * team, by name */
 	time_t				 received;
 	time_t				 now;
 	const char			*token;		/* unique, for Message-ID */
@@ -37,6 +38,8 @@ char	*ack_compose(const struct ack_msg *, size_t *len, char *err,
 	    size_t errsz);
 /* "25 November 2026" */
 void	 ack_date_text(time_t, char *buf, size_t bufsz);
+/* an ack-interval for people: "7 days", "12 hours", "1 minute" */
+void	 ack_interval_text(time_t, char *buf, size_t bufsz);
 
 /* create the spool under state_dir and remember db for the worker */
 int	ack_init(const char *state_dir, struct db *, char *err, size_t errsz);

@@ -29,6 +29,25 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+char *
+buf_release(struct buf *b, size_t *len)
+{
+	char *p;
+
+	/* data is only ours to give away once it was allocated */
+	if (b->cap == 0) {
+		if ((p = calloc(1, 1)) == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	} else
+		p = b->data;
+	*len = b->len;
+	b->data = buf_empty;
+	b->len = b->cap = 0;
+	return p;
+}
+
 void
 buf_reset(struct buf *b)
 {

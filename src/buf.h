@@ -18,6 +18,14 @@ void	buf_init(struct buf *, size_t max);
 void	buf_free(struct buf *);	/* and ready for use again */
 void	buf_reset(struct buf *);	/* len = 0, keeps the memory */
 void	buf_truncate(struct buf *, size_t len);
+/*
+ * hand the bytes to the caller, who frees them with free(): the result is
+ * always heap memory (an empty buffer gives a fresh "" too, never the
+ * buffer's own static empty string), NUL-terminated, *len bytes long. the
+ * buffer is left empty and ready for use again. NULL with errno ENOMEM,
+ * the buffer then as it was.
+ */
+char	*buf_release(struct buf *, size_t *len);
 /* these return 0, or -1 with errno ENOMEM (allocation) or E2BIG (bound);
  * on failure the buffer is left as it was */
 int	buf_append(struct buf *, const void *, size_t);

@@ -33,6 +33,12 @@
  * index.gmi) unless -A says the server generates listings.  symlinks are
  * resolved by the kernel with RESOLVE_BENEATH, as the server does, so one
  * that leaves the root, or is absolute, is a problem.
+ *
+ * a regular file with more than one hard link is a problem (capsuled
+ * refuses to serve it: its other name may lie outside the root), and so
+ * is a name that holds a control character or invalid UTF-8 (capsuled
+ * leaves it out of listings, gopher menus and the finger list); both
+ * rules are capsule.c's, the ones capsuled applies.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -53,6 +59,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "capsule.h"
 #include "log.h"
 #include "hex.h"
 
@@ -733,7 +740,8 @@ capcheck_dir(struct capcheck *ck, int dirfd, const char *reldir, int depth)
 		if ((names[nnames++] = strdup(de->d_name)) == NULL)
 			fatal("strdup");
 	}
-	qsort(names, nnames, sizeof(*names), capcheck_cmp);
+	if (nnames > 1)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(names, nnames, sizeof(*names), capcheck_cmp);
 	for (i = 0; i < nnames; i++) {
 		n = snprintf(rel, sizeof(rel), "%s%s%s", reldir,
 		    reldir[0] != '\0' ? "/" : "", names[i]);
@@ -747,6 +755,16 @@ capcheck_dir(struct capcheck *ck, int dirfd, const char *reldir, int depth)
 			    strerror(errno));
 			continue;
 		}
+		/* what capsuled leaves out of listings, menus and finger */
+		if (names[i][0] != '.' && !capsule_name_shown(names[i]))
+			capcheck_problem(ck, rel, 1, "name with a control "
+			    "character or invalid UTF-8: capsuled does not "
+			    "list it");
+		if (S_ISREG(st.st_mode) && capsule_refusal(&st) != NULL)
+			capcheck_problem(ck, rel, 1, "%s (%ju links): capsuled "
+			    "does not serve it, since another name for it may "
+			    "lie outside the root", capsule_refusal(&st),
+			    (uintmax_t)st.st_nlink);
 		if (S_ISREG(st.st_mode))
 			capcheck_file(ck, dirfd, names[i], rel,
 			    reldir[0] != '\0' ? reldir : ".");

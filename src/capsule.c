@@ -7,13 +7,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "capsule.h"
+#include "log.h"
 #include "request.h"
+#include "utf8.h"
 
 int
 capsule_open(int rootfd, const char *path, int flags)
@@ -68,6 +71,51 @@ capsule_errno_status(int err)
 	}
 }
 
+const char *
+capsule_refusal(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	/* another name for the same inode may live outside the root, where
+	 * no resolver can see it: RESOLVE_BENEATH checks the path, not the
+	 * file. so a file with more than one link is not served */
+	if (st->st_nlink > 1)
+		return "a regular file with more than one hard link";
+	return NULL;
+}
+
+int
+capsule_servable(const struct stat *st, const char *path)
+{
+	char name[3 * REQ_MAX_URL + 8];
+
+	if (capsule_refusal(st) == NULL)
+		return 20;
+	if (S_ISREG(st->st_mode)) {
+		log_escape(name, sizeof(name), path, strlen(path));
+		log_warnx("%s: not served: a regular file with %ju hard links "
+		    "(capsule-check reports them)", name[0] ? name : ".",
+		    (uintmax_t)st->st_nlink);
+	}
+	return 51;
+}
+
+int
+capsule_name_shown(const char *name)
+{
+	size_t i = 0, n = strlen(name), k;
+	uint32_t cp;
+
+	while (i < n) {
+		if ((k = utf8_decode(name + i, n - i, &cp)) == 0)
+			return 0;
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 static int
 capsule_name_cmp(const void *a, const void *b)
 {
@@ -94,7 +142,9 @@ capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
 	while ((de = readdir(d)) != NULL) {
 		size_t l;
 
-		if (de->d_name[0] == '.')
+		/* dot-files are not served; a name with a control byte
+		 * could write a line of its own in a listing or menu */
+		if (de->d_name[0] == '.' || !capsule_name_shown(de->d_name))
 			continue;
 		if (n == cap) {
 			char **nn;
@@ -113,7 +163,8 @@ capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), capsule_name_cmp);
+	if (n > 1)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(names, n, sizeof(*names), capsule_name_cmp);
 	*namesp = names;
 	*np = n;
 	return 0;
@@ -133,6 +184,21 @@ capsule_names_free(char **names, size_t n)
 	free(names);
 }
 
+/* a name as a url path segment: what would end or bend a link encoded */
+static void
+capsule_put_encoded(FILE *mem, const char *name)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)name; *c; c++) {
+		if (*c <= 0x20 || *c == '%' || *c == '?' || *c == '#' ||
+		    *c == 0x7f)
+			fprintf(mem, "%%%02X", *c);
+		else
+			fputc(*c, mem);
+	}
+}
+
 /* a gemtext listing of a directory: no dot-files, sorted, names encoded */
 static int
 capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
@@ -146,19 +212,15 @@ capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
 		return -1;
 	if ((mem = open_memstream(&cf->listing, &cf->listing_len)) == NULL)
 		goto out;
-	fprintf(mem, "# Index of /%s%s\n\n", path, path[0] ? "/" : "");
+	/* the request path may hold a decoded %0A: encoded in the heading
+	 * too, so it cannot start a line of its own */
+	fputs("# Index of /", mem);
+	capsule_put_encoded(mem, path);
+	fprintf(mem, "%s\n\n", path[0] ? "/" : "");
 	for (i = 0; i < n; i++) {
-		const unsigned char *c;
-
 		fputs("=> ", mem);
-		for (c = (unsigned char *)names[i]; *c; c++) {
-			if (*c <= 0x20 || *c == '%' || *c == '?' ||
-			    *c == '#' || *c == 0x7f)
-				fprintf(mem, "%%%02X", *c);
-			else
-				fputc(*c, mem);
-		}
-		/* names with control bytes are listed by their encoded url */
+		capsule_put_encoded(mem, names[i]);
+		/* capsule_names let no control byte through to the label */
 		fprintf(mem, " %s\n", names[i]);
 	}
 	if (fclose(mem) == 0)
@@ -203,6 +265,10 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 			close(fd);
 			return 51;
 		}
+		if (capsule_servable(&st, path) != 20) {
+			close(fd);
+			return 51;
+		}
 		if (capsule_setname(cf, path) == -1) {
 			close(fd);
 			return 51;
@@ -221,7 +287,13 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 	}
 	ifd = capsule_open(fd, index, O_RDONLY | O_NONBLOCK);
 	if (ifd != -1) {
-		if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+		char ipath[REQ_MAX_URL + 300];
+
+		/* a refused index is as good as a missing one */
+		snprintf(ipath, sizeof(ipath), "%s%s%s", path,
+		    path[0] ? "/" : "", index);
+		if (fstat(ifd, &st) == 0 && capsule_servable(&st, ipath) ==
+		    20) {
 			close(fd);
 			cf->fd = ifd;
 			cf->size = st.st_size;

@@ -3,6 +3,7 @@
 #define CAPSULE_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 struct capsule_file {
 	int	 fd;		/* the file, or -1 */
@@ -22,8 +23,23 @@ int	capsule_open(int rootfd, const char *path, int flags);
 int	capsule_resolve(int rootfd, const char *path, int dir,
 	    const char *index, int auto_index, struct capsule_file *cf);
 void	capsule_file_close(struct capsule_file *);
-/* the visible (no dot-file) names in a directory, sorted; directories
- * get a trailing '/' when mark_dirs. -1 on error */
+/*
+ * the one rule for what may be served, for gemini, gopher and finger
+ * alike, given the fstat of the opened file: 20 for a regular file with
+ * one link; 51 (as for a missing file) for anything else. a regular file
+ * with more than one hard link is refused, and a warning names path: its
+ * other name may lie outside the root, where no resolver looks.
+ */
+int	capsule_servable(const struct stat *, const char *path);
+/* the same rule without the log line, for capsule-check: NULL when the
+ * file may be served, else why not */
+const char *capsule_refusal(const struct stat *);
+/* 1 when a file name can be shown in a listing, menu or finger list:
+ * valid utf-8 without C0, DEL or C1 control characters */
+int	capsule_name_shown(const char *name);
+/* the visible names in a directory, sorted: no dot-files, none that
+ * capsule_name_shown refuses; directories get a trailing '/' when
+ * mark_dirs. -1 on error */
 int	capsule_names(int dirfd, int mark_dirs, char ***names, size_t *n);
 void	capsule_names_free(char **names, size_t n);
 /* the one place where a file error becomes a status */

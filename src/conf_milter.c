@@ -17,12 +17,13 @@
 #include "conf_milter.h"
 #include "conf_mlist.h"
 #include "log.h"
+#include "mailbody.h"
 #include "mailhdr.h"
 #include "template.h"
 
 const char *const conf_milter_tmpl_names[] = {
 	"reference", "name", "address", "subject", "date", "category",
-	"enquiry_address", "capsule"
+	"enquiry_address", "capsule", "team", "ack_interval"
 };
 const size_t conf_milter_ntmpl_names =
     sizeof(conf_milter_tmpl_names) / sizeof(conf_milter_tmpl_names[0]);
@@ -262,11 +263,24 @@ v_category(cfg_t *cfg, cfg_opt_t *opt)
 {
 	cfg_t *sec = cfg_opt_getnsec(opt, opt->nvalues - 1);
 
+	const char *kw;
+	unsigned int i;
+
 	if (cfg_size(sec, "keywords") == 0 || cfg_size(sec, "route-to") == 0) {
 		cfg->line = sec->line;
 		cfg_error(cfg, "category \"%s\": needs keywords and route-to",
 		    cfg_title(sec));
 		return -1;
+	}
+	/* keywords match whole words: one without a word never would */
+	for (i = 0; i < cfg_size(sec, "keywords"); i++) {
+		kw = cfg_getnstr(sec, "keywords", i);
+		if (!mailbody_has_phrase(kw, strlen(kw), kw)) {
+			cfg->line = sec->line;
+			cfg_error(cfg, "category \"%s\": keyword \"%s\" has "
+			    "no letter or digit", cfg_title(sec), kw);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -318,10 +332,12 @@ free_list(char **l, size_t n)
 	free(l);
 }
 
-/* read a template; "path:line: problem" on error */
+/* read and check a template (an enquiry's or a category's): it exists,
+ * is utf-8 and names only known placeholders. "file:line: problem" on
+ * error, the config file's line when the template cannot be read */
 static int
-load_template(struct conf_enquiry *e, const char *path, int line, char *err,
-    size_t errsz)
+load_template(const char *tpath, char **text, size_t *len, const char *path,
+    int line, char *err, size_t errsz)
 {
 	char msg[256];
 	struct stat st;
@@ -329,25 +345,26 @@ load_template(struct conf_enquiry *e, const char *path, int line, char *err,
 	size_t got = 0;
 	int fd;
 
-	if ((fd = open(e->ack_template_path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(tpath, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errsz, "%s:%d: ack-template \"%s\": %s", path,
-		    line, e->ack_template_path, strerror(errno));
+		    line, tpath, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > TMPL_MAX) {
-		snprintf(err, errsz, "%s: not a regular file of at most %d "
-		    "bytes", e->ack_template_path, TMPL_MAX);
+		snprintf(err, errsz, "%s:%d: ack-template \"%s\": not a "
+		    "regular file of at most %d bytes", path, line, tpath,
+		    TMPL_MAX);
 		close(fd);
 		return -1;
 	}
-	if ((e->ack_template = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((*text = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
 	while (got < (size_t)st.st_size) {
-		r = read(fd, e->ack_template + got, (size_t)st.st_size - got);
+		r = read(fd, *text + got, (size_t)st.st_size - got);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -355,12 +372,12 @@ load_template(struct conf_enquiry *e, const char *path, int line, char *err,
 		got += (size_t)r;
 	}
 	close(fd);
-	e->ack_template[got] = '\0';
-	e->ack_template_len = got;
-	if (tmpl_check(e->ack_template, got, conf_milter_tmpl_names,
+	(*text)[got] = '\0';
+	*len = got;
+	if (tmpl_check(*text, got, conf_milter_tmpl_names,
 	    conf_milter_ntmpl_names, msg, sizeof(msg)) == -1) {
 		/* msg is "line N: problem" */
-		snprintf(err, errsz, "%s:%s", e->ack_template_path,
+		snprintf(err, errsz, "%s:%s", tpath,
 		    msg + (strncmp(msg, "line ", 5) == 0 ? 5 : 0));
 		return -1;
 	}
@@ -455,6 +472,7 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 		    "ack-interval"));
 		e->bounce_address = xstrdup_lower(cfg_getstr(sec,
 		    "bounce-address"), 1);
+		e->team = xstrdup_lower(cfg_getstr(sec, "team"), 0);
 		if (cfg_getstr(sec, "ack-from")[0] == '\0') {
 			e->ack_from = xstrdup_lower(addr, 1);
 			e->ack_from_name = xstrdup_lower("", 0);
@@ -465,7 +483,8 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 			e->ack_from_name = xstrdup_lower(name, 0);
 		}
 		if (!e->address || !e->reference || !e->ack_template_path ||
-		    !e->bounce_address || !e->ack_from || !e->ack_from_name)
+		    !e->bounce_address || !e->ack_from || !e->ack_from_name ||
+		    !e->team)
 			goto nomem;
 		if (e->bounce_address[0]) {
 			if (mailhdr_envaddr(e->bounce_address, addr,
@@ -476,7 +495,9 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 		if (copy_list(sec, "route-to", &e->route_to, &e->nroute,
 		    1) == -1)
 			goto nomem;
-		if (load_template(e, c->path, sec->line, err, errsz) == -1)
+		if (load_template(e->ack_template_path, &e->ack_template,
+		    &e->ack_template_len, c->path, sec->line, err,
+		    errsz) == -1)
 			return -1;
 		k = NULL;
 		e->ncategories = 0;
@@ -494,6 +515,18 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 			    copy_list(cs, "route-to", &k->route_to, &k->nroute,
 			    1) == -1)
 				goto nomem;
+			/* what its acknowledgement says: its own template
+			 * and team, or the enquiry's */
+			if ((k->team = xstrdup_lower(cfg_getstr(cs, "team"),
+			    0)) == NULL || (k->ack_template_path =
+			    xstrdup_lower(cfg_getstr(cs, "ack-template"),
+			    0)) == NULL)
+				goto nomem;
+			if (k->ack_template_path[0] && load_template(
+			    k->ack_template_path, &k->ack_template,
+			    &k->ack_template_len, c->path, cs->line, err,
+			    errsz) == -1)
+				return -1;
 		}
 		/* our own addresses: never acknowledged */
 		if (conf_milter_add_own(c, e->address) == -1 ||
@@ -521,6 +554,8 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_opt_t category_opts[] = {
 		CFG_STR_LIST("keywords", NULL, CFGF_NONE),
 		CFG_STR_LIST("route-to", NULL, CFGF_NONE),
+		CFG_STR("team", "", CFGF_NONE),
+		CFG_STR("ack-template", "", CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t enquiry_opts[] = {
@@ -532,6 +567,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		    CFGF_NONE),
 		CFG_STR("ack-interval", "7d", CFGF_NONE),
 		CFG_STR("bounce-address", "", CFGF_NONE),
+		CFG_STR("team", "our team", CFGF_NONE),
 		CFG_SEC("category", category_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
@@ -636,8 +672,12 @@ conf_milter_free(struct milter_conf *c)
 		free(e->ack_template_path);
 		free(e->ack_template);
 		free(e->bounce_address);
+		free(e->team);
 		for (j = 0; j < e->ncategories; j++) {
 			free(e->categories[j].name);
+			free(e->categories[j].team);
+			free(e->categories[j].ack_template_path);
+			free(e->categories[j].ack_template);
 			free_list(e->categories[j].keywords,
 			    e->categories[j].nkeywords);
 			free_list(e->categories[j].route_to,

@@ -16,6 +16,10 @@ struct conf_category {
 	size_t	  nkeywords;
 	char	**route_to;
 	size_t	  nroute;
+	char	 *team;			/* "" = the enquiry's */
+	char	 *ack_template_path;	/* "" = the enquiry's template */
+	char	 *ack_template;		/* its text, checked, or NULL */
+	size_t	  ack_template_len;
 };
 
 struct conf_enquiry {
@@ -30,6 +34,7 @@ struct conf_enquiry {
 	char			 *ack_template;	/* its text, checked */
 	size_t			  ack_template_len;
 	time_t			  ack_interval;	/* seconds */
+	char			 *team;		/* whom enquiries reach */
 	char			 *bounce_address; /* "" = leave the sender */
 	struct conf_category	 *categories;
 	size_t			  ncategories;

@@ -58,10 +58,9 @@ gemini_respond(const struct srv *s, const struct tls_vhost *v, int sni,
 	size_t idx = 0;
 	int status, n;
 
-	memset(r, 0, sizeof(r->host) + sizeof(r->path));
-	r->host[0] = r->path[0] = '\0';
+	/* the whole response: no field may keep an earlier request's value */
+	memset(r, 0, sizeof(*r));
 	r->file.fd = -1;
-	r->file.listing = NULL;
 
 	status = req_parse(line, len, &req);
 	snprintf(r->host, sizeof(r->host), "%s", req.host);

@@ -192,7 +192,14 @@ struct render {
 	struct buf	 sel;		/* a gopher selector */
 	struct buf	 links;		/* plain text: the "[N] url" list */
 	size_t		 nlinks;
+	/* plain text for gopher: links to this capsule as gopher urls */
+	const struct gemtext_gopher *g;
 };
+
+static int	gopher_local(struct render *, const struct gemtext_line *,
+		    const struct gemtext_gopher *, char *type);
+static int	gopher_url(struct buf *, const struct gemtext_gopher *,
+		    char type, const char *sel, size_t slen);
 
 /* one output line: LF-ended text, or a gopher info item */
 static int
@@ -518,9 +525,22 @@ text_link(struct render *r, const struct gemtext_line *l, const char *base)
 	    buf_printf(&r->san, " [%zu]", r->nlinks) == -1 ||
 	    wrap(r, r->san.data, r->san.len, "", "", &maxw) == -1)
 		return -1;
+	if (buf_printf(&r->links, "[%zu] ", r->nlinks) == -1)
+		return -1;
+	/* for a gopher reader, a page of this capsule is the item a menu
+	 * would give it (gopher_local decides, for both) */
+	if (r->g != NULL) {
+		char type;
+		int rc = gopher_local(r, l, r->g, &type);
+
+		if (rc == -1)
+			return -1;
+		if (rc == 0)
+			return gopher_url(&r->links, r->g, type, r->sel.data,
+			    r->sel.len) == -1 ? -1 : buf_putc(&r->links, '\n');
+	}
 	buf_reset(&r->url);
 	if (gemtext_url_resolve(&r->url, base, l->url, l->urllen) == -1 ||
-	    buf_printf(&r->links, "[%zu] ", r->nlinks) == -1 ||
 	    sanitize(&r->links, r->url.data, r->url.len, TABS_SPACE) == -1 ||
 	    buf_putc(&r->links, '\n') == -1)
 		return -1;
@@ -584,9 +604,9 @@ render_free(struct render *r)
 	buf_free(&r->links);
 }
 
-int
-gemtext_to_text(struct buf *out, const char *doc, size_t len,
-    const char *base_url)
+static int
+text_render(struct buf *out, const char *doc, size_t len,
+    const char *base_url, const struct gemtext_gopher *g)
 {
 	struct gemtext_iter it;
 	struct gemtext_line l;
@@ -595,6 +615,7 @@ gemtext_to_text(struct buf *out, const char *doc, size_t len,
 	int rc = 0, err;
 
 	render_init(&r, out, 0);
+	r.g = g;
 	gemtext_iter_init(&it, doc, len);
 	while (rc == 0 && gemtext_next(&it, &l))
 		rc = l.type == GEMTEXT_LINK ? text_link(&r, &l, base_url) :
@@ -609,6 +630,20 @@ gemtext_to_text(struct buf *out, const char *doc, size_t len,
 		errno = err;
 	}
 	return rc;
+}
+
+int
+gemtext_to_text(struct buf *out, const char *doc, size_t len,
+    const char *base_url)
+{
+	return text_render(out, doc, len, base_url, NULL);
+}
+
+int
+gemtext_to_gopher_text(struct buf *out, const char *doc, size_t len,
+    const struct gemtext_gopher *g)
+{
+	return text_render(out, doc, len, g->base_url, g);
 }
 
 int
@@ -743,21 +778,19 @@ gopher_link_info(struct render *r, const struct gemtext_line *l)
 	return wrap(r, r->san.data, r->san.len, "", "", &maxw);
 }
 
+/*
+ * is the link a page of this capsule (relative, or a gemini url to one of
+ * its names), and which item would a menu give it: 0 with its selector in
+ * r->sel and its item type in *type; 1 when it is inside but cannot be an
+ * item; 2 when it leads elsewhere; -1 on buffer failure
+ */
 static int
-gopher_link(struct render *r, const struct gemtext_line *l,
-    const struct gemtext_gopher *g)
+gopher_local(struct render *r, const struct gemtext_line *l,
+    const struct gemtext_gopher *g, char *type)
 {
 	struct uref u, t;
-	char type;
 	int rc;
 
-	/* 1. the display string: the label, else the url */
-	buf_reset(&r->san);
-	if (sanitize(&r->san, l->textlen ? l->text : l->url,
-	    l->textlen ? l->textlen : l->urllen, TABS_SPACE) == -1)
-		return -1;
-
-	/* 2. inside the capsule: relative, or a gemini url to ourselves */
 	uref_split(l->url, l->urllen, &u);
 	buf_reset(&r->url);
 	if (!u.has_scheme && !u.has_auth) {
@@ -772,20 +805,74 @@ gopher_link(struct render *r, const struct gemtext_line *l,
 			return -1;
 		uref_split(r->url.data, r->url.len, &t);
 	} else
-		goto outside;
+		return 2;
 
 	if ((rc = gopher_selector(&r->sel, t.path, t.pathlen)) != 0)
-		return rc == -1 ? -1 : gopher_link_info(r, l);
-	type = g->item_type ? g->item_type(r->sel.data, g->arg) :
+		return rc;
+	*type = g->item_type ? g->item_type(r->sel.data, g->arg) :
 	    gopher_type_for_path(r->sel.data);
-	if (type == '\0')
-		return gopher_link_info(r, l);
-	rc = gopher_item(r->out, type, r->san.data, r->san.len, r->sel.data,
-	    r->sel.len, g->host, g->port);
-	return rc == 1 ? gopher_link_info(r, l) : rc;
+	return *type == '\0' ? 1 : 0;
+}
 
-outside:
+/* "gopher://host:port/<type><selector>" (RFC 4266), the selector
+ * percent-encoded where a url needs it */
+static int
+gopher_url(struct buf *out, const struct gemtext_gopher *g, char type,
+    const char *sel, size_t slen)
+{
+	static const char keep[] = "-._~/!$&'()*+,;=:@";
+	size_t i, start = out->len;
+	unsigned char c;
+	int v6 = strchr(g->host, ':') != NULL;
+
+	if (buf_printf(out, "gopher://%s%s%s:%u/%c", v6 ? "[" : "", g->host,
+	    v6 ? "]" : "", g->port, type) == -1)
+		goto fail;
+	for (i = 0; i < slen; i++) {
+		c = (unsigned char)sel[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c != '\0' && strchr(keep, c))) {
+			if (buf_putc(out, c) == -1)
+				goto fail;
+		} else if (buf_printf(out, "%%%02X", c) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	buf_truncate(out, start);
+	return -1;
+}
+
+static int
+gopher_link(struct render *r, const struct gemtext_line *l,
+    const struct gemtext_gopher *g)
+{
+	struct uref u;
+	char type;
+	int rc;
+
+	/* 1. the display string: the label, else the url */
+	buf_reset(&r->san);
+	if (sanitize(&r->san, l->textlen ? l->text : l->url,
+	    l->textlen ? l->textlen : l->urllen, TABS_SPACE) == -1)
+		return -1;
+
+	/* 2. inside the capsule: relative, or a gemini url to ourselves */
+	switch (gopher_local(r, l, g, &type)) {
+	case -1:
+		return -1;
+	case 0:
+		rc = gopher_item(r->out, type, r->san.data, r->san.len,
+		    r->sel.data, r->sel.len, g->host, g->port);
+		return rc == 1 ? gopher_link_info(r, l) : rc;
+	case 1:
+		return gopher_link_info(r, l);
+	default:
+		break;
+	}
+
 	/* 3. elsewhere: an 'h' item, "URL:" and the absolute url */
+	uref_split(l->url, l->urllen, &u);
 	if (!u.has_scheme && g->base_url == NULL)
 		return gopher_link_info(r, l);
 	buf_reset(&r->sel);

@@ -106,4 +106,14 @@ struct gemtext_gopher {
 int	gemtext_to_gopher(struct buf *out, const char *doc, size_t len,
 	    const struct gemtext_gopher *);
 
+/*
+ * plain text for a gopher reader (type 0): gemtext_to_text with g's
+ * base_url, except that a link to a page of this capsule is listed as the
+ * gopher url of the item gemtext_to_gopher gives it,
+ * "[N] gopher://host:port/1/partners.gmi", so a gopher client can follow
+ * it; links elsewhere keep their absolute url.
+ */
+int	gemtext_to_gopher_text(struct buf *out, const char *doc, size_t len,
+	    const struct gemtext_gopher *);
+
 #endif

@@ -145,6 +145,62 @@ mailhdr_clean(char *s)
 	}
 }
 
+/* copy at most outsz - 1 bytes, cut on a character; 1 when cut */
+static int
+copy_utf8(char *out, size_t outsz, const char *in)
+{
+	size_t n = strlen(in), k;
+
+	if (n < outsz) {
+		memcpy(out, in, n + 1);
+		return 0;
+	}
+	n = outsz - 1;
+	/* back to the start of the character the cut falls in */
+	for (k = n; k > 0 && ((unsigned char)in[k] & 0xc0) == 0x80; k--)
+		;
+	if (k > 0 || ((unsigned char)in[0] & 0xc0) != 0x80)
+		n = k;
+	memcpy(out, in, n);
+	out[n] = '\0';
+	return 1;
+}
+
+/*
+ * the decoded subject. a long one is cut on a character instead of lost
+ * (it was "(no subject)" in the acknowledgement, the register and the
+ * log); an encoded-word too long for rfc 2047 stays as it was written;
+ * what does not even decode into the large buffer is kept as received,
+ * unfolded
+ */
+static void
+note_subject(struct mailhdr_info *h, const char *value)
+{
+	char big[MAILHDR_VALUE_MAX * 4];
+	size_t o = 0;
+	const char *p;
+
+	if (mailhdr_decode(value, big, sizeof(big)) == 0) {
+		if (copy_utf8(h->subject, sizeof(h->subject), big))
+			h->truncated = 1;
+		return;
+	}
+	h->truncated = 1;
+	for (p = value; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n';
+	    p++)
+		;
+	for (; *p && o + 1 < sizeof(big); p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			if (o > 0 && big[o - 1] != ' ')
+				big[o++] = ' ';
+		} else
+			big[o++] = *p;
+	}
+	big[o] = '\0';
+	copy_utf8(h->subject, sizeof(h->subject), big);
+	mailhdr_clean(h->subject);
+}
+
 void
 mailhdr_info_init(struct mailhdr_info *h)
 {
@@ -173,10 +229,8 @@ mailhdr_note(struct mailhdr_info *h, const char *name, const char *value)
 		h->has_subject = 1;
 		if (copy_trunc(h->subject_raw, sizeof(h->subject_raw),
 		    value) == -1)
-			h->truncated = 1;
-		if (mailhdr_decode(value, h->subject,
-		    sizeof(h->subject)) == -1)
-			h->truncated = 1;
+			h->truncated = h->subject_cut = 1;
+		note_subject(h, value);
 	} else if (strcasecmp(name, "Message-ID") == 0) {
 		if (h->message_id[0] == '\0' && mailhdr_msgids(value, tmp,
 		    sizeof(tmp)) == 0) {
@@ -201,6 +255,12 @@ mailhdr_note(struct mailhdr_info *h, const char *name, const char *value)
 		first_token(value, h->precedence, sizeof(h->precedence));
 	} else if (strcasecmp(name, "Content-Type") == 0) {
 		first_token(value, h->content_type, sizeof(h->content_type));
+		if (h->mime_type[0] == '\0' && copy_trunc(h->mime_type,
+		    sizeof(h->mime_type), value) == -1)
+			h->truncated = 1;
+	} else if (strcasecmp(name, "Content-Transfer-Encoding") == 0) {
+		if (h->mime_cte[0] == '\0')
+			first_token(value, h->mime_cte, sizeof(h->mime_cte));
 	} else if (strcasecmp(name, "X-Auto-Response-Suppress") == 0) {
 		copy_trunc(h->xars, sizeof(h->xars), value);
 	} else if (strcasecmp(name, "X-Enquiry-Reference") == 0) {
@@ -695,7 +755,8 @@ b64_put(struct obuf *o, const unsigned char *s, size_t n)
 	}
 }
 
-/* encode clean utf-8 as B words of at most 75 characters */
+/* encode clean utf-8 as B words of 64 characters at most, so that even
+ * the first, after "Subject: ", fits in 78 */
 static void
 encode_words(struct obuf *o, const char *s, const char *fold)
 {
@@ -704,13 +765,13 @@ encode_words(struct obuf *o, const char *s, const char *fold)
 	int first = 1;
 
 	while (n > 0) {
-		/* 45 bytes -> 60 base64 + 12 = 72, cut on a character */
+		/* 39 bytes -> 52 base64 + 12 = 64, cut on a character */
 		chunk = 0;
 		while (chunk < n) {
 			l = utf8_len(p + chunk, n - chunk);
 			if (l == 0)
 				l = 1;
-			if (chunk + l > 45)
+			if (chunk + l > 39)
 				break;
 			chunk += l;
 		}
@@ -725,14 +786,22 @@ encode_words(struct obuf *o, const char *s, const char *fold)
 	}
 }
 
+/* a word this long could not be folded onto a line of at most 998 */
+#define LONGEST_WORD	900
+
 static int
 needs_words(const char *s)
 {
 	const unsigned char *p;
+	size_t run = 0;
 
-	for (p = (const unsigned char *)s; *p; p++)
+	for (p = (const unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p > 0x7e)
 			return 1;
+		run = *p == ' ' ? 0 : run + 1;
+		if (run > LONGEST_WORD)
+			return 1;
+	}
 	return strstr(s, "=?") != NULL;
 }
 
@@ -789,6 +858,102 @@ mailhdr_encode_phrase(const char *in, const char *fold, char *out,
 		ob_putc(&o, '"');
 	}
 	return ob_done(&o);
+}
+
+static int
+is_wsp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int
+mailhdr_fold(const char *in, size_t col, const char *eol, char *out,
+    size_t outsz)
+{
+	struct obuf o;
+	const char *p = in, *ws, *w;
+	char wsbuf[MAILHDR_VALUE_MAX];
+	size_t wsn, wn, line = col;
+	int placed = 0;
+
+	ob_init(&o, out, outsz);
+	while (is_wsp(*p))
+		p++;
+	while (*p) {
+		/* 1. the white space before a word: its blanks, without the
+		 * line breaks of old folds (a break alone is a space) */
+		for (ws = p, wsn = 0; is_wsp(*p); p++)
+			if ((*p == ' ' || *p == '\t') && wsn < sizeof(wsbuf))
+				wsbuf[wsn++] = *p;
+		if (p > ws && wsn == 0)
+			wsbuf[wsn++] = ' ';
+		if (*p == '\0')
+			break;		/* no trailing white space */
+		for (w = p; *p && !is_wsp(*p); p++)
+			;
+		wn = (size_t)(p - w);
+		/* 2. a fold before a word that would pass the line */
+		if (placed && wsn > 0 && line + wsn + wn > 78) {
+			ob_puts(&o, eol);
+			line = 0;
+		}
+		ob_putn(&o, wsbuf, wsn);
+		ob_putn(&o, w, wn);
+		line += wsn + wn;
+		placed = 1;
+	}
+	return ob_done(&o);
+}
+
+int
+mailhdr_subject_tag(const char *raw, int cut, const char *tag,
+    const char *eol, char *out, size_t outsz)
+{
+	char val[MAILHDR_VALUE_MAX + 128];
+	size_t tl = strlen(tag), n, i, run;
+
+	while (is_wsp(*raw))
+		raw++;
+	if (tl + 1 >= sizeof(val))
+		return -1;
+	memcpy(val, tag, tl);
+	val[tl] = ' ';
+	if (copy_utf8(val + tl + 1, sizeof(val) - tl - 1, raw))
+		cut = 1;
+	n = strlen(val);
+	for (;;) {
+		/* 1. a value cut short ends at white space, where a word
+		 * and an encoded-word end; one word too long for any
+		 * line is cut inside */
+		if (cut) {
+			for (i = n; i > tl + 1 && !is_wsp(val[i - 1]); i--)
+				;
+			n = i > tl + 1 ? i : n;
+		}
+		for (i = tl + 1, run = 0; i < n; i++) {
+			run = is_wsp(val[i]) ? 0 : run + 1;
+			if (run > LONGEST_WORD) {
+				n = i;
+				while (n > 0 && ((unsigned char)val[n] &
+				    0xc0) == 0x80)
+					n--;
+				break;
+			}
+		}
+		/* 2. never a line break, a fold or a blank at the end */
+		while (n > tl && is_wsp(val[n - 1]))
+			n--;
+		val[n] = '\0';
+		if (mailhdr_fold(val, 9, eol, out, outsz) == 0)
+			return 0;
+		/* 3. it does not fit: shorter, again */
+		if (n <= tl)
+			return -1;
+		n -= n - tl > 64 ? 64 : n - tl;
+		while (n > tl && ((unsigned char)val[n] & 0xc0) == 0x80)
+			n--;
+		cut = 1;
+	}
 }
 
 int

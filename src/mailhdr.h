@@ -29,6 +29,10 @@ struct mailhdr_info {
 	int	n_xref;				/* X-Enquiry-Reference count */
 	int	n_xcat;				/* X-Enquiry-Category count */
 	int	truncated;			/* a noted value was too long */
+	int	subject_cut;			/* subject_raw is cut short */
+	/* the message's own mime fields, as received, for src/mailbody.c */
+	char	mime_type[MAILHDR_VALUE_MAX];	/* Content-Type */
+	char	mime_cte[64];			/* Content-Transfer-Encoding */
 };
 
 /* why no acknowledgement goes out; MAILHDR_ACK means one may */
@@ -73,13 +77,28 @@ int	mailhdr_addr_eq(const char *a, const char *b);
  * bytes become spaces, invalid utf-8 becomes '?'; truncation is an error */
 int	mailhdr_decode(const char *in, char *out, size_t outsz);
 /* encode unstructured text (a subject) for a header: printable ascii is
- * kept, anything else becomes utf-8 'B' encoded-words of at most 75
- * characters separated by fold ("\r\n " in a message) */
+ * kept (unless one word is too long to fold), anything else becomes
+ * utf-8 'B' encoded-words of at most 64 characters separated by fold
+ * ("\r\n " in a message) */
 int	mailhdr_encode_text(const char *in, const char *fold, char *out,
 	    size_t outsz);
 /* the same for a display name (a phrase): quoted when it has specials */
 int	mailhdr_encode_phrase(const char *in, const char *fold, char *out,
 	    size_t outsz);
+/* fold a header value at white space so that no line passes 78
+ * characters where that can be helped: a word longer than a line keeps a
+ * line of its own. col is what comes before the value on its first line
+ * (9 for "Subject: "), eol the line break ("\r\n" in a message, "\n" for
+ * the milter library). folds the value had are undone first; a CR or LF
+ * that is no fold becomes a space. -1 when out is too small */
+int	mailhdr_fold(const char *in, size_t col, const char *eol, char *out,
+	    size_t outsz);
+/* the Subject value "TAG raw", folded with eol: raw without its leading
+ * and trailing white space; when raw is cut short (cut) or does not fit
+ * in out, cut at white space (inside a word only when one word is
+ * longer than a line may be), never ending in a line break or a fold */
+int	mailhdr_subject_tag(const char *raw, int cut, const char *tag,
+	    const char *eol, char *out, size_t outsz);
 /* copy only msg-id tokens "<...>" of printable ascii, space separated,
  * keeping the last ones when they do not fit */
 int	mailhdr_msgids(const char *in, char *out, size_t outsz);

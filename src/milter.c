@@ -18,6 +18,7 @@
 #include "conf_mlist.h"
 #include "db.h"
 #include "log.h"
+#include "mailbody.h"
 #include "mailhdr.h"
 #include "milter.h"
 #include "milter_list.h"
@@ -45,6 +46,8 @@ struct milter_msg {
 	int			 n_xauto; /* X-Enquiry-Automatic fields */
 	char			 body[MILTER_BODY_SAMPLE + 1];
 	size_t			 bodylen;
+	struct mailbody		 text;	/* the decoded text, for keywords */
+	int			 text_open;
 	struct milter_list_msg	*list;	/* list addresses (milter_list.c) */
 };
 
@@ -86,6 +89,8 @@ milter_msg_free(SMFICTX *ctx)
 	conf_milter_put(m->conf);
 	free(m->rcpts);
 	milter_list_free(m->list);
+	if (m->text_open)
+		mailbody_free(&m->text);
 	free(m);
 }
 
@@ -338,9 +343,20 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	    SMFIS_CONTINUE;
 	size_t n;
 
-	if (m != NULL)
-		milter_list_body(m->list, chunk, len);
-	if (m == NULL || m->bodylen >= MILTER_BODY_SAMPLE)
+	if (m == NULL)
+		return next;
+	milter_list_body(m->list, chunk, len);
+	/* the text for keywords: decoded as it comes, its size bounded by
+	 * mailbody, so a text part after a large attachment still counts */
+	if (m->nenq) {
+		if (!m->text_open) {
+			mailbody_init(&m->text, m->hdr.mime_type,
+			    m->hdr.mime_cte);
+			m->text_open = 1;
+		}
+		mailbody_feed(&m->text, (const char *)chunk, len);
+	}
+	if (m->bodylen >= MILTER_BODY_SAMPLE)
 		return next;
 	n = MILTER_BODY_SAMPLE - m->bodylen;
 	if (n > len)
@@ -351,32 +367,32 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return next;
 }
 
-/* case-insensitive substring */
-static int
-milter_contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (n == 0)
-		return 0;
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return 1;
-	return 0;
-}
-
+/*
+ * the first category with a keyword in the decoded subject or the decoded
+ * text of the body, as whole words (src/mailbody.c). a delivery or
+ * disposition report (multipart/report) is matched on its notification
+ * text only: its subject, like its quoted parts, repeats the original's
+ */
 static struct conf_category *
 milter_category(struct milter_msg *m, struct conf_enquiry *e)
 {
-	size_t i, k;
+	const char *text, *kw;
+	size_t i, k, len;
+	int report = strcmp(m->hdr.content_type, "multipart/report") == 0;
 
+	if (!m->text_open) {
+		mailbody_init(&m->text, m->hdr.mime_type, m->hdr.mime_cte);
+		m->text_open = 1;
+	}
+	text = mailbody_text(&m->text, &len);
 	for (i = 0; i < e->ncategories; i++)
-		for (k = 0; k < e->categories[i].nkeywords; k++)
-			if (milter_contains(m->hdr.subject,
-			    e->categories[i].keywords[k]) ||
-			    milter_contains(m->body,
-			    e->categories[i].keywords[k]))
+		for (k = 0; k < e->categories[i].nkeywords; k++) {
+			kw = e->categories[i].keywords[k];
+			if ((!report && mailbody_has_phrase(m->hdr.subject,
+			    strlen(m->hdr.subject), kw)) ||
+			    mailbody_has_phrase(text, len, kw))
 				return &e->categories[i];
+		}
 	return NULL;
 }
 
@@ -700,8 +716,8 @@ milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
     const struct milter_case *mc, const char *category, const char *autowhy,
     int internal, const char **routes, size_t nroutes)
 {
-	char val[MAILHDR_VALUE_MAX + 80], addr[MAILHDR_ADDR_MAX + 2], tag[80];
-	const char *raw = m->hdr.subject_raw, *ref = mc->ref;
+	char val[MAILHDR_VALUE_MAX + 160], addr[MAILHDR_ADDR_MAX + 2], tag[80];
+	const char *ref = mc->ref;
 	size_t i;
 	int n, all_enquiry = 1, keep = 0;
 
@@ -727,18 +743,18 @@ milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
 	    "X-Enquiry-Automatic", (char *)autowhy) != MI_SUCCESS)
 		return -1;
 
-	/* 2. the subject tag, once; a marker is no case to tag */
+	/* 2. the subject tag, once; a marker is no case to tag. a subject
+	 * too long to keep whole is cut at white space, folded, never
+	 * ending in a line break */
 	snprintf(tag, sizeof(tag), "[%s]", ref);
-	while (*raw == ' ' || *raw == '\t')
-		raw++;
 	if (!mc->is_case) {
 		/* nothing */
 	} else if (!m->hdr.has_subject) {
 		if (smfi_addheader(ctx, "Subject", tag) != MI_SUCCESS)
 			return -1;
 	} else if (strstr(m->hdr.subject, tag) == NULL) {
-		n = snprintf(val, sizeof(val), "%s %s", tag, raw);
-		if (n < 0 || (size_t)n >= sizeof(val) ||
+		if (mailhdr_subject_tag(m->hdr.subject_raw,
+		    m->hdr.subject_cut, tag, "\n", val, sizeof(val)) == -1 ||
 		    smfi_chgheader(ctx, "Subject", 1, val) != MI_SUCCESS)
 			return -1;
 	}

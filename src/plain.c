@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -20,23 +21,24 @@
 
 #define PLAIN_FILE_MAX	(8u * 1024 * 1024)	/* served from memory */
 
-/* read a whole file beneath the root (same kernel-enforced resolver as
- * gemini); the gemini status on failure */
+/* read an opened file whole, if capsule_servable lets it be served; the
+ * gemini status. fd is closed */
 static int
-plain_read(int rootfd, const char *path, struct buf *b)
+plain_read_fd(int fd, const char *path, struct buf *b)
 {
 	struct stat st;
 	char chunk[16384];
 	ssize_t n;
-	int fd;
+	int status;
 
-	if (req_path_hidden(path))
-		return 51;
-	if ((fd = capsule_open(rootfd, path, O_RDONLY | O_NONBLOCK)) == -1)
-		return capsule_errno_status(errno);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) == -1) {
+		status = capsule_errno_status(errno);
 		close(fd);
-		return 51;
+		return status;
+	}
+	if ((status = capsule_servable(&st, path)) != 20) {
+		close(fd);
+		return status;
 	}
 	if ((size_t)st.st_size > PLAIN_FILE_MAX) {
 		close(fd);
@@ -49,6 +51,20 @@ plain_read(int rootfd, const char *path, struct buf *b)
 		}
 	close(fd);
 	return n == 0 ? 20 : 40;
+}
+
+/* read a whole file beneath the root (same kernel-enforced resolver and
+ * serving rule as gemini); the gemini status on failure */
+static int
+plain_read(int rootfd, const char *path, struct buf *b)
+{
+	int fd;
+
+	if (req_path_hidden(path))
+		return 51;
+	if ((fd = capsule_open(rootfd, path, O_RDONLY | O_NONBLOCK)) == -1)
+		return capsule_errno_status(errno);
+	return plain_read_fd(fd, path, b);
 }
 
 static int
@@ -138,6 +154,9 @@ plain_item_type(const char *selector, void *arg)
 	close(fd);
 	if (S_ISDIR(st.st_mode))
 		return '1';
+	/* what would not be served is no item (capsule_servable's rule) */
+	if (capsule_refusal(&st) != NULL)
+		return '\0';
 	return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
 }
 
@@ -200,6 +219,57 @@ out:
 	return rc;
 }
 
+/* what gemtext_to_gopher and gemtext_to_gopher_text need to know about
+ * the page at selector page (its gemini url in url) */
+static void
+plain_gopher_ctx(const struct srv *s, int port, const char *host,
+    const char *page, const char *url, const char **self,
+    struct plain_ctx *pc, struct gemtext_gopher *gg)
+{
+	const struct server_conf *sc = &s->conf->servers[0];
+	size_t i, k = 0;
+
+	self[k++] = sc->name;
+	for (i = 0; i < sc->naliases && k < 15; i++)
+		self[k++] = sc->aliases[i];
+	self[k] = NULL;
+	memset(gg, 0, sizeof(*gg));
+	gg->host = host;
+	gg->port = (unsigned)port;
+	gg->page = page;
+	gg->base_url = url;
+	gg->self_hosts = self;
+	gg->self_port = (unsigned)plain_gemini_port(s);
+	gg->item_type = plain_item_type;
+	gg->arg = pc;
+}
+
+/* a gemtext page (path under the root, selector page) as a gopher menu,
+ * or with as_text as dot-stuffed type-0 text; -1 when out failed */
+static int
+plain_gemtext(const struct srv *s, int rootfd, int port, const char *host,
+    const char *path, const char *page, const struct buf *file,
+    int as_text, struct buf *out)
+{
+	struct plain_ctx pc = { s, rootfd };
+	struct gemtext_gopher gg;
+	const char *self[16];
+	char url[REQ_MAX_URL + 300];
+	struct buf text;
+	int rc;
+
+	plain_base_url(s, path, url, sizeof(url));
+	plain_gopher_ctx(s, port, host, page, url, self, &pc, &gg);
+	if (!as_text)
+		return gemtext_to_gopher(out, file->data, file->len, &gg);
+	buf_init(&text, PLAIN_FILE_MAX);
+	rc = gemtext_to_gopher_text(&text, file->data, file->len, &gg);
+	if (rc == 0)
+		rc = gopher_text_dotstuff(out, text.data, text.len);
+	buf_free(&text);
+	return rc;
+}
+
 static int
 plain_error(struct buf *out, struct plain_result *res, int status,
     const char *msg)
@@ -207,6 +277,63 @@ plain_error(struct buf *out, struct plain_result *res, int status,
 	res->status = status;
 	buf_reset(out);
 	return gopher_error(out, msg) == -1 ? -1 : 0;
+}
+
+/* a directory over gopher, as gemini serves it: its index page as a
+ * menu, else (auto-index) its files, else not found */
+static int
+plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
+    const char *path, struct buf *out, struct plain_result *res)
+{
+	const struct server_conf *sc = &s->conf->servers[0];
+	struct capsule_file cf;
+	char page[GOPHER_SELECTOR_MAX + 4], ipath[GOPHER_SELECTOR_MAX + 300];
+	struct buf file;
+	int st, rc, n;
+
+	st = capsule_resolve(rootfd, path, 1, sc->index, sc->auto_index, &cf);
+	if (st != 20)
+		return plain_error(out, res, st, st == 51 ?
+		    "no such selector" : "cannot read that directory");
+	if (cf.listing != NULL) {
+		capsule_file_close(&cf);
+		return plain_dir_menu(s, rootfd, path, host, port, out) == -1 ?
+		    -1 : 0;
+	}
+	/* the index page: relative links resolve from the directory */
+	n = snprintf(page, sizeof(page), "/%s%s", path, path[0] ? "/" : "");
+	rc = snprintf(ipath, sizeof(ipath), "%s%s%s", path, path[0] ? "/" :
+	    "", sc->index);
+	if (n < 0 || (size_t)n >= sizeof(page) || rc < 0 ||
+	    (size_t)rc >= sizeof(ipath)) {
+		capsule_file_close(&cf);
+		return plain_error(out, res, 59, "selector too long");
+	}
+	buf_init(&file, PLAIN_FILE_MAX);
+	st = plain_read_fd(cf.fd, ipath, &file);
+	cf.fd = -1;
+	capsule_file_close(&cf);
+	if (st != 20) {
+		buf_free(&file);
+		return plain_error(out, res, st, "cannot read that directory");
+	}
+	if (mime_is_gemini(mime_lookup(s->conf, sc->index)))
+		rc = plain_gemtext(s, rootfd, port, host, page + 1, page,
+		    &file, 0, out);
+	else {
+		/* an index that is not gemtext: its text as info lines */
+		const char *p = file.data, *end = file.data + file.len, *lf;
+
+		for (rc = 0; rc == 0 && p < end; p = lf ? lf + 1 : end) {
+			lf = memchr(p, '\n', (size_t)(end - p));
+			rc = gopher_info(out, p, lf ? (size_t)(lf - p) :
+			    (size_t)(end - p));
+		}
+		if (rc == 0)
+			rc = gopher_menu_end(out);
+	}
+	buf_free(&file);
+	return rc == -1 ? -1 : 0;
 }
 
 int
@@ -217,7 +344,6 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 	const char *host = s->conf->gopher_host ? s->conf->gopher_host :
 	    sc->name;
 	char sel[GOPHER_SELECTOR_MAX + 2], path[GOPHER_SELECTOR_MAX + 2];
-	char url[REQ_MAX_URL + 300];
 	struct buf file;
 	int rootfd = s->rootfds[0], dir, st, rc;
 
@@ -232,8 +358,9 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 		snprintf(res->what, sizeof(res->what), "(bad)");
 		return plain_error(out, res, 59, "bad selector");
 	case GOPHER_SEL_URL:
+		/* the parser already dropped "URL:": sel is the url itself */
 		snprintf(res->what, sizeof(res->what), "%s", sel);
-		return gopher_url_page(out, sel + 4) == -1 ? -1 : 0;
+		return gopher_url_page(out, sel) == -1 ? -1 : 0;
 	case GOPHER_SEL_OK:
 		break;
 	}
@@ -246,59 +373,34 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 	if (req_path_hidden(path))
 		return plain_error(out, res, 51, "no such selector");
 	if (dir || plain_is_dir(rootfd, path))
-		return plain_dir_menu(s, rootfd, path, host, port, out) == -1 ?
-		    -1 : 0;
+		return plain_gopher_dir(s, rootfd, port, host, path, out, res);
 
 	buf_init(&file, PLAIN_FILE_MAX);
 	st = plain_read(rootfd, path, &file);
 	if (st == 20 && mime_is_gemini(mime_lookup(s->conf, path))) {
-		struct plain_ctx pc = { s, rootfd };
-		const char *self[16];
-		struct gemtext_gopher gg;
-		size_t i, k = 0;
-
-		self[k++] = sc->name;
-		for (i = 0; i < sc->naliases && k < 15; i++)
-			self[k++] = sc->aliases[i];
-		self[k] = NULL;
-		plain_base_url(s, path, url, sizeof(url));
-		memset(&gg, 0, sizeof(gg));
-		gg.host = host;
-		gg.port = (unsigned)port;
-		gg.page = sel;
-		gg.base_url = url;
-		gg.self_hosts = self;
-		gg.self_port = (unsigned)plain_gemini_port(s);
-		gg.item_type = plain_item_type;
-		gg.arg = &pc;
-		rc = gemtext_to_gopher(out, file.data ? file.data : "",
-		    file.len, &gg);
+		rc = plain_gemtext(s, rootfd, port, host, path, sel, &file, 0,
+		    out);
 	} else if (st == 20 && gopher_type_for_mime(mime_lookup(s->conf,
 	    path)) == '0') {
-		rc = gopher_text_dotstuff(out, file.data ? file.data : "",
-		    file.len);
+		rc = gopher_text_dotstuff(out, file.data, file.len);
 	} else if (st == 20) {
-		rc = buf_append(out, file.data ? file.data : "", file.len);
+		rc = buf_append(out, file.data, file.len);
 	} else if (st == 51 && plain_has_suffix(path, ".txt")) {
-		/* page.txt: the plain-text rendering of page.gmi */
-		struct buf text;
-		char gmi[GOPHER_SELECTOR_MAX + 8];
+		/* page.txt: the plain-text rendering of page.gmi, its links
+		 * to this capsule as gopher items */
+		char gmi[GOPHER_SELECTOR_MAX + 8], gsel[GOPHER_SELECTOR_MAX + 16];
 
 		snprintf(gmi, sizeof(gmi), "%.*s.gmi",
 		    (int)(strlen(path) - 4), path);
+		snprintf(gsel, sizeof(gsel), "/%s", gmi);
 		buf_reset(&file);
 		if ((st = plain_read(rootfd, gmi, &file)) != 20) {
 			buf_free(&file);
-			return plain_error(out, res, st, "no such selector");
+			return plain_error(out, res, st, st == 51 ?
+			    "no such selector" : "cannot read that file");
 		}
-		plain_base_url(s, gmi, url, sizeof(url));
-		buf_init(&text, PLAIN_FILE_MAX);
-		rc = gemtext_to_text(&text, file.data ? file.data : "",
-		    file.len, url);
-		if (rc == 0)
-			rc = gopher_text_dotstuff(out, text.data ? text.data :
-			    "", text.len);
-		buf_free(&text);
+		rc = plain_gemtext(s, rootfd, port, host, gmi, gsel, &file, 1,
+		    out);
 	} else {
 		buf_free(&file);
 		return plain_error(out, res, st, st == 51 ?
@@ -308,11 +410,172 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 	return rc == -1 ? -1 : 0;
 }
 
+/* a page finger can name: a .gmi or .txt file in the root whose stem is
+ * a finger name ([A-Za-z0-9._-], starting with a letter or digit) */
+struct plain_fpage {
+	const char	*file;		/* "principles.gmi" */
+	size_t		 stemlen;	/* "principles" */
+	int		 text;		/* .txt rather than .gmi */
+};
+
+static int
+plain_fpage(const char *file, struct plain_fpage *fp)
+{
+	const char *dot = strrchr(file, '.');
+	size_t i, n;
+
+	if (dot == NULL || (strcasecmp(dot, ".gmi") != 0 &&
+	    strcasecmp(dot, ".txt") != 0))
+		return 0;
+	n = (size_t)(dot - file);
+	if (n == 0 || n > FINGER_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)file[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') ||
+		    (i > 0 && (c == '.' || c == '_' || c == '-'))))
+			return 0;
+	}
+	fp->file = file;
+	fp->stemlen = n;
+	fp->text = strcasecmp(dot, ".txt") == 0;
+	return 1;
+}
+
+/* the root's visible names; -1 when it cannot be read */
+static int
+plain_root_names(const struct srv *s, char ***names, size_t *n)
+{
+	int fd, rc;
+
+	if ((fd = capsule_open(s->rootfds[0], "", O_RDONLY | O_DIRECTORY))
+	    == -1)
+		return -1;
+	rc = capsule_names(fd, 1, names, n);
+	close(fd);
+	return rc;
+}
+
+/*
+ * the file a finger name asks for, into path: NAME.gmi, else NAME.txt,
+ * or the whole file name ("principles.gmi"), all without regard to case
+ * (an exact match first). 0, or the gemini status
+ */
+static int
+plain_finger_file(const struct srv *s, const char *name, char *path,
+    size_t pathsz)
+{
+	struct plain_fpage fp;
+	char **names;
+	size_t n, i, len = strlen(name);
+	int best = -1, score, best_score = 0;
+
+	if (plain_root_names(s, &names, &n) == -1)
+		return capsule_errno_status(errno);
+	for (i = 0; i < n; i++) {
+		if (!plain_fpage(names[i], &fp))
+			continue;
+		if (fp.stemlen == len && strncasecmp(names[i], name, len) == 0)
+			score = (strncmp(names[i], name, len) == 0 ? 0 : 2) +
+			    fp.text;
+		else if (strcasecmp(names[i], name) == 0)
+			score = (strcmp(names[i], name) == 0 ? 0 : 2) +
+			    fp.text;
+		else
+			continue;
+		if (best == -1 || score < best_score) {
+			best = (int)i;
+			best_score = score;
+		}
+	}
+	if (best != -1)
+		snprintf(path, pathsz, "%s", names[best]);
+	capsule_names_free(names, n);
+	return best == -1 ? 51 : 0;
+}
+
+static int
+plain_fpage_cmp(const void *a, const void *b)
+{
+	const struct plain_fpage *x = a, *y = b;
+	size_t n = x->stemlen < y->stemlen ? x->stemlen : y->stemlen;
+	int c = strncasecmp(x->file, y->file, n);
+
+	if (c != 0)
+		return c;
+	if (x->stemlen != y->stemlen)
+		return x->stemlen < y->stemlen ? -1 : 1;
+	return x->text - y->text;
+}
+
+/* RFC 1288's "list users" slot: the names one can finger, with titles */
+static int
+plain_finger_list(const struct srv *s, const char *host, struct buf *text)
+{
+	struct plain_fpage *pages;
+	struct stat sb;
+	char **names;
+	size_t n, i, k = 0;
+	int rc = 0, fd, st;
+
+	if (plain_root_names(s, &names, &n) == -1)
+		return buf_puts(text, "cannot list the pages here\n");
+	if ((pages = calloc(n ? n : 1, sizeof(*pages))) == NULL) {
+		capsule_names_free(names, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (plain_fpage(names[i], &pages[k]))
+			k++;
+	if (k > 1)
+		qsort(pages, k, sizeof(*pages), plain_fpage_cmp);
+	rc = buf_printf(text, "Pages here: finger NAME@%s (any case).\n\n",
+	    host);
+	for (i = 0; rc == 0 && i < k; i++) {
+		struct buf file, title;
+
+		/* NAME.gmi hides NAME.txt, as the lookup does */
+		if (i > 0 && pages[i].stemlen == pages[i - 1].stemlen &&
+		    strncasecmp(pages[i].file, pages[i - 1].file,
+		    pages[i].stemlen) == 0)
+			continue;
+		/* only what a query would serve: no symlink out, no
+		 * hard link, no fifo */
+		if ((fd = capsule_open(s->rootfds[0], pages[i].file,
+		    O_RDONLY | O_NONBLOCK)) == -1)
+			continue;
+		buf_init(&file, PLAIN_FILE_MAX);
+		buf_init(&title, 512);
+		if (pages[i].text) {
+			st = fstat(fd, &sb) == 0 ? capsule_servable(&sb,
+			    pages[i].file) : 51;
+			close(fd);
+		} else if ((st = plain_read_fd(fd, pages[i].file, &file)) ==
+		    20)
+			gemtext_title(&title, file.data, file.len);
+		if (st == 20 && title.len > 0)
+			rc = buf_printf(text, "%-16.*s %s\n",
+			    (int)pages[i].stemlen, pages[i].file, title.data);
+		else if (st == 20)
+			rc = buf_printf(text, "%.*s\n",
+			    (int)pages[i].stemlen, pages[i].file);
+		buf_free(&file);
+		buf_free(&title);
+	}
+	free(pages);
+	capsule_names_free(names, n);
+	return rc;
+}
+
 int
 plain_finger(const struct srv *s, const char *req, size_t len,
     struct buf *out, struct plain_result *res)
 {
 	const struct server_conf *sc = &s->conf->servers[0];
+	const char *host = s->conf->gopher_host ? s->conf->gopher_host :
+	    sc->name;
 	char name[FINGER_NAME_MAX + 1], path[FINGER_NAME_MAX + 8];
 	char url[REQ_MAX_URL + 300];
 	struct buf file, text;
@@ -323,13 +586,15 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 	case FINGER_NEED_MORE:
 		return 1;
 	case FINGER_INDEX:
-		snprintf(res->what, sizeof(res->what), "(index)");
-		snprintf(name, sizeof(name), "index");
-		snprintf(path, sizeof(path), "%s", sc->index);
-		break;
+		snprintf(res->what, sizeof(res->what), "(list)");
+		buf_init(&text, PLAIN_FILE_MAX);
+		rc = plain_finger_list(s, host, &text);
+		if (rc == 0)
+			rc = finger_text(out, text.data, text.len, 0);
+		buf_free(&text);
+		return rc == -1 ? -1 : 0;
 	case FINGER_PAGE:
 		snprintf(res->what, sizeof(res->what), "%s", name);
-		snprintf(path, sizeof(path), "%s.gmi", name);
 		break;
 	case FINGER_FORWARD:
 		snprintf(res->what, sizeof(res->what), "(forward)");
@@ -342,20 +607,18 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 	}
 	buf_init(&file, PLAIN_FILE_MAX);
 	buf_init(&text, PLAIN_FILE_MAX);
-	st = plain_read(s->rootfds[0], path, &file);
-	if (st == 20) {
-		plain_base_url(s, path, url, sizeof(url));
-		rc = gemtext_to_text(&text, file.data ? file.data : "",
-		    file.len, url);
-	} else {
-		/* NAME.txt when there is no NAME.gmi */
-		snprintf(path, sizeof(path), "%s.txt", name);
-		st = plain_read(s->rootfds[0], path, &file);
-		rc = st == 20 ? buf_append(&text, file.data ? file.data : "",
-		    file.len) : 0;
+	rc = 0;
+	if ((st = plain_finger_file(s, name, path, sizeof(path))) == 0 &&
+	    (st = plain_read(s->rootfds[0], path, &file)) == 20) {
+		if (strcasecmp(strrchr(path, '.'), ".txt") == 0)
+			rc = buf_append(&text, file.data, file.len);
+		else {
+			plain_base_url(s, path, url, sizeof(url));
+			rc = gemtext_to_text(&text, file.data, file.len, url);
+		}
 	}
 	if (st == 20 && rc == 0)
-		rc = finger_text(out, text.data ? text.data : "", text.len, 0);
+		rc = finger_text(out, text.data, text.len, 0);
 	else if (st != 20) {
 		res->status = st;
 		rc = buf_printf(out, "no such page: %s\r\n", res->what);

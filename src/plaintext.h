@@ -64,7 +64,8 @@ int	gopher_menu_end(struct buf *);
  */
 int	gopher_text_dotstuff(struct buf *, const char *text, size_t len);
 /* the small html page a "URL:" selector gets from clients that do not
- * know the convention; the url is html-escaped */
+ * know the convention (url without "URL:", any scheme), the url
+ * html-escaped; 0, or -1 when the buffer failed */
 int	gopher_url_page(struct buf *, const char *url);
 
 enum finger_query {

@@ -710,14 +710,13 @@ server_plain(struct worker *w, struct conn *c)
 		 * long before this, so this only guards the buffer */
 		return c->linelen < SERVER_LINE ? 0 : -1;
 	}
-	if (rc == -1) {
+	/* the connection owns the bytes now, and frees them */
+	if (rc == -1 || (c->out = buf_release(&out, &c->outlen)) == NULL) {
 		buf_free(&out);
 		return -1;
 	}
-	c->out = out.data;	/* the connection owns it now */
-	c->outlen = out.len;
 	c->outoff = 0;
-	c->bytes = out.len;
+	c->bytes = c->outlen;
 	if (server_new_resp(c) == -1)
 		return -1;
 	c->resp->status = res.status;

@@ -29,6 +29,42 @@ tmpl_token(const char *t, size_t len, size_t i, char *name, size_t *end)
 	return 0;
 }
 
+/* where the first byte that is not utf-8 is, or len */
+static size_t
+utf8_bad(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n, k;
+	unsigned int cp;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf)
+			n = 2, cp = p[i] & 0x1f;
+		else if (p[i] >= 0xe0 && p[i] <= 0xef)
+			n = 3, cp = p[i] & 0x0f;
+		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
+			n = 4, cp = p[i] & 0x07;
+		else
+			return i;
+		if (len - i < n)
+			return i;
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += n;
+	}
+	return len;
+}
+
 static size_t
 line_of(const char *t, size_t i)
 {
@@ -60,6 +96,11 @@ tmpl_walk(const char *t, size_t len, const char *const *names, size_t nnames,
 		snprintf(err, errsz, "line %zu: NUL byte",
 		    line_of(t, (size_t)((const char *)memchr(t, '\0', len) -
 		    t)));
+		return -1;
+	}
+	/* the text goes out as utf-8: anything else is the author's to fix */
+	if ((k = utf8_bad(t, len)) != len) {
+		snprintf(err, errsz, "line %zu: not UTF-8", line_of(t, k));
 		return -1;
 	}
 	if (out) {

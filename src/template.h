@@ -13,8 +13,9 @@ struct tmpl_var {
 	const char	*value;
 };
 
-/* check that every placeholder is well formed and one of the names;
- * on error -1 and "line N: problem" in err */
+/* check that the template is utf-8 without NUL and that every
+ * placeholder is well formed and one of the names; on error -1 and
+ * "line N: problem" in err */
 int	tmpl_check(const char *tmpl, size_t len, const char *const *names,
 	    size_t nnames, char *err, size_t errsz);
 /* expand; a malloc'd, NUL-terminated result or NULL with err set */

@@ -107,6 +107,29 @@ mkfifo "$tmp/cap/fifo"
 expect "$tmp/cap" 1 fifo:1 "not a regular file"
 rm "$tmp/cap/fifo"
 expect "$tmp/cap" 0
+# a hard link to a file outside the root: capsuled does not serve it, and
+# every name of a file linked twice inside is reported (issue 14, item 7)
+echo "root:x:0:0" >"$tmp/passwd"
+ln "$tmp/passwd" "$tmp/cap/passwd.txt"
+expect "$tmp/cap" 1 passwd.txt:1 "hard link"
+rm "$tmp/cap/passwd.txt"
+ln "$tmp/cap/about.txt" "$tmp/cap/about2.txt"
+expect "$tmp/cap" 1 about2.txt:1 "does not serve it" 2
+grep -q "^$tmp/cap/about.txt:1: .*hard link" "$tmp/out" &&
+    ok "both names of a twice-linked file are reported" ||
+    notok "about.txt not reported: $(tr '\n' ' ' <"$tmp/out")"
+rm "$tmp/cap/about2.txt"
+# a name capsuled leaves out of its listings
+printf 'x\n' >"$tmp/cap/$(printf 'bad\033[1mname.txt')"
+expect "$tmp/cap" 1 'bad\x1b[1mname.txt:1' "does not list it"
+rm "$tmp/cap/$(printf 'bad\033[1mname.txt')"
+# -A with an empty sub-directory: qsort(NULL, 0) aborted under UBSan
+mkdir "$tmp/cap/empty"
+run -A "$tmp/cap"
+[ "$rc" -eq 0 ] && ok "-A: an empty sub-directory is checked" ||
+    notok "-A with an empty sub-directory: status $rc: $(cat "$tmp/out")"
+rmdir "$tmp/cap/empty"
+expect "$tmp/cap" 0
 
 # 5. several roots at once, a missing root, no root at all
 run "$samples/good" "$samples/bom"

@@ -18,6 +18,9 @@ root = os.path.join(work, "root")
 subprocess.run(["cp", "-a", capsule, root], check=True)
 os.chmod(root, 0o755)
 os.makedirs(root + "/sub")
+os.makedirs(root + "/noindex")
+with open(root + "/noindex/a.gmi", "w") as f:
+    f.write("# A\n")
 with open(root + "/sub/index.gmi", "w") as f:
     f.write("# Sub\n\n=> ../index.gmi Back home\n")
 with open(root + "/dots.gmi", "w") as f:
@@ -70,24 +73,42 @@ def menu_items(data):
     return items
 
 
-# the root menu lists every page by its title
+# the root menu is index.gmi as a menu (auto-index is off here), not a
+# list of files: its heading as an info line, its links as items
 top = gopher("/")
 items = menu_items(top)
-titles = {sel: disp for typ, disp, sel, _ in items}
-pages = sorted(p for p in os.listdir(capsule) if p.endswith(".gmi"))
-for page in pages:
-    with open(os.path.join(capsule, page)) as f:
-        h1 = next((l[2:].strip() for l in f if l.startswith("# ")), page)
-    t.eq(titles.get("/" + page), h1, "root menu lists %s by its title" % page)
-t.ok(("1", "sub/") in [(typ, disp) for typ, disp, sel, _ in items] or
-     any(sel == "/sub/" and typ == "1" for typ, disp, sel, _ in items),
-     "a sub-directory is a menu item")
+with open(os.path.join(capsule, "index.gmi")) as f:
+    index_src = f.read()
+h1 = re.search(r"^# (.*)$", index_src, re.M).group(1)
+t.ok(items and items[0][0] == "i" and items[0][1] == h1,
+     "the root menu starts with the home page's heading", top[:300])
+for target, label in re.findall(r"^=> (\S+)\s+(.*)$", index_src, re.M):
+    typ = "0" if target.endswith(".txt") else "1"
+    t.ok((typ, label, "/" + target) in
+         [(ty, d, sel) for ty, d, sel, _ in items],
+         "the root menu has index.gmi's link to %s" % target)
+t.ok(not any(sel in ("/dots.gmi", "/notes.txt", "/sub/")
+             for typ, d, sel, _ in items),
+     "the root menu is not a list of the root's files")
 t.ok(top.endswith(b".\r\n"), "the menu ends with a lone dot")
 t.ok(all(len(rest) >= 2 and rest[0] == "localhost" and
-         rest[1] == str(gport) for typ, d, s, rest in items),
+         rest[1] == str(gport) for typ, d, s, rest in items if typ != "i"),
      "items name the server and the gopher port")
+# a directory is its index page as a menu; without one (and without
+# auto-index) it is not found, as on gemini
+sub = menu_items(gopher("/sub/"))
+t.ok(("1", "Back home", "/index.gmi") in [(ty, d, sel) for ty, d, sel, _
+                                          in sub],
+     "a directory is its index page as a menu, links resolved from it")
+t.eq(menu_items(gopher("/sub"))[:3], sub[:3],
+     "a directory without its slash is the same menu")
+data = plain_request(gport, b"/noindex/\r\n")
+t.ok(data.startswith(b"3") and b"a.gmi" not in data,
+     "a directory without an index is not listed (auto-index off)", data)
 
-# every page as a menu and as text; every link inside the capsule works
+# every page as a menu and as text
+# every link inside the capsule works
+pages = sorted(p for p in os.listdir(capsule) if p.endswith(".gmi"))
 for page in pages:
     data = gopher("/" + page)
     t.ok(data.endswith(b".\r\n") and not data.startswith(b"3"),
@@ -112,6 +133,14 @@ for page in pages:
          page[:-4])
     t.ok(b"=> " not in text, "no gemtext link syntax in the text of %s"
          % page)
+    # links to this capsule are gopher urls a gopher client follows
+    t.ok(b"gemini://localhost/" not in text,
+         "the text of %s has no gemini url to this capsule" % page)
+    for url in re.findall(rb"gopher://localhost:%d/\S+" % gport, text):
+        got = subprocess.run(["curl", "-s", "--max-time", "10", url],
+                             capture_output=True, timeout=20).stdout
+        t.ok(got and not got.startswith(b"3"),
+             "text of %s: %s can be followed" % (page, url.decode()))
 
 # a real .txt is served as it is, dot-stuffed
 t.ok(gopher("/about.txt", "0").startswith(
@@ -143,16 +172,34 @@ data = plain_request(gport, b"/about.txt\n")
 t.ok(data.startswith(b"The"), "a bare LF ends the selector")
 
 # finger
-idx = finger(b"\r\n")
-t.ok(idx.startswith(b"The Teaching School") and b"=> " not in idx,
-     "finger @host gives the index as plain text", idx[:200])
-t.ok(b"\r\n" in idx and b"\n" not in idx.replace(b"\r\n", b""),
+listing = finger(b"\r\n")
+names = [l.split()[0].decode() for l in listing.split(b"\r\n")[2:] if l]
+t.ok(listing.startswith(b"Pages here: finger NAME@localhost") and
+     "principles" in names and "index" in names and "about" in names,
+     "finger @host lists the page names one can finger", listing[:400])
+t.ok(re.search(rb"\r\nprinciples +Our Core Principles\r\n", listing),
+     "a page is listed with its title", listing)
+t.ok("escape" not in names and "secret" not in names and
+     ".secret" not in names, "names that are not served are not listed",
+     names)
+t.eq(finger(b"/W\r\n"), listing, "/W alone lists them too")
+t.ok(all(not finger(n.encode() + b"\r\n").startswith(b"no such page")
+         for n in names), "every listed name can be fingered")
+t.ok(b"\r\n" in listing and b"\n" not in listing.replace(b"\r\n", b""),
      "finger lines end in CRLF")
+idx = finger(b"index\r\n")
+t.ok(idx.startswith(b"The Teaching School") and b"=> " not in idx,
+     "finger index@host gives the home page as plain text", idx[:200])
 p = finger(b"principles\r\n")
 t.ok(p.startswith(b"Our Core Principles"), "finger principles@host")
+t.eq(finger(b"PRINCIPLES\r\n"), p, "finger names are case-insensitive")
+t.eq(finger(b"Principles.gmi\r\n"), p, "the file name works too")
 t.eq(finger(b"/W principles\r\n"), p, "/W is accepted and ignored")
-t.ok(finger(b"about\r\n").startswith(b"The Teaching School"),
+about = finger(b"about\r\n")
+t.ok(about.startswith(b"The Teaching School"),
      "finger NAME falls back to NAME.txt")
+t.ok(b"principles.gmi" not in about and b"finger principles@" in about,
+     "about.txt tells finger readers the names that work")
 t.ok(b"refused" in finger(b"principles@example.org\r\n"),
      "forwarding is refused")
 for q in (b"nosuchpage\r\n", b"../etc/passwd\r\n", b"escape\r\n",

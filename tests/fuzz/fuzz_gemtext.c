@@ -116,6 +116,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_menu(b.data, b.len);
 	buf_free(&b);
 
+	/* 2b. plain text for gopher: capsule links as gopher urls */
+	buf_init(&b, 0);
+	rc = gemtext_to_gopher_text(&b, doc, size, &g);
+	ensure(rc == 0);
+	check_text(b.data, b.len);
+	buf_free(&b);
+
 	/* 3. the title, and the document as dot-stuffed gopher text */
 	buf_init(&b, 0);
 	if (gemtext_title(&b, doc, size) == 0)

@@ -1,6 +1,7 @@
-/* libFuzzer: the mail header parser, rfc 2047 both ways and the rfc 3834
- * classifier. beyond crashes it checks that nothing a sender writes can
- * come out of the encoder as a header line of its own. */
+/* libFuzzer: the mail header parser, rfc 2047 both ways, folding and the
+ * rfc 3834 classifier. beyond crashes it checks that nothing a sender
+ * writes can come out of the encoder or the folder as a header line of its
+ * own. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (mailhdr_encode_phrase(dec, "\r\n ", enc,
 			    sizeof(enc)) == 0)
 				check_folded(enc);
+		}
+		/* folding: breaks only before blanks, and the tagged
+		 * subject never ends in a break or a blank */
+		if (mailhdr_fold(colon + 1, 9, "\r\n", enc,
+		    sizeof(enc)) == 0)
+			check_folded(enc);
+		if (mailhdr_subject_tag(colon + 1, size & 1, "[ENQ-1]", "\n",
+		    enc, sizeof(enc)) == 0) {
+			size_t n = strlen(enc);
+
+			check_folded(enc);
+			if (n == 0 || strchr(" \t\r\n", enc[n - 1]) != NULL)
+				abort();
 		}
 		mailhdr_msgids(colon + 1, ids, sizeof(ids));
 		mailhdr_find_tag(colon + 1, "ENQ", ref, sizeof(ref));

@@ -489,6 +489,58 @@ test_utf8(void)
 	    "utf8: width counts code points and invalid bytes");
 }
 
+/* type-0 text for gopher: capsule links as the gopher items a menu gives
+ * them, the others as absolute urls */
+static void
+test_gopher_text(void)
+{
+	static const char *const self[] = { "localhost", NULL };
+	static const char doc[] =
+	    "# T\n"
+	    "=> b.gmi Bee\n"
+	    "=> gemini://localhost/sub/ Sub\n"
+	    "=> notes.txt Notes\n"
+	    "=> my%20page.gmi Spaced\n"
+	    "=> q.gmi?x=1 Query\n"
+	    "=> https://e.org/ Web\n"
+	    "=> other.gmi Other\n";
+	struct gemtext_gopher g;
+	struct buf b, plain;
+
+	memset(&g, 0, sizeof(g));
+	g.host = "localhost";
+	g.port = 7070;
+	g.page = "/dir/a.gmi";
+	g.base_url = "gemini://localhost/dir/a.gmi";
+	g.self_hosts = self;
+	buf_init(&b, 0);
+	CHECK(gemtext_to_gopher_text(&b, doc, sizeof(doc) - 1, &g) == 0,
+	    "gopher text: returns 0");
+	CHECK_STR(strstr(b.data, "Links:\n"), "Links:\n"
+	    "[1] gopher://localhost:7070/1/dir/b.gmi\n"
+	    "[2] gopher://localhost:7070/1/sub/\n"
+	    "[3] gopher://localhost:7070/0/dir/notes.txt\n"
+	    "[4] gopher://localhost:7070/1/dir/my%20page.gmi\n"
+	    "[5] gopher://localhost:7070/1/dir/q.gmi\n"
+	    "[6] https://e.org/\n"
+	    "[7] gopher://localhost:7070/1/dir/other.gmi\n",
+	    "gopher text: capsule links are gopher urls, others absolute");
+	/* the text itself is gemtext_to_text's */
+	buf_init(&plain, 0);
+	gemtext_to_text(&plain, doc, sizeof(doc) - 1, g.base_url);
+	CHECK(strncmp(b.data, plain.data, (size_t)(strstr(plain.data,
+	    "Links:") - plain.data)) == 0,
+	    "gopher text: the text above the links is the plain rendering");
+	/* an ipv6 gopher host is bracketed */
+	g.host = "::1";
+	buf_reset(&b);
+	gemtext_to_gopher_text(&b, "=> b.gmi B\n", 11, &g);
+	CHECK(strstr(b.data, "[1] gopher://[::1]:7070/1/dir/b.gmi\n") != NULL,
+	    "gopher text: an ipv6 host in brackets");
+	buf_free(&plain);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -497,6 +549,7 @@ main(void)
 	test_resolve();
 	test_text();
 	test_gopher();
+	test_gopher_text();
 	test_title();
 	test_bounds();
 	test_utf8();

@@ -220,6 +220,152 @@ test_note(void)
 	CHECK(h.n_xref == 2 && h.has_list, "counts and list flag");
 }
 
+/* the longest line of a header value, counting col before the first */
+static size_t
+longest_line(const char *v, size_t col)
+{
+	size_t run = col, max = 0;
+
+	for (; *v; v++) {
+		if (*v == '\n') {
+			run = 0;
+			continue;
+		}
+		if (*v != '\r' && ++run > max)
+			max = run;
+	}
+	return max > run ? max : run;
+}
+
+/* every line break is a fold: followed by a blank */
+static int
+folds_only(const char *v)
+{
+	for (; *v; v++)
+		if (*v == '\n' && v[1] != ' ' && v[1] != '\t')
+			return 0;
+	return 1;
+}
+
+/* the value with its line breaks removed (unfolding, rfc 5322 2.2.3) */
+static void
+unfold(const char *v, char *out)
+{
+	for (; *v; v++)
+		if (*v != '\r' && *v != '\n')
+			*out++ = *v;
+	*out = '\0';
+}
+
+/* issue 15 item 12: long subjects folded at white space, cut cleanly,
+ * never lost */
+static void
+test_long_subject(void)
+{
+	struct mailhdr_info h;
+	char subj[1100], big[2100], out[4096], un[4096], want[4096];
+	const char *e;
+	size_t i, n;
+
+	/* 1. a 1,030-character ascii subject: kept, cut at its buffer */
+	for (subj[0] = '\0', i = 0; strlen(subj) < 1030; i++)
+		snprintf(subj + strlen(subj), sizeof(subj) - strlen(subj),
+		    "word%03zu ", i);
+	subj[1030] = '\0';
+	mailhdr_info_init(&h);
+	mailhdr_note(&h, "Subject", subj);
+	CHECK(h.subject_cut && strlen(h.subject_raw) ==
+	    sizeof(h.subject_raw) - 1, "a long raw subject is marked cut");
+	CHECK(strlen(h.subject) == sizeof(h.subject) - 1 &&
+	    strncmp(h.subject, subj, 100) == 0, "a long subject is kept, "
+	    "cut at its buffer");
+
+	/* 2. one over-long encoded word (~1.9 KB): the raw text, not "" */
+	strcpy(big, "=?UTF-8?B?");
+	for (i = strlen(big); i < 1900; i += 4)
+		memcpy(big + i, "dmlz", 4);
+	strcpy(big + i, "?=");
+	mailhdr_info_init(&h);
+	mailhdr_note(&h, "Subject", big);
+	CHECK(strncmp(h.subject, "=?UTF-8?B?dmlzdmlz", 18) == 0 &&
+	    strlen(h.subject) == sizeof(h.subject) - 1, "an over-long "
+	    "encoded word stays as written: \"%.24s...\"", h.subject);
+	/* many conforming words that decode past the buffer: cut, kept */
+	for (big[0] = '\0', i = 0; i < 40; i++)
+		strcat(big, "=?UTF-8?Q?Caf=C3=A9_and_a_tour_of_the_school_?= ");
+	mailhdr_info_init(&h);
+	mailhdr_note(&h, "Subject", big);
+	CHECK(strncmp(h.subject, "Caf\xc3\xa9 and a tour", 16) == 0 &&
+	    strlen(h.subject) > 1000 && strlen(h.subject) < 1024,
+	    "a subject decoding past its buffer is cut, not lost");
+
+	/* 3. folding: lines of at most 78, breaks only before blanks, and
+	 * unfolding gives the value back */
+	snprintf(want, sizeof(want), "Re: [ENQ-2026-000042] %s", subj);
+	CHECK(mailhdr_fold(want, 9, "\r\n", out, sizeof(out)) == 0,
+	    "fold a 1,050-character subject");
+	CHECK(longest_line(out, 9) <= 78, "folded lines at most 78 (%zu)",
+	    longest_line(out, 9));
+	CHECK(folds_only(out) && strstr(out, "\r\n ") != NULL,
+	    "every break is a fold at white space");
+	unfold(out, un);
+	CHECK_STR(un, want, "unfolding gives the subject back");
+	CHECK(mailhdr_fold("a\r\n\tb\nc  d ", 0, "\n", out,
+	    sizeof(out)) == 0, "fold a folded value");
+	CHECK_STR(out, "a\tb c  d", "old folds undone, blanks kept");
+	memset(big, 'x', 200);
+	big[200] = '\0';
+	CHECK(mailhdr_fold(big, 9, "\r\n", out, sizeof(out)) == 0 &&
+	    strcmp(out, big) == 0, "a word longer than a line stays whole");
+	CHECK(mailhdr_fold(subj, 9, "\r\n", out, 100) == -1,
+	    "fold into too small a buffer is an error");
+
+	/* 4. a long ascii word (no white space) is encoded, so it folds */
+	memset(big, 'y', 950);
+	big[950] = '\0';
+	CHECK(mailhdr_encode_text(big, "\r\n ", out, sizeof(out)) == 0 &&
+	    strncmp(out, "=?UTF-8?B?", 10) == 0 && longest_line(out, 9) <= 78,
+	    "a 950-character word is encoded as words");
+
+	/* 5. the tagged subject of the routed copy */
+	CHECK(mailhdr_subject_tag(" alpha beta\n\tgam", 1, "[E-1]", "\n",
+	    out, sizeof(out)) == 0, "tag a cut subject");
+	CHECK_STR(out, "[E-1] alpha beta", "a cut subject ends at white "
+	    "space, not mid-fold");
+	CHECK(mailhdr_subject_tag("alpha beta\n", 0, "[E-1]", "\n", out,
+	    sizeof(out)) == 0, "tag a subject ending in a newline");
+	CHECK_STR(out, "[E-1] alpha beta", "no bare newline at the end");
+	CHECK(mailhdr_subject_tag("", 0, "[E-1]", "\n", out,
+	    sizeof(out)) == 0, "tag an empty subject");
+	CHECK_STR(out, "[E-1]", "an empty subject is the tag");
+	mailhdr_info_init(&h);
+	mailhdr_note(&h, "Subject", subj);
+	CHECK(mailhdr_subject_tag(h.subject_raw, h.subject_cut,
+	    "[ENQ-2026-000042]", "\n", out, sizeof(out)) == 0,
+	    "tag a cut 1,030-character subject");
+	n = strlen(out);
+	CHECK(n > 0 && out[n - 1] != '\n' && out[n - 1] != ' ' &&
+	    folds_only(out) && longest_line(out, 9) <= 78,
+	    "folded, no break or blank at the end");
+	unfold(out, un);
+	e = un + strlen("[ENQ-2026-000042] ");
+	CHECK(strncmp(e, subj, strlen(e)) == 0 && strlen(e) < 1023 &&
+	    e[strlen(e) - 1] >= '0' && e[strlen(e) - 1] <= '9' &&
+	    subj[strlen(e)] == ' ', "cut between words: ...%s",
+	    e + strlen(e) - 8);
+	CHECK(mailhdr_subject_tag(h.subject_raw, 0, "[ENQ-2026-000042]",
+	    "\n", out, 300) == 0 && strlen(out) < 300 &&
+	    out[strlen(out) - 1] != ' ' && out[strlen(out) - 1] != '\n',
+	    "too long for the buffer: cut at white space to fit");
+	memset(big, 'z', 1500);
+	big[1500] = '\0';
+	mailhdr_info_init(&h);
+	mailhdr_note(&h, "Subject", big);
+	CHECK(mailhdr_subject_tag(h.subject_raw, h.subject_cut, "[E-1]",
+	    "\n", out, sizeof(out)) == 0 && longest_line(out, 9) <= 998,
+	    "one giant word: cut so its line stays within 998");
+}
+
 /* each rule of rfc 3834 both ways */
 static void
 test_classify(void)
@@ -348,6 +494,7 @@ main(void)
 	test_encode();
 	test_msgids_tag();
 	test_note();
+	test_long_subject();
 	test_classify();
 	test_qp();
 	return UNIT_DONE();

@@ -218,8 +218,15 @@ test_url_page(void)
 	CHECK(strstr(b.data, "href=\"https://e.org/?a=1&amp;b=&quot;&lt;x"
 	    "&gt;&quot;\"") != NULL, "url page: the url is html-escaped");
 	buf_reset(&b);
-	CHECK(gopher_url_page(&b, "javascript:alert(1)") == 1 && b.len == 0,
-	    "url page: javascript: refused");
+	/* any scheme, as gophernicus and pygopherd: escaped, never refused
+	 * (a refusal left an empty answer behind) */
+	CHECK(gopher_url_page(&b, "javascript:alert(\"x\")") == 0 &&
+	    strstr(b.data, "href=\"javascript:alert(&quot;x&quot;)\"") != NULL,
+	    "url page: another scheme gets its page, escaped");
+	buf_reset(&b);
+	CHECK(gopher_url_page(&b, "a") == 0 && strstr(b.data, "href=\"a\">a<")
+	    != NULL, "url page: a one-letter url is the whole url");
+	buf_reset(&b);
 	CHECK(gopher_url_page(&b, "gemini://localhost/") == 0,
 	    "url page: gemini written");
 	buf_free(&b);

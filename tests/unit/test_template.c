@@ -72,6 +72,17 @@ main(void)
 	    "check refuses unknown names");
 	CHECK(tmpl_check("a\0b", 3, names, 2, err, sizeof(err)) == -1,
 	    "check refuses NUL");
+	/* issue 15 item 13: -n checks every template is utf-8 */
+	CHECK(tmpl_check("Caf\xc3\xa9\n", 6, names, 2, err,
+	    sizeof(err)) == 0, "check accepts utf-8");
+	CHECK(tmpl_check("ok\nCaf\xe9\n", 8, names, 2, err,
+	    sizeof(err)) == -1, "check refuses latin-1");
+	CHECK_STR(err, "line 2: not UTF-8", "the line that is not utf-8");
+	CHECK(tmpl_check("\xed\xa0\x80", 3, names, 2, err,
+	    sizeof(err)) == -1, "check refuses an encoded surrogate");
+	CHECK(tmpl_check("cut \xc3", 5, names, 2, err, sizeof(err)) == -1,
+	    "check refuses a sequence cut at the end");
+	expand_bad("a\n\xff{{name}}", "line 2: not UTF-8");
 
 	/* the expansion is bounded */
 	big = malloc(TMPL_MAX);
