@@ -14,8 +14,10 @@
 #include "ackmac.h"
 
 #define ACKMAC_KEY_LEN	32
-#define ACKMAC_RAND_LEN	8	/* bytes; 16 hex digits */
-#define ACKMAC_MAC_LEN	16	/* bytes of the hmac kept; 32 hex digits */
+/* short enough that "Message-ID: <REF.RANDOM.MAC@host>" stays within 78
+ * characters for a usual host name: a msg-id cannot be folded */
+#define ACKMAC_RAND_LEN	4	/* bytes; 8 hex digits, beside a unique ref */
+#define ACKMAC_MAC_LEN	10	/* bytes of the hmac kept (80 bits); 20 hex */
 #define ACKMAC_KEY_FILE	"ack.key"
 #define ACKMAC_KEY_NEW	"ack.key.new"
 

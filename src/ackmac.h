@@ -1,5 +1,5 @@
 /* what makes an acknowledgement recognisably ours: a keyed MAC
- * (HMAC-SHA256, truncated to 128 bits) over its reference, a random part
+ * (HMAC-SHA256, truncated to 80 bits) over its reference, a random part
  * and its recipient, carried in its Message-ID. the key is made once in
  * state-dir/ack.key (32 random bytes, mode 0600, owned by the milter's
  * user) and read at every start. an outsider who copies an
@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-/* room for a token: 16 hex digits, a dot, 32 hex digits */
+/* room for a token: 8 hex digits, a dot, 20 hex digits */
 #define ACKMAC_TOKEN_MAX	64
 
 int	ackmac_init(const char *state_dir, char *err, size_t errsz);

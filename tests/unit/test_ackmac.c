@@ -53,7 +53,7 @@ main(void)
 
 	/* 3. a token verifies for its reference and recipient only */
 	CHECK(ackmac_token("ENQ-2026-000001", "jane@example.org", tok,
-	    sizeof(tok)) == 0 && strlen(tok) == 49, "token %s", tok);
+	    sizeof(tok)) == 0 && strlen(tok) == 29, "token %s", tok);
 	snprintf(msgid, sizeof(msgid), "<ENQ-2026-000001.%s@milter.test>",
 	    tok);
 	CHECK(ackmac_verify(msgid, "jane@example.org", ref, sizeof(ref)) ==
@@ -65,11 +65,13 @@ main(void)
 	CHECK(ackmac_verify(bad, "jane@example.org", ref, sizeof(ref)) == 0,
 	    "another reference with the same mac does not");
 	snprintf(bad, sizeof(bad), "%s", msgid);
-	bad[strlen("<ENQ-2026-000001.") + 20] ^= 1;
+	/* one hex digit of the mac, still a hex digit */
+	bad[strlen("<ENQ-2026-000001.") + 12] =
+	    bad[strlen("<ENQ-2026-000001.") + 12] == '0' ? '1' : '0';
 	CHECK(ackmac_verify(bad, "jane@example.org", ref, sizeof(ref)) == 0,
 	    "a changed mac does not");
-	CHECK(ackmac_verify("<ENQ-2026-000001.0123456789abcdef."
-	    "0123456789abcdef0123456789abcdef@milter.test>", "jane@example.org",
+	CHECK(ackmac_verify("<ENQ-2026-000001.01234567."
+	    "0123456789abcdef0123@milter.test>", "jane@example.org",
 	    ref, sizeof(ref)) == 0, "a made-up mac does not");
 	CHECK(ackmac_verify("<ENQ-2026-000001@x>", "jane@example.org", ref,
 	    sizeof(ref)) == 0 && ackmac_verify("", "jane@example.org", ref,
