@@ -348,7 +348,8 @@ ack_free_take(const char *name)
 		if ((fd = openat(ack.free_fd, fname, O_WRONLY | O_TRUNC |
 		    O_CLOEXEC)) == -1)
 			continue;
-		if (renameat(ack.free_fd, fname, ack.tmp_fd, name) == -1) {
+		if (renameat2(ack.free_fd, fname, ack.tmp_fd, name,
+		    RENAME_NOREPLACE) == -1) {
 			close(fd);
 			unlinkat(ack.free_fd, fname, 0);
 			fd = -1;
@@ -400,27 +401,65 @@ ack_shutdown(void)
 	curl_global_cleanup();
 }
 
+/* 1 when NAME is in tmp/, new/ or failed/ (never written over) */
+static int
+ack_spool_exists(const char *name)
+{
+	struct stat st;
+
+	return fstatat(ack.tmp_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(ack.new_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(ack.failed_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 int
 ack_spool_tmp(const char *ref, const char *rcpt, const char *msg, size_t len,
     time_t now, char *name, size_t namesz)
 {
+	static unsigned long seq;	/* under ack.free_mtx */
 	char head[MAILHDR_ADDR_MAX + 128];
-	int fd, n, hn;
+	unsigned long n_seq;
+	int fd, n, hn, tries;
 
-	n = snprintf(name, namesz, "%lld.%s", (long long)now, ref);
 	hn = snprintf(head, sizeof(head), "rcpt %s\nref %s\n\n", rcpt, ref);
-	if (n < 0 || (size_t)n >= namesz || hn < 0 ||
-	    (size_t)hn >= sizeof(head) || strchr(ref, '/')) {
+	if (hn < 0 || (size_t)hn >= sizeof(head) || strchr(ref, '/')) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* a sent file reused, or a new one. should the machine stop before
-	 * the fsync below, the database has not committed (it does after
-	 * this returns), and the sweep removes what is in tmp/ */
-	if ((fd = ack_free_take(name)) == -1 &&
-	    (fd = openat(ack.tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC, 0640)) == -1)
+	/*
+	 * "TIME.REF.PID-SEQ": unique, so two acknowledgements for one
+	 * reference in the same second are two files. a name that exists
+	 * anyway (a spool left by an earlier run with the same pid) is
+	 * never written over: the next sequence number is tried
+	 */
+	for (tries = 0; tries < 100; tries++) {
+		pthread_mutex_lock(&ack.free_mtx);
+		n_seq = seq++;
+		pthread_mutex_unlock(&ack.free_mtx);
+		n = snprintf(name, namesz, "%lld.%s.%ld-%lu", (long long)now,
+		    ref, (long)getpid(), n_seq);
+		if (n < 0 || (size_t)n >= namesz) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (ack_spool_exists(name))
+			continue;
+		/* a sent file reused, or a new one. should the machine stop
+		 * before the fsync below, the database has not committed (it
+		 * does after this returns), and the sweep removes what is in
+		 * tmp/ */
+		if ((fd = ack_free_take(name)) != -1)
+			break;
+		if ((fd = openat(ack.tmp_fd, name, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640)) != -1)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == 100) {
+		errno = EEXIST;
 		return -1;
+	}
 	/* 1. the file and its directory entry reach the disk */
 	if (xio_write_all(fd, head, (size_t)hn) == -1 ||
 	    xio_write_all(fd, msg, len) == -1 || fsync(fd) == -1) {
@@ -456,7 +495,8 @@ ack_spool_commit(const char *name)
 {
 	/* no fsync needed: were the rename lost, the sweep finds the
 	 * committed file in tmp/ again */
-	if (renameat(ack.tmp_fd, name, ack.new_fd, name) == -1)
+	if (renameat2(ack.tmp_fd, name, ack.new_fd, name,
+	    RENAME_NOREPLACE) == -1)
 		return -1;
 	ack_wake();
 	return 0;
@@ -479,8 +519,20 @@ spool_read(int dfd, const char *name, char *rcpt, size_t rcptsz,
 	size_t got = 0;
 	int fd;
 
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	/* only what this milter wrote: a regular file of its user's, one
+	 * link, no symbolic link (EPERM otherwise) */
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ELOOP)
+			errno = EPERM;
 		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || st.st_nlink != 1)) {
+		close(fd);
+		errno = EPERM;
+		return NULL;
+	}
 	if (fstat(fd, &st) == -1 || st.st_size > ACK_SPOOL_MAX ||
 	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
@@ -574,7 +626,13 @@ sub_start(struct ack_sub *s, const char *name)
 		return SUBMIT_LATER;
 	if ((s->buf = spool_read(ack.new_fd, name, s->rcpt, sizeof(s->rcpt),
 	    &msg, &msglen)) == NULL) {
-		log_warn("spool %s: unreadable, moved to failed/", name);
+		if (errno == EPERM)
+			log_warnx("spool %s: not a regular file of the "
+			    "milter's own (a link, or someone else's): not "
+			    "sent, moved to failed/", name);
+		else
+			log_warn("spool %s: unreadable, moved to failed/",
+			    name);
 		renameat(ack.new_fd, name, ack.failed_fd, name);
 		return SUBMIT_NEVER;
 	}
@@ -716,15 +774,17 @@ ack_free_clear(void)
 	spool_free(v, n);
 }
 
-/* did the transaction that spooled tmp/NAME ("TIME.REF", for rcpt) commit?
- * the enquiry row it wrote says so; the reference alone does not, for a
- * follow-up reuses its enquiry's reference, and a crash between its spool
- * and its rolled-back commit must not send a second acknowledgement.
+/* did the transaction that spooled tmp/NAME ("TIME.REF.PID-SEQ", or
+ * "TIME.REF" from an older spool; the file's "ref" line names the
+ * reference, for rcpt) commit? the enquiry row it wrote says so; the
+ * reference alone does not, for a follow-up reuses its enquiry's
+ * reference, and a crash between its spool and its rolled-back commit
+ * must not send a second acknowledgement.
  * 1 yes, 0 no, -1 cannot tell (database error, file gone) */
 static int
 ack_committed(const char *name)
 {
-	char rcpt[MAILHDR_ADDR_MAX + 2], *buf, *end;
+	char rcpt[MAILHDR_ADDR_MAX + 2], ref[128], *buf, *end, *r, *e;
 	const char *msg;
 	size_t msglen;
 	long long when;
@@ -738,8 +798,16 @@ ack_committed(const char *name)
 		return 0;
 	if ((buf = spool_read(ack.tmp_fd, name, rcpt, sizeof(rcpt), &msg,
 	    &msglen)) == NULL)
-		return errno == EINVAL ? 0 : -1;
-	rc = db_ack_committed(ack.db, end + 1, rcpt, when);
+		return errno == EINVAL || errno == EPERM ? 0 : -1;
+	if ((r = strstr(buf, "\nref ")) == NULL || r > msg ||
+	    (e = strchr(r + 5, '\n')) == NULL ||
+	    (size_t)(e - r - 5) >= sizeof(ref)) {
+		free(buf);
+		return 0;
+	}
+	memcpy(ref, r + 5, (size_t)(e - r - 5));
+	ref[e - r - 5] = '\0';
+	rc = db_ack_committed(ack.db, ref, rcpt, when);
 	free(buf);
 	return rc;
 }
@@ -759,7 +827,8 @@ ack_sweep(void)
 		if ((known = ack_committed(v[i])) == 1) {
 			log_info("spool %s: committed, recovered from tmp/",
 			    v[i]);
-			renameat(ack.tmp_fd, v[i], ack.new_fd, v[i]);
+			renameat2(ack.tmp_fd, v[i], ack.new_fd, v[i],
+			    RENAME_NOREPLACE);
 		} else if (known == 0 && fstatat(ack.tmp_fd, v[i], &st, 0) ==
 		    0 && st.st_mtime + ACK_SWEEP_AGE < time(NULL)) {
 			log_info("spool %s: never committed, removed", v[i]);

@@ -44,7 +44,8 @@ void	 ack_interval_text(time_t, char *buf, size_t bufsz);
 /* create the spool under state_dir and remember db for the worker */
 int	ack_init(const char *state_dir, struct db *, char *err, size_t errsz);
 void	ack_shutdown(void);
-/* write tmp/NAME durably (file and directory fsync'd); name returned */
+/* write tmp/NAME durably (file and directory fsync'd); name returned,
+ * "TIME.REF.PID-SEQ", unique: no spool file is ever written over */
 int	ack_spool_tmp(const char *ref, const char *rcpt, const char *msg,
 	    size_t len, time_t now, char *name, size_t namesz);
 /* move tmp/NAME to new/ and wake the worker; -1 leaves it in tmp for the

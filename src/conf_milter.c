@@ -219,6 +219,60 @@ v_connections(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* capsule-url: scheme://host..., printable ascii, no spaces */
+static int
+v_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_milter_last_str(opt), *p;
+
+	if (v == NULL || !isalpha((unsigned char)*v))
+		goto bad;
+	for (p = v; isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.'; p++)
+		;
+	if (strncmp(p, "://", 3) != 0 || p[3] == '\0' || p[3] == '/')
+		goto bad;
+	for (p = v; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			goto bad;
+	return 0;
+bad:
+	cfg_error(cfg, "%s: \"%s\" is not a URL (scheme://host/path)",
+	    opt->name, v ? v : "");
+	return -1;
+}
+
+/* auto-reply-limit: automatic replies per address per hour */
+static int
+v_autoreply_limit(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (v < 1 || v > AUTO_REPLY_LIMIT_MAX) {
+		cfg_error(cfg, "auto-reply-limit: %ld is not 1 to %d", v,
+		    AUTO_REPLY_LIMIT_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* authserv-id: a host name as the MTA writes it into
+ * Authentication-Results (rfc 8601), or "" for none */
+static int
+v_authserv_id(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_milter_last_str(opt), *p;
+
+	for (p = v ? v : ""; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' &&
+		    *p != '_') {
+			cfg_error(cfg, "authserv-id: \"%s\" is not a host "
+			    "name", v);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 v_reference(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -432,10 +486,14 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	c->log_level = log_level_parse(cfg_getstr(cfg, "log-level"));
 	c->capsule_url = xstrdup_lower(cfg_getstr(cfg, "capsule-url"), 0);
 	c->hostname = xstrdup_lower(cfg_getstr(cfg, "hostname"), 1);
+	c->authserv_id = xstrdup_lower(cfg_getstr(cfg, "authserv-id"), 1);
+	c->auto_reply_limit = (int)cfg_getint(cfg, "auto-reply-limit");
 	if (!c->socket || !c->socket_group || !c->state_dir || !c->user ||
-	    !c->submit_host || !c->capsule_url || !c->hostname)
+	    !c->submit_host || !c->capsule_url || !c->hostname ||
+	    !c->authserv_id)
 		goto nomem;
 	if (c->hostname[0] == '\0') {
+		c->hostname_guessed = 1;
 		free(c->hostname);
 		if ((c->hostname = malloc(256)) == NULL)
 			goto nomem;
@@ -586,6 +644,9 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		CFG_STR("log-file", NULL, CFGF_NODEFAULT),
 		CFG_STR("capsule-url", "gemini://localhost/", CFGF_NONE),
 		CFG_STR("hostname", "", CFGF_NONE),
+		CFG_INT("auto-reply-limit", AUTO_REPLY_LIMIT_DEFAULT,
+		    CFGF_NONE),
+		CFG_STR("authserv-id", "", CFGF_NONE),
 		CFG_SEC("enquiry", enquiry_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("list", conf_mlist_opts(),
@@ -617,6 +678,9 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "submit-timeout", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "submit-retry-max", conf_milter_v_duration);
 	cfg_set_validate_func(cfg, "submit-connections", v_connections);
+	cfg_set_validate_func(cfg, "capsule-url", v_url);
+	cfg_set_validate_func(cfg, "auto-reply-limit", v_autoreply_limit);
+	cfg_set_validate_func(cfg, "authserv-id", v_authserv_id);
 	cfg_set_validate_func(cfg, "enquiry", v_enquiry);
 	cfg_set_validate_func(cfg, "enquiry|route-to",
 	    conf_milter_v_envaddr);
@@ -697,6 +761,7 @@ conf_milter_free(struct milter_conf *c)
 	free(c->submit_host);
 	free(c->capsule_url);
 	free(c->hostname);
+	free(c->authserv_id);
 	free(c);
 }
 
@@ -738,6 +803,43 @@ conf_milter_set(struct milter_conf *c)
 	conf_milter_put(old);
 }
 
+/* the keys start-up acts on once (the socket, where the state is, whom
+ * to run as): a reload keeps cur's values in c, with a line for each
+ * that the file changed. -1 when out of memory */
+static int
+conf_milter_keep(struct milter_conf *c, const struct milter_conf *cur)
+{
+	struct {
+		const char	 *key;
+		char		**val;
+		const char	 *old;
+	} keep[] = {
+		{ "socket", &c->socket, cur->socket },
+		{ "socket-group", &c->socket_group, cur->socket_group },
+		{ "state-dir", &c->state_dir, cur->state_dir },
+		{ "user", &c->user, cur->user },
+	};
+	size_t i;
+	char *v;
+
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		if (strcmp(*keep[i].val, keep[i].old) == 0)
+			continue;
+		if ((v = strdup(keep[i].old)) == NULL)
+			return -1;
+		log_warnx("reload: %s stays \"%s\" until a restart (the file "
+		    "says \"%s\")", keep[i].key, keep[i].old, *keep[i].val);
+		free(*keep[i].val);
+		*keep[i].val = v;
+	}
+	if (c->socket_mode != cur->socket_mode) {
+		log_warnx("reload: socket-mode stays %04o until a restart",
+		    (unsigned)cur->socket_mode);
+		c->socket_mode = cur->socket_mode;
+	}
+	return 0;
+}
+
 int
 conf_milter_reload(void)
 {
@@ -754,11 +856,13 @@ conf_milter_reload(void)
 		return -1;
 	}
 	/* what needs a restart keeps its old value, and says so */
-	if (strcmp(c->socket, cur->socket) != 0 ||
-	    strcmp(c->state_dir, cur->state_dir) != 0 ||
-	    strcmp(c->user, cur->user) != 0)
-		log_warnx("reload: socket, state-dir and user change only "
-		    "on restart");
+	if (conf_milter_keep(c, cur) == -1) {
+		log_warnx("reload failed, the old configuration stays: out "
+		    "of memory");
+		conf_milter_free(c);
+		conf_milter_put(cur);
+		return -1;
+	}
 	conf_milter_put(cur);
 	log_setlevel(c->log_level);
 	conf_milter_set(c);

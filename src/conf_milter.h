@@ -40,6 +40,11 @@ struct conf_enquiry {
 	size_t			  ncategories;
 };
 
+/* auto-reply-limit: automatic replies (acknowledgements, list answers,
+ * owner notices) to one address in one hour */
+#define AUTO_REPLY_LIMIT_DEFAULT	5
+#define AUTO_REPLY_LIMIT_MAX		10000
+
 /* submit-connections: acknowledgements submitted at once, 1 to this */
 #define SUBMIT_CONNECTIONS_MAX	32
 
@@ -60,6 +65,9 @@ struct milter_conf {
 	char			*log_file;	/* NULL: syslog (stderr with -f) */
 	char			*capsule_url;	/* gemini://localhost/ */
 	char			*hostname;	/* for message-ids */
+	int			 hostname_guessed; /* "" in the file */
+	int			 auto_reply_limit; /* per address, hour */
+	char			*authserv_id;	/* the mta's, "" = none */
 	struct conf_enquiry	*enquiries;
 	size_t			 nenquiries;
 	char		       **own;		/* every address that is ours */

@@ -1,4 +1,5 @@
 /* the milter's state in sqlite: references, the enquiry log, ack times */
+#include <ctype.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -65,6 +66,14 @@ static const char db_schema[] =
     "CREATE TABLE IF NOT EXISTS ack ("
     " sender TEXT NOT NULL, enquiry TEXT NOT NULL, last INTEGER NOT NULL,"
     " PRIMARY KEY(sender, enquiry));";
+
+/* automatic replies per address (auto-reply-limit): one row each, kept
+ * for the hour they count in */
+static const char db_schema_autoreply[] =
+    "CREATE TABLE IF NOT EXISTS autoreply ("
+    " address TEXT NOT NULL, time INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS autoreply_addr ON autoreply(address, time);"
+    "CREATE INDEX IF NOT EXISTS autoreply_time ON autoreply(time);";
 
 /*
  * schema version 1 (PRAGMA user_version; 0 is the first schema): what a
@@ -175,7 +184,8 @@ db_open(const char *path, char *err, size_t errsz)
 	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(db->h, db_schema, NULL, NULL, &msg) != SQLITE_OK ||
-	    db_migrate(db->h, &msg) == -1) {
+	    sqlite3_exec(db->h, db_schema_autoreply, NULL, NULL, &msg) !=
+	    SQLITE_OK || db_migrate(db->h, &msg) == -1) {
 		snprintf(err, errsz, "%s: %s", path, msg ? msg :
 		    sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
@@ -508,4 +518,60 @@ db_list(struct db *db, int n, void (*cb)(const struct db_enquiry *, void *),
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&db->mtx);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_autoreply_allow(struct db *db, const char *addr, long long now,
+    int limit)
+{
+	static const char *const sql[] = {
+		/* every address's old rows, so the table holds one hour */
+		"DELETE FROM autoreply WHERE time <= ?2 AND ?1 IS NOT NULL",
+		"SELECT count(*) FROM autoreply WHERE address = ?1",
+		"INSERT INTO autoreply(address, time) VALUES(?1, ?2)",
+	};
+	sqlite3_stmt *st;
+	char key[512];
+	long long n = 0;
+	size_t k;
+	int i, rc;
+
+	/* the address as the milter compares them: lower case */
+	for (k = 0; addr[k] && k + 1 < sizeof(key); k++)
+		key[k] = (char)tolower((unsigned char)addr[k]);
+	key[k] = '\0';
+	for (i = 0; i < 3; i++) {
+		if (sqlite3_prepare_v2(db->h, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			return -1;
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, i == 0 ? now - DB_AUTOREPLY_WINDOW :
+		    now);
+		rc = sqlite3_step(st);
+		if (i == 1 && rc == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return -1;
+		if (i == 1 && n >= limit)
+			return 0;
+	}
+	return 1;
+}
+
+int
+db_autoreply_allow_now(struct db *db, const char *addr, long long now,
+    int limit)
+{
+	int rc;
+
+	if (db_begin(db) == -1)
+		return -1;
+	if ((rc = db_autoreply_allow(db, addr, now, limit)) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db) == -1)
+		return -1;
+	return rc;
 }

@@ -73,6 +73,13 @@ int	db_case_party(struct db *, const char *ref, const char *addr);
  * case is unknown, -1 on error */
 int	db_case_category(struct db *, const char *ref, char *cat,
 	    size_t catsz);
+/* may an automatic reply (acknowledgement, list answer, owner notice) go
+ * to addr now? at most limit per address in DB_AUTOREPLY_WINDOW seconds:
+ * 1 yes (and this one is counted), 0 over the cap, -1 error. the one
+ * place that decides it, for every kind of automatic mail */
+#define DB_AUTOREPLY_WINDOW	3600
+int	db_autoreply_allow(struct db *, const char *addr, long long now,
+	    int limit);
 
 /* outside a transaction: locks by itself */
 int	db_ref_committed(struct db *, const char *ref);
@@ -82,6 +89,9 @@ int	db_ref_committed(struct db *, const char *ref);
  * enough: a follow-up keeps its enquiry's reference */
 int	db_ack_committed(struct db *, const char *ref, const char *sender,
 	    long long when);
+/* db_autoreply_allow in a transaction of its own */
+int	db_autoreply_allow_now(struct db *, const char *addr, long long now,
+	    int limit);
 /* the last n enquiries, newest first */
 int	db_list(struct db *, int n, void (*cb)(const struct db_enquiry *,
 	    void *), void *arg);

@@ -1,10 +1,11 @@
 /* enquiry-milter: acknowledge every enquiry once, route it, lose nothing.
- * usage: enquiry-milter [-fnV] [-c file] [-p socket] [-l [N]] */
+ * usage: enquiry-milter [-fhnV] [-c file] [-p socket] [-l [N]] */
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include "db.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_list.h"
 #include "milter_proto.h"
 
 #ifndef SYSCONFDIR
@@ -29,11 +31,11 @@
 #endif
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: enquiry-milter [-fnV] [-c file] [-p socket] "
-	    "[-l [N]]\n");
-	exit(2);
+	fprintf(status ? stderr : stdout, "usage: enquiry-milter [-fhnV] "
+	    "[-c file] [-p socket] [-l [N]]\n");
+	exit(status);
 }
 
 static const char *
@@ -118,10 +120,21 @@ list_enquiries(struct milter_conf *c, int n)
 	}
 	/* as root, read as the milter's user, so no file the daemon needs
 	 * ends up owned by root */
-	if (geteuid() == 0 && (pw = getpwnam(c->user)) != NULL &&
-	    (setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)) {
-		fprintf(stderr, "enquiry-milter: cannot become %s\n", c->user);
-		return 1;
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(c->user)) == NULL) {
+			fprintf(stderr, "enquiry-milter: user \"%s\" does not "
+			    "exist: not reading the database as root\n",
+			    c->user);
+			return 1;
+		}
+		/* its groups only: not root's (initgroups first) */
+		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+			fprintf(stderr, "enquiry-milter: cannot become %s: "
+			    "%s\n", c->user, strerror(errno));
+			return 1;
+		}
 	}
 	if ((db = db_open(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "enquiry-milter: %s\n", err);
@@ -151,44 +164,159 @@ socket_path(const char *conn)
 	return NULL;
 }
 
+/*
+ * one thing under state-dir (dfd), as start-up finds it: never a link,
+ * writable by nobody but its owner, owned by root or the milter's user
+ * (uid), and then handed to that user (when pw is set: started as root).
+ * opened without following links and changed through the descriptor, so
+ * whoever could replace it with a link to something of root's gains
+ * nothing. an entry that does not exist yet is fine: the milter creates
+ * it as its user. dir: it must be a directory, else a regular file with
+ * one link
+ */
 static void
-own_path(const char *path, uid_t uid, gid_t gid)
+prepare_one(int dfd, const char *show, const char *name, int dir,
+    uid_t uid, const struct passwd *pw)
 {
-	if (chown(path, uid, gid) == -1 && errno != ENOENT)
-		fatal("chown %s", path);
+	struct stat st;
+	int fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | (dir ? O_DIRECTORY : 0))) == -1) {
+		if (errno == ENOENT)
+			return;
+		/* O_DIRECTORY on a link says ENOTDIR: ask what it is */
+		if (errno == ELOOP || (fstatat(dfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)))
+			fatalx("%s is a symbolic link: refusing to start",
+			    show);
+		if (errno == ENOTDIR)
+			fatalx("%s is not a directory: refusing to start",
+			    show);
+		fatal("%s", show);
+	}
+	if (fstat(fd, &st) == -1)
+		fatal("%s", show);
+	if (!dir && !S_ISREG(st.st_mode))
+		fatalx("%s is not a regular file: refusing to start", show);
+	if (!dir && st.st_nlink != 1)
+		fatalx("%s has %lu hard links: refusing to start", show,
+		    (unsigned long)st.st_nlink);
+	if (st.st_uid != 0 && st.st_uid != uid)
+		fatalx("%s belongs to uid %lu, not to %s or root: refusing "
+		    "to start", show, (unsigned long)st.st_uid,
+		    pw ? pw->pw_name : "the milter's user");
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		fatalx("%s is writable by %s (mode %04o): refusing to start",
+		    show, st.st_mode & S_IWOTH ? "everyone" : "its group",
+		    (unsigned)(st.st_mode & 07777));
+	if (pw && fchown(fd, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", show);
+	close(fd);
 }
 
-/* state-dir exists and belongs to the user we will run as */
+/* state-dir exists, and it, the spool directories and the database
+ * belong to the user we will run as and to nobody else */
 static void
-prepare_state(struct milter_conf *c, struct passwd *pw)
+prepare_state(struct milter_conf *c, const struct passwd *pw)
 {
-	static const char *sub[] = { "", "/spool", "/spool/tmp", "/spool/new",
-	    "/spool/failed", "/enquiries.db", "/enquiries.db-wal",
-	    "/enquiries.db-shm" };
-	char path[4096];
+	static const struct {
+		const char	*name;
+		int		 dir;
+	} sub[] = { { "spool", 1 }, { "spool/tmp", 1 }, { "spool/new", 1 },
+	    { "spool/failed", 1 }, { "spool/free", 1 },
+	    { "enquiries.db", 0 }, { "enquiries.db-wal", 0 },
+	    { "enquiries.db-shm", 0 } };
+	char show[4096], *slash;
+	uid_t uid = pw ? pw->pw_uid : geteuid();
 	size_t i;
+	int dfd, pfd;
 
 	if (mkdir(c->state_dir, 0750) == -1 && errno != EEXIST)
 		fatal("mkdir %s", c->state_dir);
-	if (pw == NULL)
-		return;
+	prepare_one(AT_FDCWD, c->state_dir, c->state_dir, 1, uid, pw);
+	if ((dfd = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		fatal("%s", c->state_dir);
 	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (snprintf(path, sizeof(path), "%s%s", c->state_dir,
-		    sub[i]) >= (int)sizeof(path))
+		if (snprintf(show, sizeof(show), "%s/%s", c->state_dir,
+		    sub[i].name) >= (int)sizeof(show))
 			fatalx("state-dir path too long");
-		own_path(path, pw->pw_uid, pw->pw_gid);
+		/* spool/x relative to spool, itself opened without links */
+		pfd = dfd;
+		if ((slash = strchr(sub[i].name, '/')) != NULL &&
+		    (pfd = openat(dfd, "spool", O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1)
+			continue;	/* no spool yet */
+		prepare_one(pfd, show, slash ? slash + 1 : sub[i].name,
+		    sub[i].dir, uid, pw);
+		if (pfd != dfd)
+			close(pfd);
 	}
+	close(dfd);
+}
+
+/* the socket libmilter made, handed to the user and group, with its
+ * mode: reached without following a link (the socket's directory may be
+ * writable by the milter's user, who could put one there) */
+static void
+prepare_socket(const char *spath, uid_t uid, gid_t gid, mode_t mode)
+{
+	char proc[64];
+	struct stat st;
+	int fd;
+
+	if ((fd = open(spath, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		fatal("%s", spath);
+	if (fstat(fd, &st) == -1)
+		fatal("%s", spath);
+	if (!S_ISSOCK(st.st_mode))
+		fatalx("%s is not a socket (a link?): refusing to start",
+		    spath);
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) == -1)
+		fatal("chown %s", spath);
+	/* an O_PATH descriptor takes no fchmod; its /proc name leads to
+	 * the socket itself */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (chmod(proc, mode) == -1)
+		fatal("chmod %s", spath);
+	close(fd);
 }
 
 static void
 drop_privileges(struct passwd *pw)
 {
-	if (setgroups(1, &pw->pw_gid) == -1 ||
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
 		fatal("cannot drop privileges to %s", pw->pw_name);
 	if (setuid(0) == 0)
 		fatalx("still root after dropping privileges");
+}
+
+/* -n: what start-up would refuse, found before it (1), and what would
+ * start but surprise (a warning) */
+static int
+check_start(const struct milter_conf *c)
+{
+	int rc = 0;
+
+	if (getpwnam(c->user) == NULL) {
+		fprintf(stderr, "%s: user \"%s\" does not exist (create it, "
+		    "or set user)\n", c->path, c->user);
+		rc = 1;
+	}
+	if (c->socket_group[0] && getgrnam(c->socket_group) == NULL) {
+		fprintf(stderr, "%s: socket-group \"%s\" does not exist\n",
+		    c->path, c->socket_group);
+		rc = 1;
+	}
+	if (c->hostname_guessed)
+		fprintf(stderr, "%s: warning: hostname is empty: Message-IDs "
+		    "will end in \"@%s\", this machine's name%s\n", c->path,
+		    c->hostname, strchr(c->hostname, '.') ? "" : ", which is "
+		    "not a domain name: set hostname");
+	return rc;
 }
 
 int
@@ -205,7 +333,7 @@ main(int argc, char *argv[])
 	struct db *db;
 	int rc;
 
-	while ((ch = getopt(argc, argv, "c:fnlp:V")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fhnlp:V")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -213,19 +341,30 @@ main(int argc, char *argv[])
 		case 'f':
 			foreground = 1;
 			break;
+		case 'h':
+			usage(0);
+			break;
 		case 'n':
 			check = 1;
 			break;
 		case 'l':
 			list = 1;
 			/* an optional count follows: -l 5 */
-			if (optind < argc && isdigit((unsigned char)
-			    argv[optind][0])) {
+			if (optind < argc && argv[optind][0] != '-') {
 				char *end;
-				long v = strtol(argv[optind], &end, 10);
+				long v;
 
-				if (*end != '\0' || v < 1 || v > 1000000)
-					usage();
+				errno = 0;
+				v = strtol(argv[optind], &end, 10);
+				if (!isdigit((unsigned char)argv[optind][0]) ||
+				    *end != '\0' || errno || v < 1 ||
+				    v > 1000000) {
+					fprintf(stderr, "enquiry-milter: -l "
+					    "%s: the count must be a number "
+					    "from 1 to 1000000\n",
+					    argv[optind]);
+					usage(2);
+				}
 				nlist = (int)v;
 				optind++;
 			}
@@ -237,11 +376,14 @@ main(int argc, char *argv[])
 			printf("enquiry-milter %s\n", VERSION);
 			return 0;
 		default:
-			usage();
+			usage(2);
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr, "enquiry-milter: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(2);
+	}
 	if (conffile == NULL)
 		conffile = default_config();
 
@@ -254,9 +396,11 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration ok\n", conffile);
+		rc = check_start(c);
+		if (rc == 0)
+			printf("%s: configuration ok\n", conffile);
 		conf_milter_free(c);
-		return 0;
+		return rc;
 	}
 	if (list) {
 		rc = list_enquiries(c, nlist);
@@ -291,6 +435,8 @@ main(int argc, char *argv[])
 			fatal("malloc");
 		*pw = *getpwnam(c->user);
 	}
+	/* 3. the state, checked before anything listens */
+	prepare_state(c, pw);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		fatalx("cannot open socket %s", sock);
 	if ((spath = socket_path(sock)) != NULL) {
@@ -302,14 +448,11 @@ main(int argc, char *argv[])
 				    c->socket_group);
 			gid = gr->gr_gid;
 		}
-		if (chown(spath, pw ? pw->pw_uid : (uid_t)-1, gid) == -1)
-			fatal("chown %s", spath);
-		if (chmod(spath, c->socket_mode) == -1)
-			fatal("chmod %s", spath);
+		prepare_socket(spath, pw ? pw->pw_uid : (uid_t)-1, gid,
+		    c->socket_mode);
 	}
 
-	/* 3. state, then no more root */
-	prepare_state(c, pw);
+	/* 4. no more root */
 	if (pw) {
 		drop_privileges(pw);
 		log_info("running as %s", c->user);
@@ -331,6 +474,7 @@ main(int argc, char *argv[])
 	if (ackmac_init(c->state_dir, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	milter_set_db(db);
+	milter_list_set_db(db);
 	conf_milter_set(c);
 	if (milter_proto_thread_stacks() == -1)
 		log_debug("default thread stack size unchanged");

@@ -207,6 +207,79 @@ mailhdr_info_init(struct mailhdr_info *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* bulk, list, junk, auto_reply: automatic mail by its Precedence */
+static int
+precedence_auto(const char *v)
+{
+	return strcmp(v, "bulk") == 0 || strcmp(v, "list") == 0 ||
+	    strcmp(v, "junk") == 0 || strcmp(v, "auto_reply") == 0;
+}
+
+/*
+ * one Authentication-Results value (rfc 8601 2.2):
+ *   authserv-id [version] ; method=result [reason] [props] ; ...
+ * noted: the authserv-id, and whether spf or dmarc is "fail". comments
+ * (nested parentheses) are skipped, so "(spf=fail elsewhere)" is not a
+ * result
+ */
+static void
+note_auth_results(struct mailhdr_info *h, const char *v)
+{
+	char clean[MAILHDR_VALUE_MAX], word[32];
+	size_t o = 0, i;
+	int depth = 0;
+	const char *p;
+	char *q, *id;
+
+	/* 1. comments out, one line */
+	for (p = v; *p && o + 1 < sizeof(clean); p++) {
+		if (*p == '\\' && p[1] && depth > 0) {
+			p++;
+			continue;
+		}
+		if (*p == '(') {
+			depth++;
+			continue;
+		}
+		if (*p == ')' && depth > 0) {
+			depth--;
+			clean[o++] = ' ';
+			continue;
+		}
+		if (depth == 0)
+			clean[o++] = *p == '\r' || *p == '\n' || *p == '\t' ?
+			    ' ' : *p;
+	}
+	clean[o] = '\0';
+	/* 2. the authserv-id: the first token */
+	for (id = clean; *id == ' '; id++)
+		;
+	for (q = id; *q && *q != ' ' && *q != ';'; q++)
+		;
+	if (q == id || (size_t)(q - id) >= sizeof(h->ar[0].id))
+		return;
+	memcpy(h->ar[h->n_ar].id, id, (size_t)(q - id));
+	h->ar[h->n_ar].id[q - id] = '\0';
+	h->ar[h->n_ar].fail = 0;
+	/* 3. each "; method=result": spf or dmarc failing */
+	for (p = strchr(q, ';'); p != NULL; p = strchr(p + 1, ';')) {
+		const char *m = p + 1;
+
+		while (*m == ' ')
+			m++;
+		for (i = 0; i + 1 < sizeof(word) && m[i] && m[i] != ' ' &&
+		    m[i] != ';'; i++)
+			word[i] = (char)tolower((unsigned char)m[i]);
+		word[i] = '\0';
+		/* "spf=fail", "dmarc=fail", possibly "spf = fail" is not
+		 * rfc 8601 syntax, and not matched */
+		if (strcmp(word, "spf=fail") == 0 ||
+		    strcmp(word, "dmarc=fail") == 0)
+			h->ar[h->n_ar].fail = 1;
+	}
+	h->n_ar++;
+}
+
 void
 mailhdr_note(struct mailhdr_info *h, const char *name, const char *value)
 {
@@ -248,11 +321,29 @@ mailhdr_note(struct mailhdr_info *h, const char *name, const char *value)
 		    sizeof(h->references)) == -1)
 			h->truncated = 1;
 	} else if (strcasecmp(name, "Auto-Submitted") == 0) {
+		/* a later field never undoes an automatic one: any value
+		 * but "no" in any of them is automatic */
 		h->has_auto_submitted = 1;
-		first_token(value, h->auto_submitted,
-		    sizeof(h->auto_submitted));
+		if (h->auto_submitted[0] == '\0' ||
+		    strcmp(h->auto_submitted, "no") == 0)
+			first_token(value, h->auto_submitted,
+			    sizeof(h->auto_submitted));
 	} else if (strcasecmp(name, "Precedence") == 0) {
-		first_token(value, h->precedence, sizeof(h->precedence));
+		/* the same: a bulk or auto-reply value sticks */
+		if (!precedence_auto(h->precedence))
+			first_token(value, h->precedence,
+			    sizeof(h->precedence));
+	} else if (strcasecmp(name, "X-Autoreply") == 0 ||
+	    strcasecmp(name, "X-Autorespond") == 0) {
+		h->has_autoreply = 1;
+	} else if (strcasecmp(name, "Authentication-Results") == 0) {
+		if (h->n_ar < MAILHDR_AR_MAX)
+			note_auth_results(h, value);
+	} else if (strcasecmp(name, "Received-SPF") == 0) {
+		/* the topmost is the one the receiving MTA added */
+		if (h->received_spf[0] == '\0')
+			first_token(value, h->received_spf,
+			    sizeof(h->received_spf));
 	} else if (strcasecmp(name, "Content-Type") == 0) {
 		first_token(value, h->content_type, sizeof(h->content_type));
 		if (h->mime_type[0] == '\0' && copy_trunc(h->mime_type,
@@ -358,10 +449,10 @@ mailhdr_classify(const char *envfrom, const struct mailhdr_info *h,
 	/* 3. rfc 3834 5: anything but "no" is automatic */
 	if (h->has_auto_submitted && strcmp(h->auto_submitted, "no") != 0)
 		return MAILHDR_NOACK_AUTO_SUBMITTED;
-	/* 4. traditional bulk markers */
-	if (strcmp(h->precedence, "bulk") == 0 ||
-	    strcmp(h->precedence, "list") == 0 ||
-	    strcmp(h->precedence, "junk") == 0)
+	if (h->has_autoreply)
+		return MAILHDR_NOACK_AUTO_SUBMITTED;
+	/* 4. traditional bulk and auto-reply markers */
+	if (precedence_auto(h->precedence))
 		return MAILHDR_NOACK_PRECEDENCE;
 	if (h->has_list)
 		return MAILHDR_NOACK_LIST;
@@ -371,10 +462,41 @@ mailhdr_classify(const char *envfrom, const struct mailhdr_info *h,
 		return MAILHDR_NOACK_REPORT;
 	/* 5. our own addresses never get an answer from us */
 	for (i = 0; i < nown; i++)
-		if (mailhdr_addr_eq(envfrom, own[i]) ||
-		    (h->from_addr[0] && mailhdr_addr_eq(h->from_addr, own[i])))
+		if (mailhdr_addr_is_own(envfrom, own[i]) ||
+		    (h->from_addr[0] && mailhdr_addr_is_own(h->from_addr,
+		    own[i])))
 			return MAILHDR_NOACK_OWN_ADDRESS;
 	return MAILHDR_ACK;
+}
+
+int
+mailhdr_addr_is_own(const char *addr, const char *own)
+{
+	const char *plus, *at;
+
+	if (mailhdr_addr_eq(addr, own))
+		return 1;
+	/* name+tag@domain: name@domain without the tag */
+	if ((at = strrchr(addr, '@')) == NULL ||
+	    (plus = memchr(addr, '+', (size_t)(at - addr))) == NULL ||
+	    plus == addr)
+		return 0;
+	return strncasecmp(addr, own, (size_t)(plus - addr)) == 0 &&
+	    own[plus - addr] == '@' && strcasecmp(at, own + (plus - addr)) ==
+	    0;
+}
+
+int
+mailhdr_auth_failed(const struct mailhdr_info *h, const char *authserv_id)
+{
+	int i;
+
+	if (authserv_id == NULL || authserv_id[0] == '\0')
+		return 0;
+	for (i = 0; i < h->n_ar; i++)
+		if (h->ar[i].fail && strcasecmp(h->ar[i].id, authserv_id) == 0)
+			return 1;
+	return strcmp(h->received_spf, "fail") == 0;
 }
 
 const char *
@@ -383,7 +505,7 @@ mailhdr_noack_name(int why)
 	static const char *names[MAILHDR_NOACK_MAX] = {
 		"sent", "null-sender", "role-sender", "auto-submitted",
 		"precedence", "list", "suppressed", "report", "own-address",
-		"interval", "duplicate"
+		"interval", "duplicate", "auth-fail", "rate-limited"
 	};
 
 	if (why < 0 || why >= MAILHDR_NOACK_MAX)

@@ -9,6 +9,7 @@
 #define MAILHDR_NAME_MAX	256
 #define MAILHDR_VALUE_MAX	1024
 #define MAILHDR_MSGID_MAX	256
+#define MAILHDR_AR_MAX		8	/* Authentication-Results noted */
 
 /* what the milter notes from the header of one message */
 struct mailhdr_info {
@@ -33,6 +34,16 @@ struct mailhdr_info {
 	/* the message's own mime fields, as received, for src/mailbody.c */
 	char	mime_type[MAILHDR_VALUE_MAX];	/* Content-Type */
 	char	mime_cte[64];			/* Content-Transfer-Encoding */
+	int	has_autoreply;			/* X-Autoreply, X-Autorespond */
+	/* Authentication-Results (rfc 8601): each one's authserv-id and
+	 * whether it says spf=fail or dmarc=fail; the topmost
+	 * Received-SPF's result (rfc 7208 9.1) */
+	struct {
+		char	id[128];
+		int	fail;
+	}	ar[MAILHDR_AR_MAX];
+	int	n_ar;
+	char	received_spf[16];		/* lower case, "" = none */
 };
 
 /* why no acknowledgement goes out; MAILHDR_ACK means one may */
@@ -48,6 +59,8 @@ enum mailhdr_noack {
 	MAILHDR_NOACK_OWN_ADDRESS,
 	MAILHDR_NOACK_INTERVAL,		/* decided by the caller */
 	MAILHDR_NOACK_DUPLICATE,	/* decided by the caller */
+	MAILHDR_NOACK_AUTH_FAIL,	/* mailhdr_auth_failed */
+	MAILHDR_NOACK_RATE,		/* auto-reply-limit, by the caller */
 	MAILHDR_NOACK_MAX
 };
 
@@ -61,6 +74,14 @@ void	mailhdr_note(struct mailhdr_info *, const char *name,
 int	mailhdr_classify(const char *envfrom, const struct mailhdr_info *,
 	    const char *const *own, size_t nown);
 const char *mailhdr_noack_name(int);
+/* 1 when the MTA's own checks failed the message: an
+ * Authentication-Results whose authserv-id is authserv_id says spf=fail
+ * or dmarc=fail, or the topmost Received-SPF (what the MTA added last)
+ * says fail. 0 when authserv_id is "" (no MTA results to trust) */
+int	mailhdr_auth_failed(const struct mailhdr_info *,
+	    const char *authserv_id);
+/* 1 when addr is own, or own with a +detail: name+tag@d is name@d */
+int	mailhdr_addr_is_own(const char *addr, const char *own);
 /* 1 when the local part names a role that must never get an auto-reply */
 int	mailhdr_is_role_address(const char *addr);
 

@@ -848,6 +848,8 @@ milter_eom(SMFICTX *ctx)
 	why = mailhdr_classify(m->sender, &m->hdr,
 	    (const char *const *)c->own, c->nown);
 	automatic = milter_automatic(why);
+	if (why == MAILHDR_ACK && mailhdr_auth_failed(&m->hdr, c->authserv_id))
+		why = MAILHDR_NOACK_AUTH_FAIL;
 	autowhy = automatic ? mailhdr_noack_name(why) : NULL;
 	/* the keywords' category, for a new case; outside the lock */
 	kwcat = milter_category(m, e);
@@ -893,6 +895,12 @@ milter_eom(SMFICTX *ctx)
 			goto dbfail;
 		if (rc == 0 && now - last < e->ack_interval)
 			why = MAILHDR_NOACK_INTERVAL;
+	}
+	if (why == MAILHDR_ACK && (rc = db_autoreply_allow(milter_db,
+	    m->sender, now, c->auto_reply_limit)) != 1) {
+		if (rc == -1)
+			goto dbfail;
+		why = MAILHDR_NOACK_RATE;
 	}
 	if (why == MAILHDR_ACK) {
 		if (ackmac_token(mc.ref, m->sender, token, sizeof(token)) ==

@@ -38,6 +38,7 @@
 #include "ack.h"
 #include "conf_milter.h"
 #include "conf_mlist.h"
+#include "db.h"
 #include "listcmd.h"
 #include "log.h"
 #include "mailhdr.h"
@@ -344,7 +345,16 @@ ml_put(char *buf, size_t bufsz, size_t *len, const char *name,
 	return 0;
 }
 
-/* compose and spool one message; -1 when it could not be spooled */
+static struct db *ml_db;	/* the milter's store: auto-reply-limit */
+
+void
+milter_list_set_db(struct db *db)
+{
+	ml_db = db;
+}
+
+/* compose and spool one message; -1 when it could not be spooled, 1 when
+ * auto-reply-limit says no more to this address now (nothing spooled) */
 static int
 ml_send(const struct milter_conf *c, const struct ml_mail *mm)
 {
@@ -354,6 +364,12 @@ ml_send(const struct milter_conf *c, const struct ml_mail *mm)
 	size_t hlen = 0, qplen, len;
 	time_t now = time(NULL);
 	int needed, n;
+
+	/* 0. backscatter: every automatic mail counts against its
+	 * recipient's hourly cap, as acknowledgements do */
+	if (ml_db != NULL && (n = db_autoreply_allow_now(ml_db, mm->to, now,
+	    c->auto_reply_limit)) != 1)
+		return n == 0 ? 1 : -1;
 
 	/* 1. the header: nothing unencoded from outside */
 	if (mm->from_name[0]) {
@@ -560,7 +576,14 @@ ml_answer(const struct ml_req *q, const char *kind, const char *to,
 	mm.references = q->h->references;
 	mm.auto_submitted = "auto-replied";
 	mm.body = t->buf;
-	return ml_send(q->c, &mm) == 0 ? "sent" : "failed";
+	switch (ml_send(q->c, &mm)) {
+	case 0:
+		return "sent";
+	case 1:
+		return "rate-limited";
+	default:
+		return "failed";
+	}
 }
 
 /* subscribe, unsubscribe, add, remove: a token, mailed to who must
@@ -701,6 +724,16 @@ ml_request(const struct ml_req *q, const struct ml_rcpt *r,
 	 * (an auto-reply must not confirm anything) */
 	noack = mailhdr_classify(q->sender, q->h,
 	    (const char *const *)q->c->own, q->c->nown);
+	/* an owner who is also one of ours (the route-to of an enquiry)
+	 * is a person, not our own automatic mail: her commands count */
+	if (noack == MAILHDR_NOACK_OWN_ADDRESS &&
+	    conf_mlist_is_owner(q->l, q->sender))
+		noack = MAILHDR_ACK;
+	/* a forged sender the MTA caught gets nothing, and confirms
+	 * nothing */
+	if (noack == MAILHDR_ACK && mailhdr_auth_failed(q->h,
+	    q->c->authserv_id))
+		noack = MAILHDR_NOACK_AUTH_FAIL;
 	if (noack != MAILHDR_ACK) {
 		log_info("%s: list %s: request %s from <%s> ignored: %s",
 		    q->qid, q->l->address, listcmd_name(cmd.verb), q->sender,
@@ -780,7 +813,9 @@ ml_is_replaced(const char *line, size_t namelen, int reply_to_list)
 
 /* the post as the members get it, into state-dir/archive/LIST/ (a
  * maildir: written and fsync'd in tmp/, renamed into new/, the directory
- * fsync'd), so a crash leaves a whole message or none */
+ * fsync'd), so a crash leaves a whole message or none. 0 archived, 1 too
+ * large to archive (its header over ML_HEADERS_MAX or its body over
+ * ML_ARCHIVE_MAX), -1 error (errno set) */
 static int
 ml_archive(const struct milter_conf *c, const struct conf_list *l,
     const struct milter_list_msg *lm, const char *sender,
@@ -792,11 +827,9 @@ ml_archive(const struct milter_conf *c, const struct conf_list *l,
 	int fd = -1, dfd, first_subject = 1, n, rc = -1;
 	size_t i;
 
-	if (lm->hdr_over || lm->body_over) {
-		log_warnx("list %s: post too large for the archive",
-		    l->address);
-		return -1;
-	}
+	/* too large to keep: delivered all the same, not archived */
+	if (lm->hdr_over || lm->body_over)
+		return 1;
 	n = snprintf(dir, sizeof(dir), "%s/archive/%s", c->state_dir,
 	    l->address);
 	if (n < 0 || (size_t)n >= sizeof(dir) || strchr(l->address, '/'))
@@ -1000,6 +1033,7 @@ ml_notify_owners(const struct milter_conf *c, const struct conf_list *l,
 	struct ml_mail mm;
 	char subject[MAILHDR_VALUE_MAX + 64], subj[MAILHDR_VALUE_MAX];
 	size_t i;
+	int rc = 0;
 
 	snprintf(subj, sizeof(subj), "%s", h->subject);
 	mailhdr_clean(subj);
@@ -1023,9 +1057,13 @@ ml_notify_owners(const struct milter_conf *c, const struct conf_list *l,
 		mm.subject = subject;
 		mm.auto_submitted = "auto-generated";
 		mm.body = t.buf;
-		if (t.over || ml_send(c, &mm) == -1)
+		if (t.over || (rc = ml_send(c, &mm)) == -1)
 			log_warnx("%s: list %s: cannot tell %s about the held "
 			    "post", qid, l->address, l->owners[i]);
+		else if (rc == 1)
+			log_info("%s: list %s: held post not notified to %s: "
+			    "rate-limited (auto-reply-limit)", qid,
+			    l->address, l->owners[i]);
 	}
 }
 
@@ -1051,7 +1089,7 @@ ml_post(SMFICTX *ctx, const struct milter_conf *c, struct ml_rcpt *r,
 	char added[4096], subject[MAILHDR_VALUE_MAX + 256], err[512];
 	const char *raw = h->subject_raw, *newsubj = NULL;
 	size_t nadded = 0, i;
-	int k, held = 0;
+	int k, held = 0, archived = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((mm = mlist_get(l->members, err, sizeof(err))) == NULL) {
@@ -1078,13 +1116,17 @@ ml_post(SMFICTX *ctx, const struct milter_conf *c, struct ml_rcpt *r,
 		newsubj = subject;
 	}
 	/* 2. the archive before anything is promised */
-	if (first && l->archive && ml_archive(c, l, lm, sender, added,
-	    newsubj) == -1) {
+	if (first && l->archive && (archived = ml_archive(c, l, lm, sender,
+	    added, newsubj)) == -1) {
 		log_warn("%s: list %s: archive", qid, l->address);
 		mlist_put(mm);
 		*why = "cannot archive the post";
 		return -1;
 	}
+	if (archived == 1)
+		log_warnx("%s: list %s: post over %d MB (or its header over "
+		    "%d KB): delivered, not archived", qid, l->address,
+		    ML_ARCHIVE_MAX / (1024 * 1024), ML_HEADERS_MAX / 1024);
 	/* 3. the header: theirs out, ours in (the first list's only, when a
 	 * post names several) */
 	if (first) {
@@ -1123,7 +1165,8 @@ ml_post(SMFICTX *ctx, const struct milter_conf *c, struct ml_rcpt *r,
 	}
 	log_info("%s: list %s post from=<%s> members=%zu%s%s expanded in "
 	    "%.1f ms", qid, l->address, sender, nadded, held ? " held" : "",
-	    first && l->archive ? " archived" : "", ml_ms_since(&t0));
+	    first && l->archive && archived == 0 ? " archived" : "",
+	    ml_ms_since(&t0));
 	mlist_put(mm);
 	return nadded > 0 ? 1 : 0;
 mta:

@@ -8,6 +8,7 @@
 #include <libmilter/mfapi.h>
 #include <stddef.h>
 
+struct db;
 struct mailhdr_info;
 struct milter_conf;
 struct milter_list_msg;
@@ -40,5 +41,7 @@ int	milter_list_eom(SMFICTX *, struct milter_list_msg *,
  * a list, 0 when not, -1 when the members could not be added */
 int	milter_list_expand(SMFICTX *, struct milter_conf *, const char *addr);
 void	milter_list_free(struct milter_list_msg *);
+/* the store that counts automatic replies (auto-reply-limit) */
+void	milter_list_set_db(struct db *);
 
 #endif

@@ -135,8 +135,30 @@ else
 	sed 's/^/# /' "$log"
 fi
 if [ $milter = yes ]; then
-	if "$P/sbin/enquiry-milter" -n -c "$P/etc/enquiry-milter.conf" \
-	    >"$log" 2>&1; then
+	# the config's user is the one the installed sysusers file creates;
+	# -n refuses a user that does not exist (start-up as root would), so
+	# where systemd-sysusers has not run, a copy naming nobody is checked
+	mu=$(sed -n 's/^[[:space:]]*user[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
+	    "$P/etc/enquiry-milter.conf")
+	if grep -q "^u $mu " "$P/lib/sysusers.d/enquiry-milter.conf"; then
+		ok "the installed sysusers file creates the config's user $mu"
+	else
+		notok "the installed sysusers file creates the config's user $mu"
+	fi
+	mconf=$P/etc/enquiry-milter.conf
+	if ! id "$mu" >/dev/null 2>&1; then
+		if "$P/sbin/enquiry-milter" -n -c "$mconf" >"$log" 2>&1 ||
+		    ! grep -q "user \"$mu\" does not exist" "$log"; then
+			notok "installed enquiry-milter -n refuses the missing user $mu"
+			sed 's/^/# /' "$log"
+		else
+			ok "installed enquiry-milter -n refuses the missing user $mu"
+		fi
+		mconf=$T/enquiry-milter-nobody.conf
+		sed "s/^\([[:space:]]*user[[:space:]]*=[[:space:]]*\)\"[^\"]*\"/\1\"nobody\"/" \
+		    "$P/etc/enquiry-milter.conf" >"$mconf"
+	fi
+	if "$P/sbin/enquiry-milter" -n -c "$mconf" >"$log" 2>&1; then
 		ok "installed enquiry-milter -n accepts the installed config"
 	else
 		notok "installed enquiry-milter -n accepts the installed config"

@@ -93,9 +93,8 @@ CONF
 # problem with a whole block names the line that closes it)
 if "$BIN" -n -c "$T/m.conf" >/dev/null 2>&1; then ok "-n accepts the list config"
 else notok "-n accepts the list config: $("$BIN" -n -c "$T/m.conf" 2>&1)"; fi
-if "$BIN" -n -c "$TOP/etc/enquiry-milter.conf" >/dev/null 2>&1; then
-	ok "-n accepts the shipped config with its list"
-else notok "-n accepts the shipped config: $("$BIN" -n -c "$TOP/etc/enquiry-milter.conf" 2>&1)"; fi
+milter_check_shipped "$TOP/etc/enquiry-milter.conf" \
+    "the shipped config with its list"
 badconf() { # badconf WANT; the config on stdin
 	cat >"$T/bad.conf"
 	out=$("$BIN" -n -c "$T/bad.conf" 2>&1); rc=$?

@@ -27,6 +27,8 @@ printf 'Caf\351 {{reference}}\n' >"$T/latin1.txt"
 printf 'fine\n{{teem}}\n' >"$T/typo.txt"
 nconf() { # nconf CATEGORY-TEMPLATE [KEYWORD]
 	cat <<EOF
+user     = "nobody"
+hostname = "rmet.org"
 enquiry "enquiries@rmet.org" {
 	route-to     = {"rachelle.stevens@rmet.org"}
 	ack-template = "$T/ack.txt"

@@ -418,10 +418,15 @@ check "the worker retried meanwhile ($retries attempts)" [ "$retries" -ge 2 ]
 # connection at a time would take $NDOWN s; the worker keeps
 # submit-connections (3) transactions open at once
 check "acknowledgement relay back (slow: 1 s per message)" acksink_start -w 1
-# established connections from here to the relay, now
+# the milter's established connections to the relay, now: only its own
+# sockets count (another process's connection whose ephemeral port
+# happens to equal the relay's port would otherwise count too)
 ackconns() {
-	awk -v p="$(printf ':%04X' "$ACK_PORT")" \
-	    '$4 == "01" && substr($3, length($3) - 4) == p { n++ } END { print n + 0 }' \
+	_inodes=$(for _f in /proc/"$mpid"/fd/*; do readlink "$_f"; done \
+	    2>/dev/null | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | tr '\n' ' ')
+	awk -v p="$(printf ':%04X' "$ACK_PORT")" -v ino=" $_inodes" \
+	    '$4 == "01" && substr($3, length($3) - 4) == p &&
+	    index(ino, " " $10 " ") { n++ } END { print n + 0 }' \
 	    /proc/net/tcp
 }
 EXP_ACK=$((EXP_ACK + NDOWN))

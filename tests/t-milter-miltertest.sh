@@ -68,9 +68,7 @@ if "$BIN" -V | grep -q '^enquiry-milter [0-9]'; then ok "-V prints the version"
 else notok "-V prints the version"; fi
 if "$BIN" -n -c "$T/m.conf" >/dev/null 2>&1; then ok "-n accepts the test config"
 else notok "-n accepts the test config"; fi
-if "$BIN" -n -c "$TOP/etc/enquiry-milter.conf" >/dev/null 2>&1; then
-	ok "-n accepts the shipped config"
-else notok "-n accepts the shipped config"; fi
+milter_check_shipped "$TOP/etc/enquiry-milter.conf" "the shipped config"
 printf 'enquiry "enquiries@rmet.org" {\n route-to = {"a@b"}\n ack-interval = "soon"\n}\n' >"$T/bad.conf"
 out=$("$BIN" -n -c "$T/bad.conf" 2>&1); rc=$?
 if [ $rc -eq 1 ] && [ "$out" = "$T/bad.conf:3: ack-interval: \"soon\" is not a duration (like 30s, 10m, 7d)" ]; then

@@ -84,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mailhdr_find_tag(colon + 1, "ENQ", ref, sizeof(ref));
 	}
 	mailhdr_classify(envfrom, &info, own, 1);
+	mailhdr_auth_failed(&info, "mx.rmet.org");
 	mailhdr_envaddr(envfrom, addr, sizeof(addr));
 	mailhdr_is_role_address(envfrom);
 	if (mailhdr_encode_text(info.subject, "\r\n ", enc, sizeof(enc)) == 0)

@@ -77,3 +77,31 @@ milter_stop_checked() {
 		ok "no sanitizer reports from the milter"
 	fi
 }
+# milter_check_shipped CONF WHAT: $BIN -n on a shipped (or installed)
+# config. it names user "enquiry-milter", which the package's sysusers
+# file creates: where that user exists, -n must accept CONF as it is;
+# where it does not, -n must refuse it naming the user (what start-up as
+# root would do), and accept a copy that names "nobody" instead.
+# Relative paths in CONF stay relative to the working directory.
+milter_check_shipped() {
+	_u=$(sed -n 's/^[[:space:]]*user[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$1")
+	if id "$_u" >/dev/null 2>&1; then
+		if _out=$("$BIN" -n -c "$1" 2>&1); then ok "-n accepts $2"
+		else notok "-n accepts $2: $_out"; fi
+		return
+	fi
+	_out=$("$BIN" -n -c "$1" 2>&1); _rc=$?
+	case "$_out" in
+	*"user \"$_u\" does not exist"*)
+		[ $_rc -eq 1 ] && ok "-n refuses $2 where user $_u does not exist" ||
+		    notok "-n refuses $2 where user $_u does not exist (rc $_rc)" ;;
+	*)	notok "-n refuses $2 where user $_u does not exist (rc $_rc: $_out)" ;;
+	esac
+	_copy=$(mktemp /tmp/shipped-conf.XXXXXX) || return
+	sed "s/^\([[:space:]]*user[[:space:]]*=[[:space:]]*\)\"[^\"]*\"/\1\"nobody\"/" \
+	    "$1" >"$_copy"
+	if _out=$("$BIN" -n -c "$_copy" 2>&1); then
+		ok "-n accepts $2 with user nobody"
+	else notok "-n accepts $2 with user nobody: $_out"; fi
+	rm -f "$_copy"
+}
