@@ -47,7 +47,7 @@ CAPSULED_MODS = log confline conf request capsule mime tls gemini server master 
 	buf utf8 gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter milter_proto db ack mailhdr mailbody template xio \
+MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr mailbody template xio \
 	conf_mlist mlist mlist_db listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
