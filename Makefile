@@ -42,42 +42,45 @@ SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3
 CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 MILTER_LIBS = -lmilter -lpthread
 
+# one folder per program under src/, and common/ for what more than one
+# program needs; a module is a .c file of its folder, named without it.
+# a program's sources see their own folder and common/, never another
+# program's: a rule needed by two programs lives in common/
+COMMON_MODS = log confline utf8 capsule request
 # capsuled: every module but main goes into a library the unit tests link
-CAPSULED_MODS = log confline conf request capsule mime tls gemini server master sandbox proxy trust addrcap \
-	buf utf8 gemtext plaintext plain
+CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
+	addrcap buf gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr mailbody template xio \
-	conf_mlist mlist mlist_db listcmd milter_list
+MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr mailbody \
+	template xio conf_mlist mlist mlist_db listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
-CAPSULED_OBJS = $(CAPSULED_MODS:%=$(B)/obj/%.o)
-MILTER_OBJS = $(MILTER_MODS:%=$(B)/obj/%.o)
+COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)
+CAPSULED_OBJS = $(CAPSULED_MODS:%=$(B)/obj/capsuled/%.o)
+MILTER_OBJS = $(MILTER_MODS:%=$(B)/obj/milter/%.o)
+# every folder, for what sees all of them (unit tests, fuzz harnesses)
+ALL_INC = -Isrc/common -Isrc/capsuled -Isrc/milter
 
-PROGS = $(B)/capsuled
-ifneq ($(MILTER_MODS),)
-PROGS += $(B)/enquiry-milter
-endif
+PROGS = $(B)/capsuled $(B)/enquiry-milter $(B)/capsule-check
 
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-all: $(B)/.deps-build $(PROGS) $(B)/capsule-check
+all: $(PROGS)
 
+# plain make installs nothing: it says which packages are missing. make
+# run, make test, make bench and make fuzz install what they need first
+# (as root on Debian), then build
 $(B)/.deps-build: contrib/deps.sh
 	@mkdir -p $(B)
-	@contrib/deps.sh build
-	@touch $@
-
-$(B)/.deps-test: contrib/deps.sh
-	@mkdir -p $(B)
-	@contrib/deps.sh test
+	@contrib/deps.sh --check build
 	@touch $@
 
 # clang and its sanitizer runtimes
 $(B)/.deps-sanitize: contrib/deps.sh
 	@mkdir -p $(B)
-	@contrib/deps.sh build fuzz
+	@contrib/deps.sh --check build fuzz
 	@touch $@
 
 # rewritten only when the flavour changes, so its date says when it did
@@ -85,39 +88,46 @@ $(B)/.flavour: FORCE
 	@mkdir -p $(B)
 	@echo $(FLAVOUR) | cmp -s - $@ || echo $(FLAVOUR) > $@
 
+# a source sees its own folder (as every "" include does) and common/
 $(B)/obj/%.o: src/%.c $(B)/.flavour | $(B)/.deps-build $(DEPS_FLAVOUR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Isrc/common $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/libcapsuled.a: $(CAPSULED_OBJS)
+$(B)/libcapsuled.a: $(CAPSULED_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/libmilter-mods.a: $(MILTER_OBJS) $(B)/obj/log.o $(B)/obj/confline.o
+$(B)/libmilter-mods.a: $(MILTER_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/capsuled: $(B)/obj/capsuled.o $(B)/libcapsuled.a
+$(B)/capsuled: $(B)/obj/capsuled/capsuled.o $(B)/libcapsuled.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CAPSULED_LIBS)
 
-# the capsule checker asks capsule.c what capsuled serves and lists
-$(B)/capsule-check: $(B)/obj/capcheck.o $(B)/obj/capsule.o \
-	    $(B)/obj/request.o $(B)/obj/utf8.o $(B)/obj/log.o
+# the capsule checker asks common/capsule.c what capsuled serves and lists
+CHECK_OBJS = $(B)/obj/capsule-check/capsule-check.o \
+	$(patsubst %,$(B)/obj/common/%.o,capsule request utf8 log)
+$(B)/capsule-check: $(CHECK_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(B)/enquiry-milter: $(B)/obj/enquiry-milter.o $(B)/libmilter-mods.a
+$(B)/enquiry-milter: $(B)/obj/milter/enquiry-milter.o $(B)/libmilter-mods.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(MILTER_ALL_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libcapsuled.a $(B)/libmilter-mods.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(CC) $(CPPFLAGS) $(ALL_INC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(B)/libcapsuled.a $(B)/libmilter-mods.a \
 		$(CAPSULED_LIBS) $(MILTER_ALL_LIBS)
 
 # run the bundled capsule on localhost, in the foreground
-run: all
+run:
+	@contrib/deps.sh build
+	@$(MAKE) --no-print-directory all
 	@contrib/run-setup.sh
 	$(B)/capsuled -f -c etc/capsuled.conf
 
-test: all $(B)/.deps-test $(UNIT_BINS)
+# SANITIZE=1 reaches the sub-make too, and needs clang
+test:
+	@contrib/deps.sh build test $(if $(filter 1,$(SANITIZE)),fuzz)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tests/run.sh
 
 check-capsule: all
@@ -138,14 +148,13 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 
 # what OpenSSL alone costs the server per request (no sockets): the floor
 # (capsuled's own tls context: tls.o and what it needs)
-$(B)/tlsfloor: tests/bench/tlsfloor.c $(B)/obj/tls.o $(B)/obj/conf.o \
-	    $(B)/obj/log.o $(B)/obj/trust.o $(B)/obj/confline.o \
+TLSFLOOR_OBJS = $(B)/obj/capsuled/tls.o $(B)/obj/capsuled/conf.o \
+	$(B)/obj/capsuled/trust.o $(B)/obj/common/log.o $(B)/obj/common/confline.o
+$(B)/tlsfloor: tests/bench/tlsfloor.c $(TLSFLOOR_OBJS) \
 	    $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
-	    $(B)/obj/tls.o $(B)/obj/conf.o $(B)/obj/log.o $(B)/obj/trust.o \
-	    $(B)/obj/confline.o $(SSL_LIBS) \
-	    $(CONFUSE_LIBS)
+	$(CC) $(CPPFLAGS) -Isrc/capsuled -Isrc/common $(CFLAGS) $(WARN) \
+	    $(LDFLAGS) -o $@ $< $(TLSFLOOR_OBJS) $(SSL_LIBS) $(CONFUSE_LIBS)
 
 # the mail row's SMTP load generator: one session per message, C sessions
 $(B)/mailblast: tests/bench/mailblast.c $(B)/.flavour | $(B)/.deps-build
@@ -154,29 +163,33 @@ $(B)/mailblast: tests/bench/mailblast.c $(B)/.flavour | $(B)/.deps-build
 
 # the mail row's floor: a libmilter filter that reads the message and keeps
 # nothing (with -m: the five changes an enquiry gets, and nothing else)
-# (negotiating through src/milter_proto.c, as enquiry-milter does)
-$(B)/nullmilter: tests/bench/nullmilter.c $(B)/obj/milter_proto.o \
+# (negotiating through src/milter/milter_proto.c, as enquiry-milter does)
+$(B)/nullmilter: tests/bench/nullmilter.c $(B)/obj/milter/milter_proto.o \
 	    $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
-	    $(B)/obj/milter_proto.o $(MILTER_LIBS)
+	$(CC) $(CPPFLAGS) -Isrc/milter -Isrc/common $(CFLAGS) $(WARN) \
+	    $(LDFLAGS) -o $@ $< $(B)/obj/milter/milter_proto.o $(MILTER_LIBS)
 
-bench: $(B)/gembench $(B)/mailblast $(B)/tlsfloor $(B)/nullmilter
+bench:
+	@contrib/deps.sh build bench test
+	@$(MAKE) --no-print-directory $(B)/gembench $(B)/mailblast \
+		$(B)/tlsfloor $(B)/nullmilter
 	@$(MAKE) --no-print-directory all || \
 		echo "bench: capsuled did not build; measuring molly-brown only" >&2
-	@contrib/deps.sh bench test
 	@tests/bench/run.sh
 	@tests/bench/mail.sh
 
 # the mail row (issue 4): messages/s arriving in smtp-sink through a
 # throwaway Postfix with and without enquiry-milter, and their ratio
-bench-mail: all $(B)/mailblast $(B)/nullmilter $(B)/.deps-test
+bench-mail:
+	@contrib/deps.sh build test
+	@$(MAKE) --no-print-directory all $(B)/mailblast $(B)/nullmilter
 	@tests/bench/mail.sh
 
 .PHONY: bench bench-mail
 
 # make fuzz [FUZZ_SECONDS=N] [FUZZ=NAME]: every tests/fuzz/fuzz_NAME.c is
-# built with clang's libFuzzer, ASan and UBSan against the src/ modules in
+# built with clang's libFuzzer, ASan and UBSan against the modules in
 # FUZZ_NAME_MODS (libraries in FUZZ_NAME_LIBS), then run for N seconds
 # (default 30) on its seeds in tests/fuzz/NAME/ (or tests/fuzz/corpus/NAME/);
 # inputs it finds go to build/fuzz/NAME/, crashes to build/fuzz/NAME-crash-*.
@@ -198,16 +211,20 @@ FUZZ_template_MODS = template
 FUZZ_listcmd_MODS = listcmd mailhdr
 
 define fuzz_harness
-$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c) | $(B)/.deps-sanitize
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c \
+	    $(foreach m,$(FUZZ_$(1)_MODS),$(wildcard src/*/$(m).c)) | $(B)/.deps-sanitize
 	@command -v $$(FUZZ_CC) >/dev/null || \
 		{ echo "make fuzz needs $$(FUZZ_CC): apt-get install clang" >&2; exit 1; }
 	@mkdir -p $$(dir $$@)
-	$$(FUZZ_CC) $$(CPPFLAGS) -Isrc $$(FUZZ_CFLAGS) $$(WARN) -o $$@ \
+	$$(FUZZ_CC) $$(CPPFLAGS) $$(ALL_INC) $$(FUZZ_CFLAGS) $$(WARN) -o $$@ \
 		$$(filter %.c,$$^) $$(FUZZ_$(1)_LIBS)
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_harness,$(n))))
 
-fuzz: $(foreach n,$(or $(FUZZ),$(FUZZ_NAMES)),$(B)/fuzz/fuzz_$(n))
+fuzz:
+	@contrib/deps.sh build fuzz
+	@$(MAKE) --no-print-directory \
+		$(foreach n,$(or $(FUZZ),$(FUZZ_NAMES)),$(B)/fuzz/fuzz_$(n))
 	@for n in $(or $(FUZZ),$(FUZZ_NAMES)); do \
 		seeds=; for d in tests/fuzz/$$n tests/fuzz/corpus/$$n; do \
 			[ -d $$d ] && seeds="$$seeds $$d"; done; \
@@ -242,4 +259,4 @@ uninstall:
 
 .PHONY: install uninstall
 
--include $(wildcard $(B)/obj/*.d)
+-include $(wildcard $(B)/obj/*/*.d)

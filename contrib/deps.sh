@@ -1,7 +1,13 @@
 #!/bin/sh
 # install the Debian packages a make target needs, or say which are missing.
-# usage: contrib/deps.sh build|run|test|bench|fuzz ...
+# usage: contrib/deps.sh [--check] build|run|test|bench|fuzz ...
+# --check only says what is missing (plain make installs nothing)
 set -u
+check=
+if [ "${1:-}" = --check ]; then
+	check=1
+	shift
+fi
 
 pkgs_build="gcc make pkg-config libssl-dev libconfuse-dev libmilter-dev libsqlite3-dev libcurl4-openssl-dev"
 # the clients the README's examples after `make run` use
@@ -31,9 +37,10 @@ for p in $want; do
 done
 [ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+if [ -n "$check" ] || [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 	echo "missing packages:$missing" >&2
 	echo "install them with: sudo apt-get install -y$missing" >&2
+	[ -z "$check" ] || echo "(make run, make test and make fuzz install them when run as root)" >&2
 	exit 1
 fi
 

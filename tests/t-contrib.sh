@@ -46,7 +46,7 @@ for p in $pages; do
 done
 
 # every key the config parsers know is in the manual (the keys are the
-# strings given to CFG_* in src/conf.c and src/conf_milter.c)
+# strings given to CFG_* in src/capsuled/conf.c and src/milter/conf_milter.c)
 keys_documented() {	# page parser...
 	page=$1; shift
 	[ -f "$page" ] || return 0
@@ -63,9 +63,9 @@ keys_documented() {	# page parser...
 		notok "keys of $* missing from $page:$missing"
 	fi
 }
-keys_documented contrib/man/capsuled.conf.5 src/conf.c
-keys_documented contrib/man/enquiry-milter.conf.5 src/conf_milter.c \
-    src/conf_mlist.c
+keys_documented contrib/man/capsuled.conf.5 src/capsuled/conf.c
+keys_documented contrib/man/enquiry-milter.conf.5 src/milter/conf_milter.c \
+    src/milter/conf_mlist.c
 
 # every option of the built daemons' getopt strings has its .It Fl entry
 opts_documented() {	# source page
@@ -86,8 +86,8 @@ opts_documented() {	# source page
 		notok "options of $1 missing from $2:$missing"
 	fi
 }
-opts_documented src/capsuled.c contrib/man/capsuled.8
-opts_documented src/enquiry-milter.c contrib/man/enquiry-milter.8
+opts_documented src/capsuled/capsuled.c contrib/man/capsuled.8
+opts_documented src/milter/enquiry-milter.c contrib/man/enquiry-milter.8
 
 # systemd units: verified with the binaries stood in for by stubs (they
 # are installed elsewhere; t-install verifies the installed units) and

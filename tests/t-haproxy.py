@@ -26,7 +26,7 @@ HAPROXY = shutil.which("haproxy")
 if HAPROXY is None:
     t.skip("haproxy is not installed (Debian package haproxy)")
     t.done()
-with open(os.path.join(TOP, "src", "conf.c")) as f:
+with open(os.path.join(TOP, "src", "capsuled", "conf.c")) as f:
     if "proxy-listen" not in f.read():
         t.skip("capsuled has no proxy-listen yet")
         t.done()

@@ -9,7 +9,7 @@
  * subject changed, a recipient added and one removed.
  *
  * The steps, macros, actions and thread stacks come from enquiry-milter's
- * own src/milter_proto.c. What the row measures for it is what any
+ * own src/milter/milter_proto.c. What the row measures for it is what any
  * libmilter filter doing that costs this Postfix here; what enquiry-milter
  * costs above it is its own.
  *

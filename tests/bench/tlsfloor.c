@@ -6,7 +6,7 @@
  * inside the server's calls (SSL_new to SSL_free) is counted, so the figure
  * is the floor under any server built on this library, before the kernel's
  * share. The server's context is capsuled's own (tls_server_ctx and its
- * ticket keys, from src/tls.c), with the certificate it generates, in a
+ * ticket keys, from src/capsuled/tls.c), with the certificate it generates, in a
  * scratch state directory that is removed afterwards.
  *
  *   tlsfloor [-n handshakes]
