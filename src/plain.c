@@ -154,58 +154,59 @@ plain_item_type(const char *selector, void *arg)
 	close(fd);
 	if (S_ISDIR(st.st_mode))
 		return '1';
-	/* what would not be served is no item (capsule_servable's rule) */
-	if (capsule_refusal(&st) != NULL)
+	/* what would not be served is no item (capsule_servable's rule,
+	 * and gopher's own size limit) */
+	if (capsule_refusal(&st) != NULL ||
+	    (size_t)st.st_size > PLAIN_FILE_MAX)
 		return '\0';
 	return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
 }
 
-/* a directory as a menu: pages by their title, sub-directories, files */
+/* a directory as a menu: pages by their title, sub-directories, files;
+ * only what asking for would serve (capsule_names, plain_item_type) */
 static int
 plain_dir_menu(const struct srv *s, int rootfd, const char *path,
     const char *host, int port, struct buf *out)
 {
+	struct plain_ctx pc = { s, rootfd };
 	char **names, sel[REQ_MAX_URL + 8];
 	size_t n, i;
-	int fd, rc = -1;
+	int rc = -1;
 
-	if ((fd = capsule_open(rootfd, path, O_RDONLY | O_DIRECTORY)) == -1)
-		return gopher_error(out, "no such directory");
-	if (capsule_names(fd, 0, &names, &n) == -1) {
-		close(fd);
+	if (capsule_names(rootfd, path, 1, &names, &n) == -1)
 		return gopher_error(out, "cannot read the directory");
-	}
-	close(fd);
 	for (i = 0; i < n; i++) {
 		struct buf page, title;
 		char child[REQ_MAX_URL + 1], type;
 		const char *display = names[i];
 		size_t dlen = strlen(names[i]);
-		int r;
+		int r, isdir = names[i][dlen - 1] == '/';
 
-		r = snprintf(child, sizeof(child), "%s%s%s", path,
-		    path[0] ? "/" : "", names[i]);
+		if (isdir)
+			dlen--;
+		r = snprintf(child, sizeof(child), "%s%s%.*s", path,
+		    path[0] ? "/" : "", (int)dlen, names[i]);
 		if (r < 0 || (size_t)r >= sizeof(child))
 			continue;
-		buf_init(&title, 512);
-		if (plain_is_dir(rootfd, child)) {
+		if (isdir)
 			type = '1';
-			snprintf(sel, sizeof(sel), "/%s/", child);
-		} else {
-			type = gopher_type_for_mime(mime_lookup(s->conf,
-			    child));
-			snprintf(sel, sizeof(sel), "/%s", child);
-			if (mime_is_gemini(mime_lookup(s->conf, child))) {
-				/* a page is listed by its level-1 heading */
-				buf_init(&page, PLAIN_FILE_MAX);
-				if (plain_read(rootfd, child, &page) == 20 &&
-				    gemtext_title(&title, page.data ? page.data
-				    : "", page.len) == 0 && title.len > 0) {
-					display = title.data;
-					dlen = title.len;
-				}
-				buf_free(&page);
+		else if ((type = plain_item_type(child, &pc)) == '\0')
+			continue;
+		r = snprintf(sel, sizeof(sel), "/%s%s", child, isdir ? "/" :
+		    "");
+		if (r < 0 || (size_t)r >= sizeof(sel))
+			continue;
+		buf_init(&title, 512);
+		if (!isdir && mime_is_gemini(mime_lookup(s->conf, child))) {
+			/* a page is listed by its level-1 heading */
+			buf_init(&page, PLAIN_FILE_MAX);
+			if (plain_read(rootfd, child, &page) == 20 &&
+			    gemtext_title(&title, page.data ? page.data : "",
+			    page.len) == 0 && title.len > 0) {
+				display = title.data;
+				dlen = title.len;
 			}
+			buf_free(&page);
 		}
 		r = gopher_item(out, type, display, dlen, sel, strlen(sel),
 		    host, (unsigned)port);
@@ -448,14 +449,7 @@ plain_fpage(const char *file, struct plain_fpage *fp)
 static int
 plain_root_names(const struct srv *s, char ***names, size_t *n)
 {
-	int fd, rc;
-
-	if ((fd = capsule_open(s->rootfds[0], "", O_RDONLY | O_DIRECTORY))
-	    == -1)
-		return -1;
-	rc = capsule_names(fd, 1, names, n);
-	close(fd);
-	return rc;
+	return capsule_names(s->rootfds[0], "", 1, names, n);
 }
 
 /*
