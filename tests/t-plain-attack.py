@@ -131,6 +131,21 @@ try:
            if plain_request(fport, n.encode() + b"\r\n").startswith(
                b"no such page")]
     t.eq(bad, [], "finger: every name listed answers")
+
+    # --- the access log: what a stranger sends arrives as printable utf-8
+    plain_request(gport, b"/\xff\x9b\xc2\x9b31m\r\n")
+    srv.wait_log("31m")
+    with open(srv.logfile, "rb") as f:
+        raw = f.read()
+    t.ok(b'gopher "/\\xff\\x9b\\xc2\\x9b31m" 51 ' in raw,
+         "log: raw 8-bit bytes and c1 controls in a selector are escaped",
+         [l for l in raw.split(b"\n") if b"31m" in l])
+    try:
+        raw.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    t.ok(utf8, "log: the whole log is still utf-8 text")
     t.eq(killed(), [], "no worker was killed")
 finally:
     srv.cleanup()
