@@ -614,8 +614,12 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 	if (st == 20 && rc == 0)
 		rc = finger_text(out, text.data, text.len, 0);
 	else if (st != 20) {
+		/* the answer says what the log's status says: a page too
+		 * large (50) or a busy worker (40) is not a missing one */
 		res->status = st;
-		rc = buf_printf(out, "no such page: %s\r\n", res->what);
+		rc = buf_printf(out, "%s: %s\r\n", st == 51 ? "no such page" :
+		    st == 40 ? "cannot serve that page now, try again" :
+		    "cannot serve that page", res->what);
 	}
 	buf_free(&file);
 	buf_free(&text);

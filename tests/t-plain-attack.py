@@ -37,6 +37,7 @@ write(odd + "/pct%41.txt", "percent\n")
 # over gopher's 8 MB plain-text limit, still served over gemini
 write(odd + "/big.gmi", b"# Big\n" + (b"x" * 79 + b"\n") * (9 * 1024 * 1024
                                                        // 80))
+subprocess.run(["cp", odd + "/big.gmi", root + "/huge.gmi"], check=True)
 os.mkfifo(odd + "/pipe.gmi")
 os.mkfifo(odd + "/pipe.txt")
 os.mkfifo(root + "/pipe.gmi")           # a finger name too
@@ -131,6 +132,16 @@ try:
            if plain_request(fport, n.encode() + b"\r\n").startswith(
                b"no such page")]
     t.eq(bad, [], "finger: every name listed answers")
+    # a page over the 8 MB finger serves from memory is not "missing":
+    # the answer matches the 50 the log records
+    got = plain_request(fport, b"huge\r\n")
+    t.ok(got.startswith(b"cannot serve that page: huge") and
+         got.count(b"\r\n") == 1, "finger: a page too large is not "
+         "called missing", got[:100])
+    t.ok(srv.wait_log('finger "huge" 50 '), "finger: logged as 50")
+    t.ok(plain_request(fport, b"nosuch\r\n") == b"no such page: nosuch\r\n"
+         and srv.wait_log('finger "nosuch" 51 '),
+         "finger: a missing page is still \"no such page\", logged 51")
 
     # --- the access log: what a stranger sends arrives as printable utf-8
     plain_request(gport, b"/\xff\x9b\xc2\x9b31m\r\n")
