@@ -121,45 +121,47 @@ struct plain_ctx {
 	int		 rootfd;
 };
 
-/* the item type of a selector inside the capsule; '\0' when missing */
+/* capsule_entry's answer, with gopher's own size limit: 0 for a file
+ * over it too */
+static int
+plain_entry(int rootfd, const char *path)
+{
+	struct stat st;
+	int fd, kind = capsule_entry(rootfd, path);
+
+	if (kind != 'f')
+		return kind;
+	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || (size_t)st.st_size > PLAIN_FILE_MAX)
+		kind = 0;
+	close(fd);
+	return kind;
+}
+
+/* the item type of a selector inside the capsule; '\0' when asking for
+ * it would not serve it (missing, refused, over the size limit) */
 static char
 plain_item_type(const char *selector, void *arg)
 {
 	struct plain_ctx *pc = arg;
-	char path[REQ_MAX_URL + 1];
-	int dir, fd;
-	struct stat st;
+	char path[REQ_MAX_URL + 1], gmi[REQ_MAX_URL + 1];
+	int dir, kind;
 
 	if (snprintf(path, sizeof(path), "%s", selector) >= (int)sizeof(path)
 	    || req_clean_path(path, &dir) == -1 || req_path_hidden(path))
 		return '\0';
-	/* a .txt that is only a rendering of its .gmi exists too */
-	if ((fd = capsule_open(pc->rootfd, path, O_PATH)) == -1) {
-		if (plain_has_suffix(path, ".txt")) {
-			char gmi[REQ_MAX_URL + 1];
-			size_t l = strlen(path) - 4;
-
-			snprintf(gmi, sizeof(gmi), "%.*s.gmi", (int)l, path);
-			if ((fd = capsule_open(pc->rootfd, gmi, O_PATH)) != -1) {
-				close(fd);
-				return '0';
-			}
-		}
-		return '\0';
-	}
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return '\0';
-	}
-	close(fd);
-	if (S_ISDIR(st.st_mode))
+	if ((kind = plain_entry(pc->rootfd, path)) == 'd')
 		return '1';
-	/* what would not be served is no item (capsule_servable's rule,
-	 * and gopher's own size limit) */
-	if (capsule_refusal(&st) != NULL ||
-	    (size_t)st.st_size > PLAIN_FILE_MAX)
-		return '\0';
-	return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
+	if (kind == 'f')
+		return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
+	/* a .txt that is only a rendering of its .gmi exists too, when the
+	 * .gmi would be served (plain_gopher's fallback) */
+	if (plain_has_suffix(path, ".txt") && snprintf(gmi, sizeof(gmi),
+	    "%.*s.gmi", (int)(strlen(path) - 4), path) < (int)sizeof(gmi) &&
+	    plain_entry(pc->rootfd, gmi) == 'f')
+		return '0';
+	return '\0';
 }
 
 /* a directory as a menu: pages by their title, sub-directories, files;

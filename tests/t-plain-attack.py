@@ -63,6 +63,10 @@ for dirpath, dirs, files in os.walk(work):
 os.chmod(odd + "/locked.txt", 0)
 os.chmod(odd + "/shut", 0)
 
+# a page linking to renderings whose .gmi would not be served
+write(root + "/links.gmi", "# Links\n\n=> odd/hard.txt Hard\n"
+      "=> huge.txt Huge\n=> odd/pipe.txt Pipe\n=> odd/ok.txt Ok text\n"
+      "=> odd/ok.gmi Ok\n=> odd/sub-in/ Sub\n=> odd/shut/ Shut\n")
 REFUSED = ["pipe.gmi", "pipe.txt", "null.txt", "hard.gmi", "etc-out",
            "passwd.txt", "loop-a", "loop-b", "locked.txt", "shut"]
 SERVED = ["ok.gmi", "plain.txt", "with space.gmi", "pct%41.txt", "empty"]
@@ -122,6 +126,19 @@ try:
         if got.startswith(b"3"):
             bad.append((it[0][:1] + it[1], got[:60]))
     t.eq(bad, [], "gopher: every item offered answers, none with an error")
+
+    # a page's links: an item only where asking for it serves
+    menu = plain_request(gport, b"/links.gmi\r\n")
+    items = [l.split(b"\t") for l in menu.split(b"\r\n")
+             if l and l != b"." and not l.startswith(b"i")]
+    sels = sorted(i[1] for i in items)
+    t.eq(sels, [b"/links.txt", b"/odd/ok.gmi", b"/odd/ok.txt",
+                b"/odd/sub-in/"],
+         "gopher: a page's links to refused or oversized pages (or their "
+         ".txt renderings) are info lines, not items")
+    bad = [i[1] for i in items
+           if plain_request(gport, i[1] + b"\r\n").startswith(b"3")]
+    t.eq(bad, [], "gopher: every item of the page answers")
 
     # --- finger: the list of names
     lst = plain_request(fport, b"\r\n").decode("utf-8", "replace")
