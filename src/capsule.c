@@ -154,6 +154,36 @@ capsule_entry(int rootfd, const char *path)
 	return kind;
 }
 
+/* capsule_entry for a name just read from directory d (path is its path
+ * from the root): a plain file or directory is opened once, by name,
+ * without following anything; a symlink, or a name whose type the file
+ * system does not say, takes capsule_entry's way from the root */
+static int
+capsule_entry_at(int rootfd, const char *path, DIR *d,
+    const struct dirent *de)
+{
+	struct stat st;
+	int fd, kind = 0;
+
+	if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN)
+		return capsule_entry(rootfd, path);
+	/* a fifo or device is never opened */
+	if (de->d_type != DT_REG && de->d_type != DT_DIR)
+		return 0;
+	fd = capsule_open(dirfd(d), de->d_name, O_NOFOLLOW | (de->d_type ==
+	    DT_DIR ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK));
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			kind = 'd';
+		else if (capsule_refusal(&st) == NULL)
+			kind = 'f';
+	}
+	close(fd);
+	return kind;
+}
+
 int
 capsule_names(int rootfd, const char *dir, int mark_dirs, char ***namesp,
     size_t *np)
@@ -185,7 +215,7 @@ capsule_names(int rootfd, const char *dir, int mark_dirs, char ***namesp,
 		r = snprintf(child, sizeof(child), "%s%s%s", dir,
 		    dir[0] ? "/" : "", de->d_name);
 		if (r < 0 || (size_t)r >= sizeof(child) ||
-		    (kind = capsule_entry(rootfd, child)) == 0)
+		    (kind = capsule_entry_at(rootfd, child, d, de)) == 0)
 			continue;
 		if (n == cap) {
 			char **nn;

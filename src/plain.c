@@ -121,22 +121,28 @@ struct plain_ctx {
 	int		 rootfd;
 };
 
+/* 1 when the file at path is within gopher's and finger's size limit */
+static int
+plain_fits(int rootfd, const char *path)
+{
+	struct stat st;
+	int fd, fits;
+
+	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
+		return 0;
+	fits = fstat(fd, &st) == 0 && (size_t)st.st_size <= PLAIN_FILE_MAX;
+	close(fd);
+	return fits;
+}
+
 /* capsule_entry's answer, with gopher's own size limit: 0 for a file
  * over it too */
 static int
 plain_entry(int rootfd, const char *path)
 {
-	struct stat st;
-	int fd, kind = capsule_entry(rootfd, path);
+	int kind = capsule_entry(rootfd, path);
 
-	if (kind != 'f')
-		return kind;
-	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
-		return 0;
-	if (fstat(fd, &st) == -1 || (size_t)st.st_size > PLAIN_FILE_MAX)
-		kind = 0;
-	close(fd);
-	return kind;
+	return kind == 'f' && !plain_fits(rootfd, path) ? 0 : kind;
 }
 
 /* the item type of a selector inside the capsule; '\0' when asking for
@@ -170,7 +176,6 @@ static int
 plain_dir_menu(const struct srv *s, int rootfd, const char *path,
     const char *host, int port, struct buf *out)
 {
-	struct plain_ctx pc = { s, rootfd };
 	char **names, sel[REQ_MAX_URL + 8];
 	size_t n, i;
 	int rc = -1;
@@ -192,8 +197,10 @@ plain_dir_menu(const struct srv *s, int rootfd, const char *path,
 			continue;
 		if (isdir)
 			type = '1';
-		else if ((type = plain_item_type(child, &pc)) == '\0')
+		else if (!plain_fits(rootfd, child))
 			continue;
+		else
+			type = gopher_type_for_mime(mime_lookup(s->conf, child));
 		r = snprintf(sel, sizeof(sel), "/%s%s", child, isdir ? "/" :
 		    "");
 		if (r < 0 || (size_t)r >= sizeof(sel))
