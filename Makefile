@@ -43,11 +43,11 @@ CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 MILTER_LIBS = -lmilter -lpthread
 
 # capsuled: every module but main goes into a library the unit tests link
-CAPSULED_MODS = log conf request capsule mime tls gemini server master sandbox proxy \
+CAPSULED_MODS = log confline conf request capsule mime tls gemini server master sandbox proxy trust addrcap \
 	buf utf8 gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter milter_proto db ack mailhdr mailbody template xio \
+MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr mailbody template xio \
 	conf_mlist mlist mlist_db listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
@@ -92,7 +92,7 @@ $(B)/obj/%.o: src/%.c $(B)/.flavour | $(B)/.deps-build $(DEPS_FLAVOUR)
 $(B)/libcapsuled.a: $(CAPSULED_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/libmilter-mods.a: $(MILTER_OBJS) $(B)/obj/log.o
+$(B)/libmilter-mods.a: $(MILTER_OBJS) $(B)/obj/log.o $(B)/obj/confline.o
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/capsuled: $(B)/obj/capsuled.o $(B)/libcapsuled.a
@@ -139,10 +139,12 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 # what OpenSSL alone costs the server per request (no sockets): the floor
 # (capsuled's own tls context: tls.o and what it needs)
 $(B)/tlsfloor: tests/bench/tlsfloor.c $(B)/obj/tls.o $(B)/obj/conf.o \
-	    $(B)/obj/log.o $(B)/.flavour | $(B)/.deps-build
+	    $(B)/obj/log.o $(B)/obj/trust.o $(B)/obj/confline.o \
+	    $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< \
-	    $(B)/obj/tls.o $(B)/obj/conf.o $(B)/obj/log.o $(SSL_LIBS) \
+	    $(B)/obj/tls.o $(B)/obj/conf.o $(B)/obj/log.o $(B)/obj/trust.o \
+	    $(B)/obj/confline.o $(SSL_LIBS) \
 	    $(CONFUSE_LIBS)
 
 # the mail row's SMTP load generator: one session per message, C sessions

@@ -14,6 +14,7 @@
 #include "master.h"
 #include "sandbox.h"
 #include "server.h"
+#include "trust.h"
 
 static void
 usage(void)
@@ -43,7 +44,62 @@ default_config(void)
 	return SYSCONFDIR "/capsuled.conf";
 }
 
-/* what -n checks beyond the syntax: roots and given certificates exist */
+/* the state-dir, what capsuled would read from it, and the access log,
+ * trusted as a start would require (trust.h); what is missing is fine */
+static int
+check_trust(const struct config *conf)
+{
+	struct trust_owner o = { geteuid(), getegid() };
+	char err[1024], path[4096], name[512];
+	const char *ext[] = { ".crt", ".key" };
+	size_t i, j;
+	int dirfd, bad = 0;
+
+	/* a user not made yet (install makes it) is for the start to
+	 * report; until then nothing can be its own, and root's is checked */
+	if (geteuid() == 0 && conf->user != NULL &&
+	    sandbox_user(conf->user, &o.uid, &o.gid, err, sizeof(err)) == -1) {
+		o.uid = 0;
+		o.gid = 0;
+	}
+	if (master_log_check(conf->access_log, &o, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: access-log: %s\n", conf->path, err);
+		bad = 1;
+	}
+	if ((dirfd = trust_opendir(conf->state_dir, &o, err, sizeof(err)))
+	    == -1) {
+		if (errno == ENOENT)
+			return bad ? -1 : 0;
+		fprintf(stderr, "%s: state-dir: %s\n", conf->path, err);
+		return -1;
+	}
+	for (i = 0; i <= conf->nservers; i++) {
+		for (j = 0; j < 2; j++) {
+			/* the servers' generated pairs, then ticket.key */
+			if (i < conf->nservers && conf->servers[i].cert != NULL)
+				break;
+			if (snprintf(name, sizeof(name), "%s%s", i <
+			    conf->nservers ? conf->servers[i].name : "ticket",
+			    i < conf->nservers ? ext[j] : ".key") >=
+			    (int)sizeof(name) || snprintf(path, sizeof(path),
+			    "%s/%s", conf->state_dir, name) >= (int)sizeof(path))
+				continue;
+			if (trust_checkat(dirfd, name, path, &o, err,
+			    sizeof(err)) == -1 && errno != ENOENT) {
+				fprintf(stderr, "%s: state-dir: %s\n",
+				    conf->path, err);
+				bad = 1;
+			}
+			if (i == conf->nservers)
+				break;
+		}
+	}
+	close(dirfd);
+	return bad ? -1 : 0;
+}
+
+/* what -n checks beyond the syntax: roots and given certificates exist,
+ * and the state and log files may be trusted */
 static int
 check_files(const struct config *conf)
 {
@@ -72,6 +128,8 @@ check_files(const struct config *conf)
 		}
 		errno = 0;
 	}
+	if (check_trust(conf) == -1)
+		bad = 1;
 	return bad ? -1 : 0;
 }
 
@@ -123,20 +181,12 @@ main(int argc, char *argv[])
 	}
 	log_setlevel(conf->log_level);
 
-	if (mkdir(conf->state_dir, 0755) == -1 && errno != EEXIST)
-		fatal("state-dir %s", conf->state_dir);
 	if (server_prepare(conf, NULL, &s, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (geteuid() == 0) {
-		if (conf->user == NULL)
-			fatalx("%s: started as root with no user to drop to: "
-			    "set user; capsuled does not serve as root",
-			    confpath);
-		if (sandbox_user(conf->user, &s->uid, &s->gid, err,
-		    sizeof(err)) == -1)
-			fatalx("%s: %s", confpath, err);
-		s->drop_privs = 1;
-	} else if (conf->user != NULL)
+	if (master_log_check(conf->access_log, &s->owner, err, sizeof(err))
+	    == -1 || server_commit(s, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (!s->drop_privs && conf->user != NULL)
 		log_debug("not started as root: user \"%s\" is not needed",
 		    conf->user);
 

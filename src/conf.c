@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confline.h"
 #include "log.h"
 
 /* libconfuse reports through this; keep the first error, as file:line */
@@ -123,6 +124,19 @@ conf_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
 	if (v < 1 || v > 1000000) {
 		cfg_error(cfg, "%s: %ld is out of range (1 to 1000000)",
 		    opt->name, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_validate_cap(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0);
+
+	if (v < 0 || v > 1000000) {
+		cfg_error(cfg, "%s: %ld is out of range (0, no cap, to "
+		    "1000000)", opt->name, v);
 		return -1;
 	}
 	return 0;
@@ -245,6 +259,7 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		CFG_STR("access-log", NULL, CFGF_NODEFAULT),
 		CFG_INT("workers", 0, CFGF_NONE),
 		CFG_INT("max-connections", 1024, CFGF_NONE),
+		CFG_INT("max-connections-per-address", 32, CFGF_NONE),
 		CFG_INT("request-timeout", 10, CFGF_NONE),
 		CFG_INT("connection-timeout", 60, CFGF_NONE),
 		CFG_SEC("mime", mime_opts, CFGF_MULTI | CFGF_TITLE),
@@ -276,6 +291,8 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "finger-listen", conf_validate_listen);
 	cfg_set_validate_func(cfg, "log-level", conf_validate_level);
 	cfg_set_validate_func(cfg, "max-connections", conf_validate_positive);
+	cfg_set_validate_func(cfg, "max-connections-per-address",
+	    conf_validate_cap);
 	cfg_set_validate_func(cfg, "request-timeout", conf_validate_positive);
 	cfg_set_validate_func(cfg, "connection-timeout",
 	    conf_validate_positive);
@@ -283,7 +300,7 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "mime", conf_validate_mime);
 
 	conf_err = &eb;
-	rc = cfg_parse(cfg, path);
+	rc = confline_parse(cfg, path);
 	conf_err = NULL;
 	if (rc != CFG_SUCCESS) {
 		if (!eb.set)
@@ -324,6 +341,8 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		nworkers = 64;
 	c->workers = (int)nworkers;
 	c->max_connections = (int)cfg_getint(cfg, "max-connections");
+	c->max_conns_per_address = (int)cfg_getint(cfg,
+	    "max-connections-per-address");
 	c->request_timeout = (int)cfg_getint(cfg, "request-timeout");
 	c->connection_timeout = (int)cfg_getint(cfg, "connection-timeout");
 

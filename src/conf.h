@@ -41,6 +41,7 @@ struct config {
 	char		*gopher_host;
 	int		 workers;
 	int		 max_connections;
+	int		 max_conns_per_address;	/* all workers; 0: no cap */
 	int		 request_timeout;	/* seconds */
 	int		 connection_timeout;	/* seconds */
 	struct mime_conf *mimes;

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "confline.h"
 #include "conf_milter.h"
 #include "conf_mlist.h"
 #include "log.h"
@@ -696,7 +697,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	conf_errbuf = err;
 	conf_errsz = errsz;
 	conf_errset = 0;
-	rc = cfg_parse(cfg, path);
+	rc = confline_parse(cfg, path);
 	conf_errbuf = NULL;
 	if (rc == CFG_FILE_ERROR) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));

@@ -11,7 +11,8 @@
 
 enum {
 	ST_REF_NEXT, ST_FIND_MSGID, ST_REF_KNOWN, ST_ACK_LAST, ST_ACK_SET,
-	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX
+	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_THREAD_MSGID, ST_CASE_PARTY, ST_CASE_CATEGORY, ST_MAX
 };
 
 static const char *const db_sql[ST_MAX] = {
@@ -27,13 +28,29 @@ static const char *const db_sql[ST_MAX] = {
 	    "VALUES(?1, ?2, ?3) ON CONFLICT(sender, enquiry) "
 	    "DO UPDATE SET last = excluded.last",
 	[ST_ENQ_ADD] = "INSERT INTO enquiry(reference, time, queue_id, "
-	    "enquiry, sender, subject, category, message_id, recipients, ack) "
-	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    "enquiry, sender, subject, category, message_id, recipients, ack, "
+	    "kind, orig_msgid, ack_msgid, claimed) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14)",
 	[ST_ACK_COMMITTED] = "SELECT 1 FROM enquiry WHERE reference = ?1 "
 	    "AND sender = ?2 AND time = ?3 AND ack = 'sent' LIMIT 1",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	/* a case is known by what a reply names: the enquiry's own
+	 * message-id, or the acknowledgement's. automatic markers are no
+	 * case */
+	[ST_THREAD_MSGID] = "SELECT reference FROM enquiry "
+	    "WHERE enquiry = ?2 AND (orig_msgid = ?1 OR ack_msgid = ?1 OR "
+	    "message_id = ?1) AND reference NOT LIKE 'AUTO-%' "
+	    "ORDER BY id LIMIT 1",
+	/* a party: sent to the case, or was routed a message of it */
+	[ST_CASE_PARTY] = "SELECT 1 FROM enquiry WHERE reference = ?1 "
+	    "AND ?2 <> '' AND (sender = ?2 OR "
+	    "instr(' ' || recipients || ' ', ' ' || ?2 || ' ') > 0) LIMIT 1",
+	/* a case keeps the category of the message that opened it */
+	[ST_CASE_CATEGORY] = "SELECT category FROM enquiry "
+	    "WHERE reference = ?1 ORDER BY id LIMIT 1",
 };
 
 static const char db_schema[] =
@@ -58,11 +75,93 @@ static const char db_schema_autoreply[] =
     "CREATE INDEX IF NOT EXISTS autoreply_addr ON autoreply(address, time);"
     "CREATE INDEX IF NOT EXISTS autoreply_time ON autoreply(time);";
 
+/*
+ * schema version 1 (PRAGMA user_version; 0 is the first schema): what a
+ * message is to its case, the message-ids a reply can name, and a tag that
+ * was claimed but not honoured. columns are added where missing, so a
+ * database of the first schema is upgraded in place.
+ */
+#define DB_SCHEMA_VERSION	1
+static const struct {
+	const char	*name;
+	const char	*decl;
+} db_enquiry_v1[] = {
+	{ "kind", "kind TEXT" },	/* new, follow-up, automatic */
+	{ "orig_msgid", "orig_msgid TEXT" },
+	{ "ack_msgid", "ack_msgid TEXT" },
+	{ "claimed", "claimed TEXT" },
+};
+static const char db_index_v1[] =
+    "CREATE INDEX IF NOT EXISTS enquiry_orig ON enquiry(orig_msgid);"
+    "CREATE INDEX IF NOT EXISTS enquiry_ackid ON enquiry(ack_msgid);";
+
 struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*st[ST_MAX];
 	pthread_mutex_t	 mtx;
 };
+
+/* 1 when table enquiry has the column, 0 when not, -1 on error */
+static int
+db_has_column(sqlite3 *h, const char *col)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (sqlite3_prepare_v2(h, "SELECT 1 FROM pragma_table_info('enquiry') "
+	    "WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		found = 1;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+/* bring an older schema up to DB_SCHEMA_VERSION in one transaction */
+static int
+db_migrate(sqlite3 *h, char **msg)
+{
+	sqlite3_stmt *st;
+	char sql[160];
+	size_t i;
+	int n, version = -1;
+
+	/* up to date: nothing to write (enquiry-milter -l only reads) */
+	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (version >= DB_SCHEMA_VERSION)
+		return 0;
+	if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, msg) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < sizeof(db_enquiry_v1) / sizeof(db_enquiry_v1[0]);
+	    i++) {
+		if ((n = db_has_column(h, db_enquiry_v1[i].name)) == -1)
+			goto fail;
+		if (n == 1)
+			continue;
+		n = snprintf(sql, sizeof(sql), "ALTER TABLE enquiry ADD "
+		    "COLUMN %s", db_enquiry_v1[i].decl);
+		if (n < 0 || (size_t)n >= sizeof(sql) ||
+		    sqlite3_exec(h, sql, NULL, NULL, msg) != SQLITE_OK)
+			goto fail;
+	}
+	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    DB_SCHEMA_VERSION);
+	if (n < 0 || (size_t)n >= sizeof(sql) ||
+	    sqlite3_exec(h, db_index_v1, NULL, NULL, msg) != SQLITE_OK ||
+	    sqlite3_exec(h, sql, NULL, NULL, msg) != SQLITE_OK ||
+	    sqlite3_exec(h, "COMMIT", NULL, NULL, msg) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
 
 struct db *
 db_open(const char *path, char *err, size_t errsz)
@@ -86,7 +185,7 @@ db_open(const char *path, char *err, size_t errsz)
 	    "PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(db->h, db_schema, NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(db->h, db_schema_autoreply, NULL, NULL, &msg) !=
-	    SQLITE_OK) {
+	    SQLITE_OK || db_migrate(db->h, &msg) == -1) {
 		snprintf(err, errsz, "%s: %s", path, msg ? msg :
 		    sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
@@ -313,7 +412,73 @@ db_enquiry_add(struct db *db, const struct db_enquiry *e)
 	sqlite3_bind_text(st, 8, e->message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, e->recipients, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, e->ack, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, e->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, e->orig_msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, e->ack_msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, e->claimed, -1, SQLITE_STATIC);
 	return db_step_done(db, ST_ENQ_ADD);
+}
+
+/* one text column of one row: 0 and its value, 1 no row, -1 error */
+static int
+db_one_text(struct db *db, int which, char *out, size_t outsz)
+{
+	sqlite3_stmt *st = db->st[which];
+	int rc, ret = 1;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		if (v == NULL)
+			v = "";
+		if (strlen(v) < outsz) {
+			strcpy(out, v);
+			ret = 0;
+		} else
+			ret = -1;
+	} else if (rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+int
+db_thread_msgid(struct db *db, const char *msgid, const char *enquiry,
+    char *ref, size_t refsz)
+{
+	sqlite3_stmt *st = db->st[ST_THREAD_MSGID];
+
+	if (msgid[0] == '\0')
+		return 1;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
+	return db_one_text(db, ST_THREAD_MSGID, ref, refsz);
+}
+
+int
+db_case_party(struct db *db, const char *ref, const char *addr)
+{
+	sqlite3_stmt *st = db->st[ST_CASE_PARTY];
+	int rc;
+
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_case_category(struct db *db, const char *ref, char *cat, size_t catsz)
+{
+	sqlite3_bind_text(db->st[ST_CASE_CATEGORY], 1, ref, -1,
+	    SQLITE_STATIC);
+	return db_one_text(db, ST_CASE_CATEGORY, cat, catsz);
 }
 
 int
@@ -326,8 +491,8 @@ db_list(struct db *db, int n, void (*cb)(const struct db_enquiry *, void *),
 
 	pthread_mutex_lock(&db->mtx);
 	if (sqlite3_prepare_v2(db->h, "SELECT reference, time, queue_id, "
-	    "enquiry, sender, subject, category, message_id, recipients, ack "
-	    "FROM (SELECT * FROM enquiry ORDER BY id DESC LIMIT ?1) "
+	    "enquiry, sender, subject, category, message_id, recipients, ack, "
+	    "kind, orig_msgid, ack_msgid, claimed FROM (SELECT * FROM enquiry ORDER BY id DESC LIMIT ?1) "
 	    "ORDER BY id DESC", -1, &st, NULL) != SQLITE_OK) {
 		pthread_mutex_unlock(&db->mtx);
 		return -1;
@@ -344,6 +509,10 @@ db_list(struct db *db, int n, void (*cb)(const struct db_enquiry *, void *),
 		e.message_id = (const char *)sqlite3_column_text(st, 7);
 		e.recipients = (const char *)sqlite3_column_text(st, 8);
 		e.ack = (const char *)sqlite3_column_text(st, 9);
+		e.kind = (const char *)sqlite3_column_text(st, 10);
+		e.orig_msgid = (const char *)sqlite3_column_text(st, 11);
+		e.ack_msgid = (const char *)sqlite3_column_text(st, 12);
+		e.claimed = (const char *)sqlite3_column_text(st, 13);
 		cb(&e, arg);
 	}
 	sqlite3_finalize(st);

@@ -20,7 +20,20 @@ struct db_enquiry {
 	const char	*message_id;
 	const char	*recipients;	/* routed-to, space separated */
 	const char	*ack;		/* "sent" or why none went out */
+	const char	*kind;		/* DB_KIND_*; NULL in rows of schema 0 */
+	const char	*orig_msgid;	/* its Message-ID field, or NULL */
+	const char	*ack_msgid;	/* our acknowledgement's, or NULL */
+	const char	*claimed;	/* a subject tag not honoured, or NULL */
 };
+
+/* what a recorded message is to its case. automatic mail (bounces,
+ * auto-replies, lists, bulk) opens no case: it joins the case a reply
+ * header names, or gets a marker AUTO-PREFIX-YYYY-NNNNNN of its own
+ * sequence, which is no case reference */
+#define DB_KIND_NEW		"new"
+#define DB_KIND_FOLLOWUP	"follow-up"
+#define DB_KIND_AUTOMATIC	"automatic"
+#define DB_AUTO_PREFIX		"AUTO-"
 
 struct db	*db_open(const char *path, char *err, size_t errsz);
 void		 db_close(struct db *);
@@ -49,6 +62,17 @@ int	db_ack_last(struct db *, const char *sender, const char *enquiry,
 int	db_ack_set(struct db *, const char *sender, const char *enquiry,
 	    long long when);
 int	db_enquiry_add(struct db *, const struct db_enquiry *);
+/* 0 and the case reference of a message to enquiry whose Message-ID (or
+ * whose acknowledgement's) is msgid, 1 when none, -1 on error */
+int	db_thread_msgid(struct db *, const char *msgid, const char *enquiry,
+	    char *ref, size_t refsz);
+/* 1 when addr sent a message of case ref or was routed one, 0 when not
+ * (the null sender never is), -1 on error */
+int	db_case_party(struct db *, const char *ref, const char *addr);
+/* 0 and the category of the message that opened case ref, 1 when the
+ * case is unknown, -1 on error */
+int	db_case_category(struct db *, const char *ref, char *cat,
+	    size_t catsz);
 /* may an automatic reply (acknowledgement, list answer, owner notice) go
  * to addr now? at most limit per address in DB_AUTOREPLY_WINDOW seconds:
  * 1 yes (and this one is counted), 0 over the cap, -1 error. the one

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ack.h"
+#include "ackmac.h"
 #include "conf_milter.h"
 #include "db.h"
 #include "log.h"
@@ -98,7 +99,9 @@ list_one(const struct db_enquiry *e, void *arg)
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 	log_escape(subj, sizeof(subj), e->subject ? e->subject : "",
 	    e->subject ? strlen(e->subject) : 0);
-	printf("%-16s  %s  %-32s  %-10s  %s\n", e->reference, when,
+	/* automatic mail opens no case: marked so, beside follow-ups */
+	printf("%-16s  %-9s  %s  %-32s  %-10s  %s\n", e->reference,
+	    e->kind ? e->kind : "-", when,
 	    e->sender && e->sender[0] ? e->sender : "<>",
 	    e->category ? e->category : "", subj);
 }
@@ -137,8 +140,8 @@ list_enquiries(struct milter_conf *c, int n)
 		fprintf(stderr, "enquiry-milter: %s\n", err);
 		return 1;
 	}
-	printf("%-16s  %-16s  %-32s  %-10s  %s\n", "REFERENCE", "TIME",
-	    "SENDER", "CATEGORY", "SUBJECT");
+	printf("%-16s  %-9s  %-16s  %-32s  %-10s  %s\n", "REFERENCE", "KIND",
+	    "TIME", "SENDER", "CATEGORY", "SUBJECT");
 	if (db_list(db, n, list_one, NULL) == -1) {
 		fprintf(stderr, "enquiry-milter: %s\n", db_errmsg(db));
 		db_close(db);
@@ -466,6 +469,9 @@ main(int argc, char *argv[])
 	if ((db = db_open(path, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (ack_init(c->state_dir, db, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* made once as the user it runs as: what marks our own acks */
+	if (ackmac_init(c->state_dir, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	milter_set_db(db);
 	milter_list_set_db(db);

@@ -14,13 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrcap.h"
 #include "conf.h"
 #include "log.h"
 #include "master.h"
 #include "sandbox.h"
 #include "server.h"
+#include "trust.h"
 
-#define MASTER_MAX_WORKERS	256
+#define MASTER_MAX_WORKERS	ADDRCAP_SLOTS	/* 256 */
 
 struct master {
 	struct srv	*srv;		/* the generation in force */
@@ -34,10 +36,53 @@ struct master {
 	int		 stopping;
 };
 
+/* the log's directory, opened and checked, and its name in it */
+static int
+master_log_dir(const char *path, const struct trust_owner *o,
+    const char **base, char *err, size_t errsz)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	if (slash == NULL) {
+		n = snprintf(dir, sizeof(dir), ".");
+		*base = path;
+	} else {
+		n = snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+		*base = slash + 1;
+	}
+	if (n < 0 || (size_t)n >= sizeof(dir) || **base == '\0') {
+		snprintf(err, errsz, "access log %s: not a file name", path);
+		return -1;
+	}
+	/* nobody else may swap the file for a link to another one */
+	return trust_opendir(dir, o, err, errsz);
+}
+
+int
+master_log_check(const char *path, const struct trust_owner *o, char *err,
+    size_t errsz)
+{
+	const char *base;
+	int dirfd, rc;
+
+	if (path == NULL)
+		return 0;
+	if ((dirfd = master_log_dir(path, o, &base, err, errsz)) == -1)
+		return -1;
+	rc = trust_checkat(dirfd, base, path, o, err, errsz);
+	close(dirfd);
+	return rc == -1 && errno != ENOENT ? -1 : 0;
+}
+
 static int
 master_open_log(struct master *m, const char *path)
 {
-	int fd;
+	const char *base;
+	char err[1024];
+	int fd, dirfd;
 
 	if (path == NULL) {
 		if (m->logfd != -1)
@@ -47,9 +92,16 @@ master_open_log(struct master *m, const char *path)
 		m->logpath = NULL;
 		return 0;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if ((dirfd = master_log_dir(path, &m->srv->owner, &base, err,
+	    sizeof(err))) == -1) {
+		log_warnx("access log: %s", err);
+		return -1;
+	}
+	fd = trust_openat(dirfd, base, path, O_WRONLY | O_APPEND | O_CREAT,
+	    0640, &m->srv->owner, err, sizeof(err));
+	close(dirfd);
 	if (fd == -1) {
-		log_warn("access log %s", path);
+		log_warnx("access log: %s", err);
 		return -1;
 	}
 	if (m->logfd != -1)
@@ -91,6 +143,7 @@ master_spawn(struct master *m, int slot)
 		log_warn("fork");
 		return -1;
 	case 0:
+		addrcap_slot(slot);
 		master_worker_main(m, m->srv);
 		_exit(1);
 	default:
@@ -140,9 +193,11 @@ static void
 master_reload(struct master *m, const char *confpath)
 {
 	struct config *conf;
-	struct srv *ns;
+	struct srv *ns, *os;
 	char err[1024];
 
+	/* everything is read and checked before anything is written or
+	 * put in force: a rejected reload changes nothing */
 	if (conf_load(confpath, &conf, err, sizeof(err)) == -1) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
@@ -154,27 +209,24 @@ master_reload(struct master *m, const char *confpath)
 		conf_free(conf);
 		return;
 	}
-	if (getuid() == 0) {
-		if (conf->user == NULL || sandbox_user(conf->user, &ns->uid,
-		    &ns->gid, err, sizeof(err)) == -1) {
-			log_warnx("reload failed, keeping the running "
-			    "configuration: %s", conf->user ? err :
-			    "no user to drop to: set user");
-			server_free(ns);
-			return;
-		}
-		ns->drop_privs = 1;
+	if (master_log_check(conf->access_log, &ns->owner, err,
+	    sizeof(err)) == -1 || server_commit(ns, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		server_free(ns);
+		return;
 	}
+
+	/* new workers first, then the old ones drain and leave */
+	os = m->srv;
+	m->srv = ns;
 	if (master_open_log(m, conf->access_log) == -1)
 		log_warnx("keeping the access log %s", m->logpath ?
 		    m->logpath : "in the daemon log");
 	ns->accesslog_fd = m->logfd != -1 ? m->logpipe[1] : -1;
 	log_setlevel(conf->log_level);
-
-	/* new workers first, then the old ones drain and leave */
 	m->generation++;
-	server_free(m->srv);
-	m->srv = ns;
+	server_free(os);
 	master_start_workers(m);
 	master_signal_gen(m, m->generation - 1, SIGTERM);
 	for (int g = m->generation - 2; g >= 0 && g >= m->generation - 8; g--)
@@ -195,6 +247,7 @@ master_reap(struct master *m)
 		if (i == MASTER_MAX_WORKERS)
 			continue;
 		m->pids[i] = 0;
+		addrcap_clear(i);	/* what it held went with it */
 		if (m->stopping || m->gens[i] != m->generation)
 			continue;
 		/* a worker of the running generation died: replace it,
@@ -248,6 +301,8 @@ master_run(const char *confpath, struct srv *s)
 	m.logfd = -1;
 	if (pipe2(m.logpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		fatal("pipe2");
+	if (addrcap_init() == -1)
+		fatal("per-address connection table");
 	if (master_open_log(&m, s->conf->access_log) == -1)
 		fatalx("cannot open the access log %s", s->conf->access_log);
 	s->accesslog_fd = m.logfd != -1 ? m.logpipe[1] : -1;

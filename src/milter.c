@@ -3,8 +3,6 @@
  * fields the classifier needs are collected, and at end of message the
  * enquiry gets its reference, is recorded, acknowledged (spooled) and
  * routed. whatever cannot be done safely answers tempfail. */
-#include <sys/random.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <libmilter/mfapi.h>
@@ -15,7 +13,9 @@
 #include <time.h>
 
 #include "ack.h"
+#include "ackmac.h"
 #include "conf_milter.h"
+#include "conf_mlist.h"
 #include "db.h"
 #include "log.h"
 #include "mailbody.h"
@@ -42,6 +42,8 @@ struct milter_msg {
 	size_t			 nenq;	/* recipients naming an enquiry */
 	const char		*failed; /* why it must be tempfailed at DATA */
 	struct mailhdr_info	 hdr;
+	char			 in_reply_to[MAILHDR_VALUE_MAX]; /* msg-ids */
+	int			 n_xauto; /* X-Enquiry-Automatic fields */
 	char			 body[MILTER_BODY_SAMPLE + 1];
 	size_t			 bodylen;
 	struct mailbody		 text;	/* the decoded text, for keywords */
@@ -310,6 +312,15 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 
 	if (m && (m->nenq || m->list))
 		mailhdr_note(&m->hdr, name, value);
+	/* what threading and the internal headers need beside */
+	if (m && m->nenq && name && value) {
+		if (strcasecmp(name, "In-Reply-To") == 0 &&
+		    m->in_reply_to[0] == '\0' && mailhdr_msgids(value,
+		    m->in_reply_to, sizeof(m->in_reply_to)) == -1)
+			m->in_reply_to[0] = '\0';
+		else if (strcasecmp(name, "X-Enquiry-Automatic") == 0)
+			m->n_xauto++;
+	}
 	if (m)
 		milter_list_header(m->list, name, value);
 	return c && (c->proto & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
@@ -442,19 +453,6 @@ milter_is_rcpt(struct milter_msg *m, const char *addr)
 	return 0;
 }
 
-static void
-milter_token(char *buf, size_t bufsz)
-{
-	unsigned char r[8];
-	size_t i;
-
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		for (i = 0; i < sizeof(r); i++)
-			r[i] = (unsigned char)rand();
-	for (i = 0; i < sizeof(r) && 2 * i + 2 < bufsz; i++)
-		snprintf(buf + 2 * i, 3, "%02x", r[i]);
-}
-
 /*
  * what an MTA's retry of this message is known by: its Message-ID or,
  * without one, a digest (FNV-1a, 64 bits) of what the retry carries
@@ -496,17 +494,235 @@ milter_retry_key(const struct milter_msg *m, const char *qid, char *buf,
 	snprintf(buf, bufsz, "<content.%016llx@enquiry-milter.invalid>", h);
 }
 
-/* the header and envelope changes; -1 if the mta would not take one */
+/* what threading decided for one message */
+struct milter_case {
+	char		 ref[64];	/* the case, or an automatic marker */
+	char		 category[64];	/* the case's; "" = by keywords */
+	char		 claimed[64];	/* a subject tag not honoured */
+	const char	*kind;		/* DB_KIND_* */
+	int		 retry;		/* recorded already: the mta retried */
+	int		 is_case;	/* ref is a case, not a marker */
+};
+
+/* 0 and the case one of the msg-ids names (the last named first), 1 when
+ * none does, -1 on error */
+static int
+milter_thread_ids(const char *ids, const char *enquiry, char *ref,
+    size_t refsz)
+{
+	char buf[MAILHDR_VALUE_MAX], *sp;
+	const char *id;
+	int rc;
+
+	if (snprintf(buf, sizeof(buf), "%s", ids) >= (int)sizeof(buf))
+		return 1;
+	while (buf[0]) {
+		sp = strrchr(buf, ' ');
+		id = sp ? sp + 1 : buf;
+		if (*id && (rc = db_thread_msgid(milter_db, id, enquiry, ref,
+		    refsz)) != 1)
+			return rc;
+		if (sp == NULL)
+			break;
+		*sp = '\0';
+	}
+	return 1;
+}
+
+/* 1 when addr is one of the enquiry's routes, or a category's: the staff
+ * who answer its cases */
+static int
+milter_is_route(const struct conf_enquiry *e, const char *addr)
+{
+	size_t i, k;
+
+	if (addr[0] == '\0')
+		return 0;
+	for (i = 0; i < e->nroute; i++)
+		if (mailhdr_addr_eq(addr, e->route_to[i]))
+			return 1;
+	for (i = 0; i < e->ncategories; i++)
+		for (k = 0; k < e->categories[i].nroute; k++)
+			if (mailhdr_addr_eq(addr,
+			    e->categories[i].route_to[k]))
+				return 1;
+	return 0;
+}
+
+/*
+ * which case a message belongs to, inside the transaction:
+ * 1. a retry of a message recorded already keeps its reference;
+ * 2. a reply whose In-Reply-To or References names an enquiry or its
+ *    acknowledgement joins that case;
+ * 3. a subject tag counts only from a party of that case (its sender,
+ *    someone it was routed to, or any route of the enquiry): references
+ *    are sequential, so guessable;
+ * 4. anything else opens a new case, or, automatic mail, gets a marker of
+ *    its own sequence and opens none.
+ * every outcome fills mc->ref. 0, or -1 on a database error
+ */
+static int
+milter_thread(struct milter_msg *m, struct conf_enquiry *e, const char *key,
+    int automatic, struct milter_case *mc)
+{
+	char tag[64], prefix[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	memset(mc, 0, sizeof(*mc));
+	mc->kind = automatic ? DB_KIND_AUTOMATIC : DB_KIND_FOLLOWUP;
+	/* 1. */
+	rc = db_find_msgid(milter_db, key, m->sender, mc->ref,
+	    sizeof(mc->ref));
+	if (rc == 0)
+		mc->retry = 1;
+	/* 2. */
+	if (rc == 1 && (rc = milter_thread_ids(m->in_reply_to, e->address,
+	    mc->ref, sizeof(mc->ref))) == 1)
+		rc = milter_thread_ids(m->hdr.references, e->address, mc->ref,
+		    sizeof(mc->ref));
+	/* 3. */
+	if (rc == 1 && mailhdr_find_tag(m->hdr.subject, e->reference, tag,
+	    sizeof(tag)) == 0) {
+		rc = db_case_party(milter_db, tag, m->sender);
+		/* staff answering a case of their enquiry */
+		if (rc == 0 && milter_is_route(e, m->sender))
+			rc = db_ref_known(milter_db, tag);
+		if (rc == 1) {
+			snprintf(mc->ref, sizeof(mc->ref), "%s", tag);
+			rc = 0;
+		} else if (rc == 0) {
+			snprintf(mc->claimed, sizeof(mc->claimed), "%s", tag);
+			rc = 1;
+		}
+	}
+	if (rc == -1)
+		return -1;
+	if (rc == 0) {
+		mc->is_case = strncmp(mc->ref, DB_AUTO_PREFIX,
+		    strlen(DB_AUTO_PREFIX)) != 0;
+		return db_case_category(milter_db, mc->ref, mc->category,
+		    sizeof(mc->category)) == -1 ? -1 : 0;
+	}
+	/* 4. */
+	gmtime_r(&now, &tm);
+	rc = snprintf(prefix, sizeof(prefix), "%s%s", automatic ?
+	    DB_AUTO_PREFIX : "", e->reference);
+	if (rc < 0 || (size_t)rc >= sizeof(prefix) || db_ref_next(milter_db,
+	    prefix, tm.tm_year + 1900, mc->ref, sizeof(mc->ref)) == -1)
+		return -1;
+	mc->is_case = !automatic;
+	if (!automatic)
+		mc->kind = DB_KIND_NEW;
+	return 0;
+}
+
+/* mail the classifier found automatic: a bounce, an auto-reply, a list or
+ * bulk mail. a request not to be answered (X-Auto-Response-Suppress) or
+ * mail from our own addresses is no sign of a machine */
+static int
+milter_automatic(int why)
+{
+	switch (why) {
+	case MAILHDR_NOACK_NULL_SENDER:
+	case MAILHDR_NOACK_ROLE_SENDER:
+	case MAILHDR_NOACK_AUTO_SUBMITTED:
+	case MAILHDR_NOACK_PRECEDENCE:
+	case MAILHDR_NOACK_LIST:
+	case MAILHDR_NOACK_REPORT:
+		return 1;
+	}
+	return 0;
+}
+
+static int
+milter_is_own(const struct milter_conf *c, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; addr[0] && i < c->nown; i++)
+		if (mailhdr_addr_eq(addr, c->own[i]))
+			return 1;
+	return 0;
+}
+
+/* 1 when addr is a list's: its members, whoever they are, get the mail */
+static int
+milter_is_list(struct milter_conf *c, const char *addr)
+{
+	char token[128];
+	int kind;
+
+	return conf_mlist_find(c, addr, &kind, token, sizeof(token)) != NULL;
+}
+
+/* 1 when every recipient is one of the trust's own addresses (enquiry
+ * addresses, routes, ack-from, bounce addresses) and none is a list,
+ * whose members may be anyone: only then may the internal headers go in,
+ * since every recipient sees the same header. routes are added after:
+ * a route naming a list is whom the trust chose to get enquiries */
+static int
+milter_all_internal(const struct milter_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].enq == NULL &&
+		    (!milter_is_own(m->conf, m->rcpts[i].addr) ||
+		    milter_is_list(m->conf, m->rcpts[i].addr)))
+			return 0;
+	return 1;
+}
+
+/* no one is routed her own mail back: a route-to address replying with an
+ * enquiry address in copy */
+static void
+milter_drop_sender(const struct milter_msg *m, const char **routes,
+    size_t *nroutes)
+{
+	size_t i, o;
+
+	for (i = o = 0; i < *nroutes; i++) {
+		if ((m->sender[0] && mailhdr_addr_eq(routes[i], m->sender)) ||
+		    (m->hdr.from_addr[0] && mailhdr_addr_eq(routes[i],
+		    m->hdr.from_addr)))
+			continue;
+		routes[o++] = routes[i];
+	}
+	*nroutes = o;
+}
+
+/* the Message-ID field of a composed message, for the register */
+static void
+milter_composed_msgid(const char *msg, char *out, size_t outsz)
+{
+	const char *p = strstr(msg, "\r\nMessage-ID: "), *end;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += strlen("\r\nMessage-ID: ");
+	if ((end = strstr(p, "\r\n")) != NULL && (size_t)(end - p) < outsz) {
+		memcpy(out, p, (size_t)(end - p));
+		out[end - p] = '\0';
+	}
+}
+
+/* the header and envelope changes; -1 if the mta would not take one.
+ * internal: every recipient is ours, so the internal headers may go in */
 static int
 milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
-    const char *ref, const char *category, const char **routes,
-    size_t nroutes)
+    const struct milter_case *mc, const char *category, const char *autowhy,
+    int internal, const char **routes, size_t nroutes)
 {
 	char val[MAILHDR_VALUE_MAX + 160], addr[MAILHDR_ADDR_MAX + 2], tag[80];
+	const char *ref = mc->ref;
 	size_t i;
 	int n, all_enquiry = 1, keep = 0;
 
-	/* 1. no forged reference survives; ours goes in */
+	/* 1. no forged internal header survives; ours go in where only the
+	 * trust reads them */
 	for (n = m->hdr.n_xref; n > 0; n--)
 		if (smfi_chgheader(ctx, "X-Enquiry-Reference", n, NULL) !=
 		    MI_SUCCESS)
@@ -515,15 +731,25 @@ milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
 		if (smfi_chgheader(ctx, "X-Enquiry-Category", n, NULL) !=
 		    MI_SUCCESS)
 			return -1;
-	if (smfi_addheader(ctx, "X-Enquiry-Reference", (char *)ref) !=
-	    MI_SUCCESS || smfi_addheader(ctx, "X-Enquiry-Category",
-	    (char *)category) != MI_SUCCESS)
+	for (n = m->n_xauto; n > 0; n--)
+		if (smfi_chgheader(ctx, "X-Enquiry-Automatic", n, NULL) !=
+		    MI_SUCCESS)
+			return -1;
+	if (internal && (smfi_addheader(ctx, "X-Enquiry-Reference",
+	    (char *)ref) != MI_SUCCESS || smfi_addheader(ctx,
+	    "X-Enquiry-Category", (char *)category) != MI_SUCCESS))
+		return -1;
+	if (internal && autowhy != NULL && smfi_addheader(ctx,
+	    "X-Enquiry-Automatic", (char *)autowhy) != MI_SUCCESS)
 		return -1;
 
-	/* 2. the subject tag, once; a subject too long to keep whole is
-	 * cut at white space, folded, never ending in a line break */
+	/* 2. the subject tag, once; a marker is no case to tag. a subject
+	 * too long to keep whole is cut at white space, folded, never
+	 * ending in a line break */
 	snprintf(tag, sizeof(tag), "[%s]", ref);
-	if (!m->hdr.has_subject) {
+	if (!mc->is_case) {
+		/* nothing */
+	} else if (!m->hdr.has_subject) {
 		if (smfi_addheader(ctx, "Subject", tag) != MI_SUCCESS)
 			return -1;
 	} else if (strstr(m->hdr.subject, tag) == NULL) {
@@ -572,18 +798,19 @@ milter_eom(SMFICTX *ctx)
 	struct milter_msg *m = milter_msg(ctx);
 	struct milter_conf *c;
 	struct conf_enquiry *e = NULL;
-	struct conf_category *cat;
+	struct conf_category *cat = NULL, *kwcat;
+	struct milter_case mc;
 	struct db_enquiry rec;
 	struct ack_msg am;
-	char ref[64], tagref[64], spool[128], token[20], err[256];
+	char spool[128], token[ACKMAC_TOKEN_MAX], err[256], ownref[64];
 	char routed[2048], logsubj[200], qid[64], key[MAILHDR_MSGID_MAX];
-	const char **routes = NULL, *category;
+	char ackid[MAILHDR_MSGID_MAX];
+	const char **routes = NULL, *category, *autowhy;
 	size_t nroutes = 0, i, len;
 	char *msg = NULL;
 	time_t now = time(NULL);
-	struct tm tm;
 	long long last;
-	int why, spooled = 0, rc, dup = 0;
+	int why, spooled = 0, rc, automatic;
 
 	snprintf(qid, sizeof(qid), "%s", milter_qid(ctx));
 	/* list posts and requests first; a request alone is consumed */
@@ -602,11 +829,14 @@ milter_eom(SMFICTX *ctx)
 		milter_msg_free(ctx);
 		return SMFIS_CONTINUE;
 	}
-	/* our own acknowledgement coming back through: hands off */
-	if (m->sender[0] == '\0' && m->hdr.n_xref > 0 &&
-	    strcmp(m->hdr.auto_submitted, "auto-replied") == 0) {
+	/* our own acknowledgement coming back through: hands off. only the
+	 * key's mac says so, for the one recipient it was made for */
+	if (m->sender[0] == '\0' && m->nrcpts == 1 && m->hdr.n_xref == 1 &&
+	    ackmac_verify(m->hdr.message_id, m->rcpts[0].addr, ownref,
+	    sizeof(ownref)) == 1 && strcasecmp(ownref,
+	    m->hdr.enquiry_ref) == 0) {
 		log_info("%s: our own acknowledgement %s, untouched", qid,
-		    m->hdr.enquiry_ref);
+		    ownref);
 		milter_msg_free(ctx);
 		return SMFIS_CONTINUE;
 	}
@@ -614,11 +844,41 @@ milter_eom(SMFICTX *ctx)
 	for (i = 0; i < m->nrcpts && e == NULL; i++)
 		e = m->rcpts[i].enq;
 
-	/* 1. category and routes */
-	cat = milter_category(m, e);
-	category = cat ? cat->name : "general";
-	if (milter_routes(m, &routes, &nroutes, e, cat) == -1)
+	/* 1. should the sender hear from us, and is it a machine? */
+	why = mailhdr_classify(m->sender, &m->hdr,
+	    (const char *const *)c->own, c->nown);
+	automatic = milter_automatic(why);
+	if (why == MAILHDR_ACK && mailhdr_auth_failed(&m->hdr, c->authserv_id))
+		why = MAILHDR_NOACK_AUTH_FAIL;
+	autowhy = automatic ? mailhdr_noack_name(why) : NULL;
+	/* the keywords' category, for a new case; outside the lock */
+	kwcat = milter_category(m, e);
+
+	/* 2. its case, reference, ack decision, spool and record: one
+	 * transaction */
+	if (db_begin(milter_db) == -1)
+		return milter_tempfail(ctx, qid, "database unavailable");
+	milter_retry_key(m, qid, key, sizeof(key));
+	if (milter_thread(m, e, key, automatic, &mc) == -1)
+		goto dbfail;
+	if (mc.retry && why == MAILHDR_ACK)
+		why = MAILHDR_NOACK_DUPLICATE;
+
+	/* 3. category and routes: a case keeps its own */
+	if (mc.category[0]) {
+		for (i = 0; i < e->ncategories && cat == NULL; i++)
+			if (strcmp(e->categories[i].name, mc.category) == 0)
+				cat = &e->categories[i];
+		category = mc.category;
+	} else {
+		cat = kwcat;
+		category = cat ? cat->name : "general";
+	}
+	if (milter_routes(m, &routes, &nroutes, e, cat) == -1) {
+		db_rollback(milter_db);
 		return milter_tempfail(ctx, qid, "out of memory");
+	}
+	milter_drop_sender(m, routes, &nroutes);
 	routed[0] = '\0';
 	for (i = 0, len = 0; i < nroutes; i++) {
 		rc = snprintf(routed + len, sizeof(routed) - len, "%s%s",
@@ -628,39 +888,7 @@ milter_eom(SMFICTX *ctx)
 		len += (size_t)rc;
 	}
 
-	/* 2. should the sender hear from us? */
-	why = mailhdr_classify(m->sender, &m->hdr,
-	    (const char *const *)c->own, c->nown);
-	if (why == MAILHDR_ACK && mailhdr_auth_failed(&m->hdr, c->authserv_id))
-		why = MAILHDR_NOACK_AUTH_FAIL;
-
-	/* 3. reference, ack decision, spool and record: one transaction */
-	if (db_begin(milter_db) == -1) {
-		free(routes);
-		return milter_tempfail(ctx, qid, "database unavailable");
-	}
-	milter_retry_key(m, qid, key, sizeof(key));
-	rc = db_find_msgid(milter_db, key, m->sender, ref, sizeof(ref));
-	if (rc == 0) {
-		/* the mta retried a message we recorded already */
-		dup = 1;
-		if (why == MAILHDR_ACK)
-			why = MAILHDR_NOACK_DUPLICATE;
-	} else if (rc == 1 && mailhdr_find_tag(m->hdr.subject, e->reference,
-	    tagref, sizeof(tagref)) == 0 && (rc = db_ref_known(milter_db,
-	    tagref)) == 1) {
-		/* a follow-up to an enquiry we know keeps its reference */
-		snprintf(ref, sizeof(ref), "%s", tagref);
-		rc = 0;
-	}
-	if (rc == -1)
-		goto dbfail;
-	if (rc == 1) {
-		gmtime_r(&now, &tm);
-		if (db_ref_next(milter_db, e->reference, tm.tm_year + 1900,
-		    ref, sizeof(ref)) == -1)
-			goto dbfail;
-	}
+	ackid[0] = '\0';
 	if (why == MAILHDR_ACK) {
 		rc = db_ack_last(milter_db, m->sender, e->address, &last);
 		if (rc == -1)
@@ -675,9 +903,15 @@ milter_eom(SMFICTX *ctx)
 		why = MAILHDR_NOACK_RATE;
 	}
 	if (why == MAILHDR_ACK) {
-		milter_token(token, sizeof(token));
+		if (ackmac_token(mc.ref, m->sender, token, sizeof(token)) ==
+		    -1) {
+			db_rollback(milter_db);
+			free(routes);
+			return milter_tempfail(ctx, qid, "cannot make the "
+			    "acknowledgement's Message-ID");
+		}
 		memset(&am, 0, sizeof(am));
-		am.reference = ref;
+		am.reference = mc.ref;
 		am.to_addr = m->sender;
 		am.to_name = m->hdr.from_name;
 		am.subject = m->hdr.subject;
@@ -698,7 +932,8 @@ milter_eom(SMFICTX *ctx)
 			return milter_tempfail(ctx, qid, "cannot compose the "
 			    "acknowledgement");
 		}
-		if (ack_spool_tmp(ref, m->sender, msg, len, now, spool,
+		milter_composed_msgid(msg, ackid, sizeof(ackid));
+		if (ack_spool_tmp(mc.ref, m->sender, msg, len, now, spool,
 		    sizeof(spool)) == -1) {
 			log_warn("%s: spool", qid);
 			free(msg);
@@ -713,7 +948,7 @@ milter_eom(SMFICTX *ctx)
 			goto dbfail;
 	}
 	memset(&rec, 0, sizeof(rec));
-	rec.reference = ref;
+	rec.reference = mc.ref;
 	rec.time = now;
 	rec.queue_id = qid;
 	rec.enquiry = e->address;
@@ -723,7 +958,11 @@ milter_eom(SMFICTX *ctx)
 	rec.message_id = key;	/* what a retry is found by */
 	rec.recipients = routed;
 	rec.ack = mailhdr_noack_name(why);
-	if (!dup && db_enquiry_add(milter_db, &rec) == -1)
+	rec.kind = mc.kind;
+	rec.orig_msgid = m->hdr.message_id[0] ? m->hdr.message_id : NULL;
+	rec.ack_msgid = ackid[0] ? ackid : NULL;
+	rec.claimed = mc.claimed[0] ? mc.claimed : NULL;
+	if (!mc.retry && db_enquiry_add(milter_db, &rec) == -1)
 		goto dbfail;
 	if (db_commit(milter_db) == -1) {
 		if (spooled)
@@ -737,7 +976,8 @@ milter_eom(SMFICTX *ctx)
 
 	/* 4. now tell the mta; if it will not listen, the retry finds the
 	 * record by message-id and is not acknowledged twice */
-	if (milter_modify(ctx, m, e, ref, category, routes, nroutes) == -1) {
+	if (milter_modify(ctx, m, e, &mc, category, autowhy,
+	    milter_all_internal(m), routes, nroutes) == -1) {
 		free(routes);
 		return milter_tempfail(ctx, qid, "the MTA refused a change");
 	}
@@ -745,9 +985,10 @@ milter_eom(SMFICTX *ctx)
 	log_escape(logsubj, sizeof(logsubj), m->hdr.subject,
 	    strlen(m->hdr.subject));
 	log_info("%s: enquiry %s ref=%s from=<%s> category=%s routed=%s "
-	    "ack=%s subject=\"%s\"", qid, e->address, ref, m->sender,
-	    category, routed[0] ? routed : "-", mailhdr_noack_name(why),
-	    logsubj);
+	    "ack=%s kind=%s%s%s subject=\"%s\"", qid, e->address, mc.ref,
+	    m->sender, category, routed[0] ? routed : "-",
+	    mailhdr_noack_name(why), mc.retry ? "retry" : mc.kind,
+	    mc.claimed[0] ? " claimed=" : "", mc.claimed, logsubj);
 	milter_msg_free(ctx);
 	return SMFIS_CONTINUE;
 dbfail:

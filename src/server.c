@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "addrcap.h"
 #include "capsule.h"
 #include "conf.h"
 #include "gemini.h"
@@ -30,8 +31,10 @@
 #include "log.h"
 #include "plain.h"
 #include "proxy.h"
+#include "sandbox.h"
 #include "server.h"
 #include "tls.h"
+#include "trust.h"
 
 #define SERVER_CHUNK	(64 * 1024)	/* file bytes per write */
 #define SERVER_SMALL	(16 * 1024)	/* bodies sent with the header */
@@ -70,6 +73,8 @@ struct conn {
 	size_t		 outlen, outoff;
 	off_t		 fileoff;
 	size_t		 bytes;		/* body bytes sent */
+	int		 counted;	/* holds one of its address's slots */
+	unsigned	 capbucket;	/* which (addrcap.h) */
 };
 
 struct worker {
@@ -84,6 +89,8 @@ struct worker {
 	time_t		 resume_at;	/* after emfile */
 	time_t		 last_emfile_log;
 	unsigned long	 emfile_count;
+	time_t		 last_cap_log;
+	unsigned long	 cap_count;	/* refused over the address cap */
 };
 
 static int
@@ -142,6 +149,7 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 {
 	struct srv *s;
 	size_t i, j;
+	int statefd = -1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -163,7 +171,33 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 		s->listeners[i].fd = -1;
 	s->nlisteners = conf->nlistens;
 
-	if (tls_tickets_init(conf->state_dir, err, errsz) == -1)
+	/* 1. who serves: started as root, the user to drop to; it and
+	 * root are who may own and write the state files */
+	if (geteuid() == 0) {
+		if (conf->user == NULL) {
+			snprintf(err, errsz, "%s: started as root with no user "
+			    "to drop to: set user; capsuled does not serve as "
+			    "root", conf->path);
+			goto fail;
+		}
+		if (sandbox_user(conf->user, &s->uid, &s->gid, err, errsz)
+		    == -1)
+			goto fail;
+		s->drop_privs = 1;
+	} else {
+		s->uid = geteuid();
+		s->gid = getegid();
+	}
+	s->owner.uid = s->uid;
+	s->owner.gid = s->gid;
+
+	/* 2. the state directory and what is in it, read and checked; what
+	 * is missing is made in memory and written by server_commit */
+	if ((statefd = trust_opendir(conf->state_dir, &s->owner, err, errsz))
+	    == -1 && errno != ENOENT)
+		goto fail;
+	if (tls_tickets_load(statefd, conf->state_dir, &s->owner, &s->ticket,
+	    err, errsz) == -1)
 		goto fail;
 	for (i = 0; i < conf->nservers; i++) {
 		struct server_conf *sc = &conf->servers[i];
@@ -182,17 +216,19 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 			    strerror(errno));
 			goto fail;
 		}
-		s->vhosts[i].conf = sc;
-		s->vhosts[i].ctx = tls_server_ctx(sc, conf->state_dir, err,
-		    errsz);
-		if (s->vhosts[i].ctx == NULL)
+		if (tls_vhost_load(&s->vhosts[i], sc, statefd, conf->state_dir,
+		    &s->owner, err, errsz) == -1)
 			goto fail;
 	}
+	if (statefd != -1)
+		close(statefd);
+	statefd = -1;
 	s->ktls = tls_ktls_available();
 	s->sni.vhosts = s->vhosts;
 	s->sni.nvhosts = conf->nservers;
 	tls_sni_setup(&s->sni);
 
+	/* 3. listeners: new sockets only, closed again on failure */
 	for (i = 0; i < conf->nlistens; i++) {
 		struct listener *l = &s->listeners[i];
 		struct listen_conf *lc = &conf->listens[i];
@@ -217,10 +253,19 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 	*out = s;
 	return 0;
 fail:
+	if (statefd != -1)
+		close(statefd);
 	s->nlisteners = conf->nlistens;
 	s->conf = NULL;		/* the caller keeps it on failure */
 	server_free(s);
 	return -1;
+}
+
+int
+server_commit(struct srv *s, char *err, size_t errsz)
+{
+	return tls_commit(s->vhosts, s->nservers, &s->ticket,
+	    s->conf->state_dir, &s->owner, err, errsz);
 }
 
 void
@@ -237,12 +282,12 @@ server_free(struct srv *s)
 		if (s->rootfds[i] != -1)
 			close(s->rootfds[i]);
 	for (i = 0; s->vhosts != NULL && i < s->nservers; i++)
-		if (s->vhosts[i].ctx != NULL)
-			tls_ctx_free(s->vhosts[i].ctx);
+		tls_vhost_free(&s->vhosts[i]);
 	free(s->listeners);
 	free(s->rootfds);
 	free(s->vhosts);
 	conf_free(s->conf);
+	explicit_bzero(&s->ticket, sizeof(s->ticket));
 	free(s);
 }
 
@@ -352,6 +397,8 @@ server_close(struct worker *w, struct conn *c)
 	}
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
+	if (c->counted)
+		addrcap_release(c->capbucket);
 	tls_out_free(&c->tout);
 	close(c->fd);
 	free(c->out);
@@ -426,6 +473,35 @@ server_emfile(struct worker *w)
 	}
 }
 
+/* count the connection against its client's address (the one the PROXY
+ * header gave, behind a proxy): 0 counted or not capped, -1 over the cap.
+ * said once per interval, not per connection */
+static int
+server_cap(struct worker *w, struct conn *c,
+    const struct sockaddr_storage *ss)
+{
+	int cap = w->srv->conf->max_conns_per_address;
+	time_t now;
+
+	if (cap == 0)
+		return 0;
+	c->capbucket = addrcap_bucket(ss);
+	if (addrcap_take(c->capbucket, cap)) {
+		c->counted = 1;
+		return 0;
+	}
+	w->cap_count++;
+	now = server_now();
+	if (now - w->last_cap_log >= 10) {
+		log_warnx("%s: over max-connections-per-address (%d): "
+		    "closed (%lu such since last said)", c->peer, cap,
+		    w->cap_count);
+		w->last_cap_log = now;
+		w->cap_count = 0;
+	}
+	return -1;
+}
+
 static void
 server_accept(struct worker *w, struct listener *l)
 {
@@ -461,6 +537,13 @@ server_accept(struct worker *w, struct listener *l)
 		c->l = l;
 		c->port = l->port;
 		server_peer(c, &ss);
+		/* behind proxy-listen the address comes with the header */
+		if (l->kind != LISTEN_PROXY && server_cap(w, c, &ss) == -1) {
+			/* at once, holding nothing: no handshake, no slot */
+			close(fd);
+			free(c);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &c->start);
 		c->read_deadline = server_now() +
 		    w->srv->conf->request_timeout;
@@ -481,6 +564,8 @@ server_accept(struct worker *w, struct listener *l)
 		ev.data.ptr = c;
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 			log_warn("epoll_ctl");
+			if (c->counted)
+				addrcap_release(c->capbucket);
 			close(fd);
 			free(c);
 			continue;
@@ -579,6 +664,8 @@ server_proxy(struct worker *w, struct conn *c)
 	if (!pi.local) {
 		server_peer(c, &pi.src);
 		c->port = server_sockport(&pi.dst);
+		if (server_cap(w, c, &pi.src) == -1)
+			return -1;
 	}
 	return server_start_tls(w, c) == -1 ? -1 : 1;
 }

@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "tls.h"
+#include "trust.h"
 
 struct listener {
 	int		 fd;
@@ -24,17 +25,25 @@ struct srv {
 	size_t		 nservers;
 	struct listener	*listeners;
 	size_t		 nlisteners;
-	uid_t		 uid;
+	uid_t		 uid;		/* who serves */
 	gid_t		 gid;
-	int		 drop_privs;
+	int		 drop_privs;	/* started as root: drop to uid */
+	struct trust_owner owner;	/* who may write the state files */
+	struct tls_ticket ticket;	/* the ticket secret it brings */
 	int		 ktls;		/* the kernel encrypts: socket bio */
 	int		 accesslog_fd;	/* pipe to the master, or -1 */
 };
 
 /* build a generation; listeners are reused from old (may be NULL) when
- * the address and kind match. -1 with err set. */
+ * the address and kind match. reads and checks, writes nothing and
+ * changes nothing in force: -1 with err set. started as root it looks
+ * up the user to drop to (uid, gid, drop_privs). */
 int	server_prepare(struct config *, struct srv *old, struct srv **out,
 	    char *err, size_t errsz);
+/* once the whole generation holds: write what it made (certificates,
+ * keys, ticket secret) and put its ticket secret in force. 0, or -1 with
+ * err set and nothing written */
+int	server_commit(struct srv *, char *err, size_t errsz);
 /* closes its listeners, roots and contexts, and frees its config */
 void	server_free(struct srv *);
 /* one worker process: serve until told to stop and drained */

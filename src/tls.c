@@ -24,12 +24,14 @@
 #include "conf.h"
 #include "log.h"
 #include "tls.h"
+#include "trust.h"
 
 #define TLS_TICKET_PERIOD	(12 * 3600)	/* a key encrypts this long */
 #define TLS_TICKET_PERIODS	3		/* and decrypts this many */
 
+/* the secret in force: set by tls_commit only, so a rejected reload
+ * leaves it as it was */
 static unsigned char tls_ticket_secret[32];
-static int tls_tickets_ready;
 
 static void
 tls_errstr(char *err, size_t errsz, const char *what, const char *path)
@@ -47,45 +49,85 @@ tls_errstr(char *err, size_t errsz, const char *what, const char *path)
 }
 
 static int
-tls_path(char *buf, size_t sz, const char *dir, const char *name,
-    const char *ext)
+tls_name(char *buf, size_t sz, const char *name, const char *ext)
 {
-	int n = snprintf(buf, sz, "%s/%s%s", dir, name, ext);
+	int n = snprintf(buf, sz, "%s%s", name, ext);
 
 	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
 }
 
-/* write a file atomically with the given mode: temp, fsync, rename */
+/* write name in the state directory atomically: temp, fsync, rename.
+ * one descriptor, closed once on every path; no temp file left behind */
 static int
-tls_write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *crt)
+tls_write_file(int dirfd, const char *name, mode_t mode, const void *data,
+    size_t len)
 {
-	char tmp[4096];
-	FILE *fp;
-	int fd, ok;
+	char tmp[512];
+	const char *p = data;
+	ssize_t n;
+	int fd, saved;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -1;
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode))
-	    == -1)
-		return -1;
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
+	if (tls_name(tmp, sizeof(tmp), name, ".tmp") == -1) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
-	ok = key ? PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL)
-	    : PEM_write_X509(fp, crt);
-	if (!ok || fflush(fp) != 0 || fsync(fd) != 0) {
-		fclose(fp);
-		unlink(tmp);
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
+	if (fd == -1)
 		return -1;
+	while (len > 0) {
+		if ((n = write(fd, p, len)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == 0)
+				errno = EIO;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
-	fclose(fp);
-	if (rename(tmp, path) == -1) {
-		unlink(tmp);
-		return -1;
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
 	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1)
+		goto fail;
 	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
+/* a key or certificate as pem in memory, then written as above */
+static int
+tls_write_pem(int dirfd, const char *name, mode_t mode, EVP_PKEY *key,
+    X509 *crt)
+{
+	BIO *b;
+	char *data;
+	long len;
+	int rc = -1;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		return -1;
+	if (key ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)
+	    : PEM_write_bio_X509(b, crt)) {
+		len = BIO_get_mem_data(b, &data);
+		if (len > 0)
+			rc = tls_write_file(dirfd, name, mode, data,
+			    (size_t)len);
+	} else
+		errno = EIO;
+	BIO_free(b);
+	return rc;
 }
 
 static int
@@ -113,10 +155,11 @@ tls_is_ip(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* a long-lived self-signed ecdsa p-256 certificate for the server's names */
+/* a long-lived self-signed ecdsa p-256 certificate for the server's
+ * names, in memory: it is written only once the configuration holds */
 static int
 tls_generate(const struct server_conf *sc, const char *crtpath,
-    const char *keypath, char *err, size_t errsz)
+    EVP_PKEY **keyp, X509 **crtp, char *err, size_t errsz)
 {
 	EVP_PKEY *key = NULL;
 	X509 *crt = NULL;
@@ -129,7 +172,7 @@ tls_generate(const struct server_conf *sc, const char *crtpath,
 
 	if ((key = EVP_EC_gen("P-256")) == NULL ||
 	    (crt = X509_new()) == NULL) {
-		tls_errstr(err, errsz, "cannot generate a key", keypath);
+		tls_errstr(err, errsz, "cannot generate a key", crtpath);
 		goto out;
 	}
 	X509_set_version(crt, 2);
@@ -167,16 +210,10 @@ tls_generate(const struct server_conf *sc, const char *crtpath,
 	    tls_add_ext(crt, NID_ext_key_usage, "serverAuth") == -1 ||
 	    !X509_sign(crt, key, EVP_sha256()))
 		goto fail;
-	if (tls_write_pem(keypath, 0600, key, NULL) == -1) {
-		tls_errstr(err, errsz, "cannot write key", keypath);
-		goto out;
-	}
-	if (tls_write_pem(crtpath, 0644, NULL, crt) == -1) {
-		tls_errstr(err, errsz, "cannot write certificate", crtpath);
-		goto out;
-	}
-	log_info("generated a self-signed certificate for %s: %s", sc->name,
-	    crtpath);
+	*keyp = key;
+	*crtp = crt;
+	key = NULL;
+	crt = NULL;
 	rc = 0;
 	goto out;
 fail:
@@ -255,80 +292,109 @@ tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char iv[16],
 }
 
 int
-tls_tickets_init(const char *state_dir, char *err, size_t errsz)
+tls_tickets_load(int statefd, const char *state_dir,
+    const struct trust_owner *o, struct tls_ticket *t, char *err,
+    size_t errsz)
 {
 	char path[4096];
-	int fd;
 	ssize_t n;
+	int fd;
 
-	if (tls_path(path, sizeof(path), state_dir, "ticket", ".key") == -1) {
+	memset(t, 0, sizeof(*t));
+	if (snprintf(path, sizeof(path), "%s/ticket.key", state_dir) >=
+	    (int)sizeof(path)) {
 		snprintf(err, errsz, "%s: path too long", state_dir);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
-		n = read(fd, tls_ticket_secret, sizeof(tls_ticket_secret));
+	fd = statefd == -1 ? -1 : trust_openat(statefd, "ticket.key", path,
+	    O_RDONLY, 0, o, err, errsz);
+	if (fd != -1) {
+		n = read(fd, t->secret, sizeof(t->secret));
 		close(fd);
-		if (n != (ssize_t)sizeof(tls_ticket_secret)) {
+		if (n != (ssize_t)sizeof(t->secret)) {
 			snprintf(err, errsz, "%s: short or unreadable ticket "
 			    "secret; remove it to have a new one made", path);
 			return -1;
 		}
-	} else if (errno == ENOENT) {
-		char tmp[4200];
-
-		if (RAND_bytes(tls_ticket_secret, 32) != 1) {
-			tls_errstr(err, errsz, "no randomness", path);
-			return -1;
-		}
-		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd == -1 || write(fd, tls_ticket_secret, 32) != 32 ||
-		    fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path)) {
-			snprintf(err, errsz, "%s: cannot write: %s", path,
-			    strerror(errno));
-			if (fd != -1)
-				close(fd);
-			return -1;
-		}
-	} else {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (statefd != -1 && errno != ENOENT)
+		return -1;
+	/* made now, written by tls_commit once the whole configuration
+	 * holds */
+	if (RAND_bytes(t->secret, sizeof(t->secret)) != 1) {
+		tls_errstr(err, errsz, "no randomness", path);
 		return -1;
 	}
-	tls_tickets_ready = 1;
+	t->fresh = 1;
 	return 0;
 }
 
-SSL_CTX *
-tls_server_ctx(const struct server_conf *sc, const char *state_dir,
-    char *err, size_t errsz)
+/* the generated pair in the state directory: 1 loaded into *key and *crt,
+ * 0 one of them is missing, -1 refused or broken (err set) */
+static int
+tls_load_state_pair(int statefd, const char *name, const char *crtpath,
+    const char *keypath, const struct trust_owner *o, EVP_PKEY **key,
+    X509 **crt, char *err, size_t errsz)
 {
-	char crtbuf[4096], keybuf[4096];
-	const char *crt = sc->cert, *key = sc->key;
+	char crtname[512], keyname[512];
+	FILE *fp;
+	int fd;
+
+	*key = NULL;
+	*crt = NULL;
+	if (statefd == -1)
+		return 0;
+	if (tls_name(crtname, sizeof(crtname), name, ".crt") == -1 ||
+	    tls_name(keyname, sizeof(keyname), name, ".key") == -1) {
+		snprintf(err, errsz, "%s: name too long", crtpath);
+		return -1;
+	}
+	if ((fd = trust_openat(statefd, keyname, keypath, O_RDONLY, 0, o, err,
+	    errsz)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		snprintf(err, errsz, "%s: %s", keypath, strerror(errno));
+		return -1;
+	}
+	*key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (*key == NULL) {
+		tls_errstr(err, errsz, "cannot load key", keypath);
+		return -1;
+	}
+	if ((fd = trust_openat(statefd, crtname, crtpath, O_RDONLY, 0, o, err,
+	    errsz)) == -1) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return errno == ENOENT ? 0 : -1;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		snprintf(err, errsz, "%s: %s", crtpath, strerror(errno));
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return -1;
+	}
+	*crt = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (*crt == NULL) {
+		tls_errstr(err, errsz, "cannot load certificate", crtpath);
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return -1;
+	}
+	return 1;
+}
+
+static SSL_CTX *
+tls_ctx_new(const char *what, char *err, size_t errsz)
+{
 	SSL_CTX *ctx;
 
-	if (crt == NULL) {
-		if (tls_path(crtbuf, sizeof(crtbuf), state_dir, sc->name,
-		    ".crt") == -1 || tls_path(keybuf, sizeof(keybuf),
-		    state_dir, sc->name, ".key") == -1) {
-			snprintf(err, errsz, "%s: path too long", state_dir);
-			return NULL;
-		}
-		crt = crtbuf;
-		key = keybuf;
-		/* generated once, then reused so visitors' pins hold */
-		if (access(crt, F_OK) == -1 || access(key, F_OK) == -1) {
-			if (mkdir(state_dir, 0755) == -1 && errno != EEXIST) {
-				snprintf(err, errsz, "%s: %s", state_dir,
-				    strerror(errno));
-				return NULL;
-			}
-			if (tls_generate(sc, crt, key, err, errsz) == -1)
-				return NULL;
-		}
-	}
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		tls_errstr(err, errsz, "cannot create a tls context", crt);
+		tls_errstr(err, errsz, "cannot create a tls context", what);
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -347,26 +413,188 @@ tls_server_ctx(const struct server_conf *sc, const char *state_dir,
 	    "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");
 	/* whole records per read: fewer system calls */
 	SSL_CTX_set_read_ahead(ctx, 1);
-	if (tls_tickets_ready)
-		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
-	else
-		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
-		tls_errstr(err, errsz, "cannot load certificate", crt);
-		SSL_CTX_free(ctx);
-		return NULL;
+	/* the keys derive from the secret tls_commit installs */
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
+	return ctx;
+}
+
+int
+tls_vhost_load(struct tls_vhost *v, const struct server_conf *sc,
+    int statefd, const char *state_dir, const struct trust_owner *o,
+    char *err, size_t errsz)
+{
+	char crtbuf[4096], keybuf[4096];
+	const char *crt = sc->cert, *key = sc->key;
+	EVP_PKEY *pkey = NULL;
+	X509 *x509 = NULL;
+	SSL_CTX *ctx;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->conf = sc;
+	if (crt == NULL) {
+		if (snprintf(crtbuf, sizeof(crtbuf), "%s/%s.crt", state_dir,
+		    sc->name) >= (int)sizeof(crtbuf) || snprintf(keybuf,
+		    sizeof(keybuf), "%s/%s.key", state_dir, sc->name) >=
+		    (int)sizeof(keybuf)) {
+			snprintf(err, errsz, "%s: path too long", state_dir);
+			return -1;
+		}
+		crt = crtbuf;
+		key = keybuf;
+		/* generated once, then reused so visitors' pins hold */
+		rc = tls_load_state_pair(statefd, sc->name, crt, key, o, &pkey,
+		    &x509, err, errsz);
+		if (rc == -1)
+			return -1;
+		if (rc == 0) {
+			if (tls_generate(sc, crt, &pkey, &x509, err, errsz)
+			    == -1)
+				return -1;
+			v->newkey = pkey;
+			v->newcrt = x509;
+		}
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		tls_errstr(err, errsz, "cannot load key", key);
-		SSL_CTX_free(ctx);
-		return NULL;
+	if ((ctx = tls_ctx_new(crt, err, errsz)) == NULL)
+		goto fail;
+	if (x509 != NULL) {
+		if (SSL_CTX_use_certificate(ctx, x509) != 1) {
+			tls_errstr(err, errsz, "cannot load certificate", crt);
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+			tls_errstr(err, errsz, "cannot load key", key);
+			goto fail;
+		}
+	} else {
+		if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
+			tls_errstr(err, errsz, "cannot load certificate", crt);
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM)
+		    != 1) {
+			tls_errstr(err, errsz, "cannot load key", key);
+			goto fail;
+		}
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		tls_errstr(err, errsz, "key does not match certificate", key);
-		SSL_CTX_free(ctx);
-		return NULL;
+		goto fail;
 	}
-	return ctx;
+	v->ctx = ctx;
+	/* what the context holds it keeps; what was loaded is ours */
+	if (v->newkey == NULL) {
+		EVP_PKEY_free(pkey);
+		X509_free(x509);
+	}
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	X509_free(x509);
+	v->newkey = NULL;
+	v->newcrt = NULL;
+	return -1;
+}
+
+/* unlink what tls_commit wrote for vs[0..n) */
+static void
+tls_uncommit(int dirfd, struct tls_vhost *vs, size_t n)
+{
+	char name[512];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (vs[i].newkey == NULL)
+			continue;
+		if (tls_name(name, sizeof(name), vs[i].conf->name, ".key") == 0)
+			unlinkat(dirfd, name, 0);
+		if (tls_name(name, sizeof(name), vs[i].conf->name, ".crt") == 0)
+			unlinkat(dirfd, name, 0);
+	}
+}
+
+int
+tls_commit(struct tls_vhost *vs, size_t n, const struct tls_ticket *t,
+    const char *state_dir, const struct trust_owner *o, char *err,
+    size_t errsz)
+{
+	char keyname[512], crtname[512];
+	size_t i, done = 0;
+	int dirfd = -1, pending = t->fresh, created = 0;
+
+	for (i = 0; i < n; i++)
+		if (vs[i].newkey != NULL)
+			pending = 1;
+	if (pending) {
+		if (mkdir(state_dir, 0755) == 0)
+			created = 1;
+		else if (errno != EEXIST) {
+			snprintf(err, errsz, "%s: %s", state_dir,
+			    strerror(errno));
+			return -1;
+		}
+		/* checked again: it may be new, or changed meanwhile */
+		if ((dirfd = trust_opendir(state_dir, o, err, errsz)) == -1)
+			goto fail;
+		for (done = 0; done < n; done++) {
+			struct tls_vhost *v = &vs[done];
+
+			if (v->newkey == NULL)
+				continue;
+			if (tls_name(keyname, sizeof(keyname), v->conf->name,
+			    ".key") == -1 || tls_name(crtname,
+			    sizeof(crtname), v->conf->name, ".crt") == -1) {
+				snprintf(err, errsz, "%s: server name too "
+				    "long", state_dir);
+				goto fail;
+			}
+			if (tls_write_pem(dirfd, keyname, 0600, v->newkey,
+			    NULL) == -1 || tls_write_pem(dirfd, crtname, 0644,
+			    NULL, v->newcrt) == -1) {
+				snprintf(err, errsz, "%s/%s: cannot write: %s",
+				    state_dir, v->conf->name, strerror(errno));
+				done++;	/* unlink what there is of it */
+				goto fail;
+			}
+		}
+		if (t->fresh && tls_write_file(dirfd, "ticket.key", 0600,
+		    t->secret, sizeof(t->secret)) == -1) {
+			snprintf(err, errsz, "%s/ticket.key: cannot write: %s",
+			    state_dir, strerror(errno));
+			goto fail;
+		}
+		close(dirfd);
+	}
+	for (i = 0; i < n; i++) {
+		if (vs[i].newkey != NULL)
+			log_info("generated a self-signed certificate for %s "
+			    "in %s", vs[i].conf->name, state_dir);
+		EVP_PKEY_free(vs[i].newkey);
+		X509_free(vs[i].newcrt);
+		vs[i].newkey = NULL;
+		vs[i].newcrt = NULL;
+	}
+	memcpy(tls_ticket_secret, t->secret, sizeof(tls_ticket_secret));
+	return 0;
+fail:
+	/* what this commit wrote goes again: all or nothing */
+	if (dirfd != -1) {
+		tls_uncommit(dirfd, vs, done);
+		close(dirfd);
+	}
+	if (created)
+		rmdir(state_dir);
+	return -1;
+}
+
+void
+tls_vhost_free(struct tls_vhost *v)
+{
+	SSL_CTX_free(v->ctx);
+	EVP_PKEY_free(v->newkey);
+	X509_free(v->newcrt);
+	memset(v, 0, sizeof(*v));
 }
 
 static int
@@ -556,8 +784,3 @@ tls_ktls_send(SSL *ssl)
 	return BIO_get_ktls_send(SSL_get_wbio(ssl)) > 0;
 }
 
-void
-tls_ctx_free(SSL_CTX *ctx)
-{
-	SSL_CTX_free(ctx);
-}

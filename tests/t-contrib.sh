@@ -164,17 +164,53 @@ else
 	skip "postfix not installed: main.cf.snippet not checked"
 fi
 
-# logrotate entry
-if command -v logrotate >/dev/null 2>&1; then
-	if logrotate -d -s "$T/lr.state" contrib/logrotate/capsuled \
-	    >"$out" 2>&1 && ! grep -qi 'error' "$out"; then
+# logrotate entry. its "su capsuled capsuled" names the user install
+# creates (contrib/systemd/capsuled.sysusers); logrotate resolves it, so on
+# a machine where no earlier test or install made that user the file is
+# checked, unchanged, in a private mount namespace whose /etc/passwd and
+# /etc/group have it: the result never depends on what ran before
+lr_user=$(awk '$1 == "u" { print $2; exit }' contrib/systemd/capsuled.sysusers)
+if grep -Eq "^[[:space:]]*su $lr_user $lr_user\$" contrib/logrotate/capsuled
+then
+	ok "logrotate's su names the user sysusers creates ($lr_user)"
+else
+	notok "logrotate's su names the user sysusers creates ($lr_user)"
+fi
+lr_check() {
+	logrotate -d -s "$T/lr.state" contrib/logrotate/capsuled >"$out" 2>&1 &&
+	    ! grep -qi 'error' "$out"
+}
+if ! command -v logrotate >/dev/null 2>&1; then
+	skip "logrotate not installed: contrib/logrotate/capsuled not checked"
+elif id "$lr_user" >/dev/null 2>&1; then
+	if lr_check; then
 		ok "logrotate -d accepts contrib/logrotate/capsuled"
 	else
 		notok "logrotate -d accepts contrib/logrotate/capsuled"
 		sed 's/^/# /' "$out"
 	fi
+elif [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	# a uid and gid no entry uses yet
+	id_free=$(cat /etc/passwd /etc/group | awk -F: '$3 > n { n = $3 }
+	    END { print (n < 60000 ? 60000 : n + 1) }')
+	cp /etc/passwd "$T/passwd" && cp /etc/group "$T/group"
+	echo "$lr_user:x:$id_free:$id_free::/nonexistent:/usr/sbin/nologin" \
+	    >>"$T/passwd"
+	echo "$lr_user:x:$id_free:" >>"$T/group"
+	export T out
+	if unshare -m sh -c 'mount --bind "$T/passwd" /etc/passwd &&
+	    mount --bind "$T/group" /etc/group &&
+	    logrotate -d -s "$T/lr.state" contrib/logrotate/capsuled \
+	    >"$out" 2>&1' && ! grep -qi 'error' "$out"; then
+		ok "logrotate -d accepts contrib/logrotate/capsuled" \
+		    "(user $lr_user only in a private mount namespace)"
+	else
+		notok "logrotate -d accepts contrib/logrotate/capsuled"
+		sed 's/^/# /' "$out"
+	fi
 else
-	skip "logrotate not installed: contrib/logrotate/capsuled not checked"
+	skip "user $lr_user does not exist and no private mount namespace" \
+	    "for it: contrib/logrotate/capsuled not checked"
 fi
 
 if sh -n contrib/install.sh; then ok "contrib/install.sh parses"; else

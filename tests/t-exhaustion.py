@@ -2,7 +2,11 @@
 """resource exhaustion against the real capsuled over loopback (issue 8):
 a low open-file limit, a thousand idle connections and slowloris clients
 with short timeouts, and the max-connections cap. what the server holds is
-read from its worker's /proc/PID/fd; the figures go out as '# ...' lines."""
+read from its worker's /proc/PID/fd; the figures go out as '# ...' lines.
+
+every connection here comes from 127.0.0.1: the servers run with
+max-connections-per-address = 0, since the limits under test are the
+others (t-addrcap.py tests that one)."""
 import os
 import resource
 import selectors
@@ -26,6 +30,7 @@ if soft < want:
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 IDLE = 1000 if want >= 1200 else want - 200
 SLOW = 20       # of each kind of slowloris
+NOCAP = "max-connections-per-address = 0\n"
 
 
 class LimitedServer(Server):
@@ -118,7 +123,7 @@ def closed_by_peer(c):
 NOFILE = 64
 with LimitedServer(NOFILE, workers=1,
                    top="request-timeout = 60\nconnection-timeout = 120\n"
-                   ) as srv:
+                   + NOCAP) as srv:
     wpid = srv.worker_pid()
     conns = open_conns(srv.port, 3 * NOFILE, b"\x16")
     said = srv.wait_log("out of file descriptors", timeout=10)
@@ -180,8 +185,47 @@ def tls_slowloris(port, result, i):
     result[i] = time.time() - start
 
 
+# (b1) while the worker holds them all. idle connections send nothing, so
+# the kernel (TCP_DEFER_ACCEPT) hands them to the worker only a second or
+# more after they connect, spread over time: with a short request timeout
+# the first are closed before the last arrive, and how many are held at
+# once depended on the machine's load (731 of 1,000 once). here nothing
+# closes them (60 s) before they are all held, which the test waits for
+# (bounded), so what it asserts no longer depends on timing.
+
+with Server(workers=1, top="request-timeout = 60\n"
+            "connection-timeout = 120\n" + NOCAP) as srv:
+    wpid = srv.worker_pid()
+    base = sockets_of(wpid)
+    idle = open_conns(srv.port, IDLE)
+    held = 0
+    end = time.time() + 30
+    while time.time() < end:
+        held = sockets_of(wpid) - base
+        if held >= len(idle):
+            break
+        time.sleep(0.1)
+    print("# idle: %d connections sending nothing, the worker holds %d"
+          % (len(idle), held))
+    # the bar the timing-dependent version had: nine in ten
+    t.ok(held >= len(idle) * 9 // 10, "the worker holds the idle "
+         "connections (%d of %d)" % (held, len(idle)))
+    answered = 0
+    for _ in range(5):
+        if request(srv.port, srv.url("/"), timeout=5).status == 20:
+            answered += 1
+    held_at_answer = sockets_of(wpid) - base
+    t.eq(answered, 5, "normal requests are answered while the worker holds "
+         "%d idle connections" % held)
+    t.ok(held_at_answer >= held, "and still holds them after (%d)"
+         % held_at_answer)
+    close_all(idle)
+
+# (b2) with short timeouts: every idle and slowloris connection is closed,
+# and normal requests are answered meanwhile
+
 with Server(workers=1, top="request-timeout = 2\n"
-            "connection-timeout = 60\n") as srv:
+            "connection-timeout = 60\n" + NOCAP) as srv:
     wpid = srv.worker_pid()
     base = sockets_of(wpid)
     t0 = time.time()
@@ -262,9 +306,6 @@ with Server(workers=1, top="request-timeout = 2\n"
     t.eq(len(tls_t), SLOW, "every tls slowloris connection is closed")
     t.ok(answered == asked and answered > 0, "normal requests are answered "
          "meanwhile (%d of %d)" % (answered, asked))
-    t.ok(held_at_answer >= len(idle) * 9 // 10, "a normal request is "
-         "answered while the worker holds %d idle connections"
-         % held_at_answer)
     t.eq(request(srv.port, srv.url("/")).status, 20,
          "and after they are gone")
     close_all(idle + raw)
@@ -273,7 +314,7 @@ with Server(workers=1, top="request-timeout = 2\n"
 
 CAP = 10
 with Server(workers=1, top="max-connections = %d\nrequest-timeout = 60\n"
-            "connection-timeout = 120\n" % CAP) as srv:
+            "connection-timeout = 120\n" % CAP + NOCAP) as srv:
     wpid = srv.worker_pid()
     base = sockets_of(wpid)
     conns = open_conns(srv.port, 4 * CAP, b"\x16")

@@ -117,9 +117,9 @@ def make_instance(n, ip, pport):
         .replace("{root}", srv.root).replace("{state}", srv.state)
     with open(srv.conf, "w") as f:
         f.write(srv.config_text)
-    # the access log is opened before privileges drop; let nobody write
-    # the directory in case it reopens it later
-    os.chmod(srv.dir, 0o777)
+    # the access log is opened, and reopened, by the master (root), which
+    # refuses a directory anyone can write (issue 14, item 5)
+    os.chmod(srv.dir, 0o755)
     srv.ip = ip
     srv.pport = pport
     srv.name = "capsuled%d" % n

@@ -89,11 +89,17 @@ if [ "$(id -u)" -eq 0 ]; then
 	if [ "$u" = "nobody" ]; then ok "started as root, runs as $u"
 	else notok "started as root, runs as nobody (got $u)"; fi
 fi
+# the key that marks our own acknowledgements: made once, the milter
+# user's alone
+k=$(stat -c '%U %a %s' "$T/state/ack.key" 2>&1)
+if [ "$k" = "$user 600 32" ]; then ok "state-dir/ack.key: 32 bytes, mode 0600, owned by $user"
+else notok "state-dir/ack.key: 32 bytes, mode 0600, owned by $user (got $k)"; fi
 
-for s in route noack untouched tempfail reload; do
+for s in route noack untouched thread tempfail reload; do
 	out=$(miltertest -D sock="unix:$T/milter.sock" -D spool="$T/state/spool" \
 	    -D state="$T/state" -D dir="$TOP/tests/milter" -D tmp="$T" \
-	    -D pid="$mpid" -D conf="$T/m.conf" -s "$TOP/tests/milter/$s.lua" 2>&1)
+	    -D pid="$mpid" -D conf="$T/m.conf" -D bin="$BIN" \
+	    -s "$TOP/tests/milter/$s.lua" 2>&1)
 	rc=$?
 	echo "$out" | grep -E '^(ok|not ok|skip) - '
 	nf=$(echo "$out" | grep -c '^not ok - ')

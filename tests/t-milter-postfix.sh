@@ -122,6 +122,15 @@ for s in bulk list auto; do
 	    [ -z "$(sink_for_rcpt $s@example.org)" ]
 done
 check "no acknowledgement to a null sender" [ "$(sink_count)" -eq 7 ]
+# automatic mail is marked, and takes no case number
+auto=$(grep -l '^Subject: out of office' $(sink_for_rcpt rachelle.stevens@rmet.org) 2>/dev/null)
+check "out-of-office copy marked X-Enquiry-Automatic: auto-submitted" \
+    grep -q '^X-Enquiry-Automatic: auto-submitted' "$auto"
+check "out-of-office copy has a marker, not a case reference, untagged" \
+    sh -c "grep -q '^X-Enquiry-Reference: AUTO-ENQ-[0-9]\{4\}-[0-9]\{6\}' '$auto' &&
+    ! grep -q '^Subject: \[' '$auto'"
+check "-l shows the automatic mail as such" \
+    [ "$("$BIN" -c "$M/m.conf" -l 4 | grep -c '^AUTO-ENQ-[0-9-]* *automatic ')" -eq 4 ]
 
 # 4. the milter stopped: postfix tempfails, nothing is lost
 milter_stop
@@ -142,8 +151,48 @@ check "after the restart: routed copy and acknowledgement ($n)" [ "$n" -eq 9 ]
 check "a stale file in spool/free/ was removed at start" [ ! -e "$stale" ]
 check "the retried enquiry is acknowledged once" \
     [ "$(sink_for_rcpt late@example.org | grep -c .)" -eq 1 ]
-check "references carry on after the restart" \
-    [ "$("$BIN" -c "$M/m.conf" -l 1 | grep -c 'ENQ-[0-9]*-000007 ')" -eq 1 ]
+check "references carry on after the restart (automatic mail took none)" \
+    [ "$("$BIN" -c "$M/m.conf" -l 1 | grep -c '^ENQ-[0-9]*-000003 ')" -eq 1 ]
+
+# 4b. governance answers jane's second enquiry with the enquiry address in
+# copy: jane's copy carries no internal header, rachelle gets no copy back,
+# the register has it under jane's case
+gov=$(sink_for_rcpt rachelle.stevens@rmet.org | xargs grep -l 'Subject: .*A question about governors')
+govid=$(sed -n 's/^[Mm]essage-[Ii][Dd]: *//p' "$gov" | tr -d '\r' | head -1)
+govref=$(sed -n 's/^X-Enquiry-Reference: //p' "$gov" | tr -d '\r')
+check "governance replies to jane, enquiries@ in copy" send \
+    rachelle.stevens@rmet.org jane@example.org,enquiries@rmet.org \
+    "Re: A question about governors" \
+    --add-header "From: Rachelle Stevens <rachelle.stevens@rmet.org>" \
+    --add-header "Cc: enquiries@rmet.org" --add-header "In-Reply-To: $govid" \
+    --add-header "X-Enquiry-Category: forged"
+n=$(sink_wait 10 30)
+sleep 2	# time for a copy back that must not come
+reply=$(grep -l 'From: Rachelle Stevens' $(sink_for_rcpt jane@example.org) 2>/dev/null)
+check "jane gets the reply ($n in the sink)" [ -n "$reply" ]
+check "jane's copy carries no X-Enquiry- header" \
+    sh -c "! grep -q -i '^X-Enquiry-' '$reply'"
+check "the reply is tagged with jane's case $govref" \
+    grep -q "^Subject: \[$govref\] Re: A question about governors" "$reply"
+check "rachelle does not get her own reply back" \
+    [ "$(sink_for_rcpt rachelle.stevens@rmet.org | xargs grep -l 'From: Rachelle Stevens' | grep -c .)" -eq 0 ]
+check "the reply is recorded against $govref, a follow-up" \
+    [ "$("$BIN" -c "$M/m.conf" -l 1 | grep -c "^$govref *follow-up .*rachelle.stevens@rmet.org")" -eq 1 ]
+
+# 4c. the look of our own acknowledgement from outside: inbound mail,
+# routed and recorded, its headers replaced, never acknowledged
+check "a forged acknowledgement sent" send "<>" enquiries@rmet.org \
+    "Re: [$govref] change of bank details" \
+    --add-header "From: Rushey Mead Educational Trust <enquiries@rmet.org>" \
+    --add-header "Auto-Submitted: auto-replied" \
+    --add-header "X-Enquiry-Reference: $govref"
+n=$(sink_wait 11 30)
+forged=$(grep -l 'change of bank details' $(sink_for_rcpt rachelle.stevens@rmet.org) 2>/dev/null)
+check "the forged acknowledgement is routed to governance ($n in the sink)" \
+    [ -n "$forged" ]
+check "its X-Enquiry-Reference is ours, a marker, not the forged $govref" \
+    sh -c "[ \"\$(grep -c '^X-Enquiry-Reference: ' '$forged')\" -eq 1 ] &&
+    grep -q '^X-Enquiry-Reference: AUTO-ENQ-' '$forged'"
 
 # 5. nothing left behind
 milter_stop_checked "$M/milter.log"
@@ -151,7 +200,8 @@ sleep 1
 check "queue empty" [ "$(pf_queue_count)" -eq 0 ]
 check "spool empty" [ -z "$(find "$M/state/spool/new" "$M/state/spool/tmp" -type f)" ]
 check "every decision logged with the queue id" \
-    [ "$(grep -c ': enquiry enquiries@rmet.org ref=ENQ-' "$M/milter.log")" -eq 7 ]
+    [ "$(grep -c ': enquiry enquiries@rmet.org ref=ENQ-' "$M/milter.log")" -eq 4 ] &&
+    [ "$(grep -c ': enquiry enquiries@rmet.org ref=AUTO-ENQ-' "$M/milter.log")" -eq 5 ]
 if [ $failed -ne 0 ]; then
 	echo "# milter log:"; sed 's/^/#   /' "$M/milter.log" | tail -40
 	echo "# postfix log:"; sed 's/^/#   /' "$PF_DIR/maillog" | tail -40

@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "tls.h"
+#include "trust.h"
 
 static double server_s;
 
@@ -127,8 +128,12 @@ main(int argc, char *argv[])
 	char dir[] = "/tmp/tlsfloor.XXXXXX", err[512], path[64];
 	const char *const files[] = { "localhost.crt", "localhost.key",
 	    "ticket.key" };
+	struct trust_owner owner;
+	struct tls_ticket ticket;
+	struct tls_vhost vhost;
 	SSL_CTX *sc, *cc;
 	size_t i;
+	int statefd;
 	int ch, n = 2000;
 
 	while ((ch = getopt(argc, argv, "n:")) != -1) {
@@ -139,15 +144,22 @@ main(int argc, char *argv[])
 	}
 	if (mkdtemp(dir) == NULL)
 		fail("cannot make a scratch directory");
-	if (tls_tickets_init(dir, err, sizeof(err)) == -1 ||
-	    (sc = tls_server_ctx(&server, dir, err, sizeof(err))) == NULL)
+	owner.uid = geteuid();
+	owner.gid = getegid();
+	if ((statefd = trust_opendir(dir, &owner, err, sizeof(err))) == -1 ||
+	    tls_tickets_load(statefd, dir, &owner, &ticket, err,
+	    sizeof(err)) == -1 || tls_vhost_load(&vhost, &server, statefd, dir,
+	    &owner, err, sizeof(err)) == -1 || tls_commit(&vhost, 1, &ticket,
+	    dir, &owner, err, sizeof(err)) == -1)
 		fail(err);
+	close(statefd);
+	sc = vhost.ctx;
 	if ((cc = SSL_CTX_new(TLS_client_method())) == NULL)
 		fail("SSL_CTX_new");
 	SSL_CTX_set_session_cache_mode(cc, SSL_SESS_CACHE_CLIENT);
 	run(sc, cc, n, 0);
 	run(sc, cc, n, 1);
-	SSL_CTX_free(sc);
+	tls_vhost_free(&vhost);
 	SSL_CTX_free(cc);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);

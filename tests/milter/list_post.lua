@@ -204,4 +204,17 @@ check(mt.eom_check(conn, MT_HDRADD, "List-Id",
     "one List-Id: the first list's")
 mt.disconnect(conn)
 
+-- 10. an enquiry copied to an open list: its members may be anyone, so
+-- no internal X-Enquiry- header goes in (they would see it)
+conn, r = lsend({ from = "<jane@example.org>",
+    rcpts = { "<enquiries@rmet.org>", "<open@rmet.org>" },
+    headers = { { "Subject", "to the enquiries and a list" } } })
+check(accepted(r) and mt.eom_check(conn, MT_RCPTADD, "<reader1@example.org>") and
+    mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>"),
+    "an enquiry copied to a list: routed and expanded")
+check(not mt.eom_check(conn, MT_HDRADD, "X-Enquiry-Reference") and
+    not mt.eom_check(conn, MT_HDRADD, "X-Enquiry-Category"),
+    "an enquiry copied to a list: no internal header for its members")
+mt.disconnect(conn)
+
 done()

@@ -42,9 +42,11 @@ for _, c in ipairs(cases) do
 	local conn, r = send({ from = c[2], rcpts = { "<enquiries@rmet.org>" },
 	    headers = c[3] })
 	local ref = ref_of(conn)
+	-- a route-to address is not routed its own mail back
+	local back = c[2] == "<rachelle.stevens@rmet.org>"
 	check(accepted(r) and ref ~= nil and
-	    mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>"),
-	    c[1] .. ": routed with " .. tostring(ref))
+	    mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>") ~=
+	    back, c[1] .. ": routed with " .. tostring(ref))
 	check(ref ~= nil and spooled(ref) == nil, c[1] .. ": no acknowledgement")
 	mt.disconnect(conn)
 end

@@ -1,6 +1,7 @@
 /* reference allocation: unique, monotonic per year and prefix, durable
  * across reopen, safe under threads; ack times; the enquiry log */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,176 @@ ref_cmp(const void *a, const void *b)
 }
 
 static int listed;
+
+/* the schema enquiry-milter 0.1.0 made (user_version 0) */
+static const char schema_v0[] =
+    "CREATE TABLE refseq ("
+    " prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
+    " PRIMARY KEY(prefix, year));"
+    "CREATE TABLE enquiry ("
+    " id INTEGER PRIMARY KEY, reference TEXT NOT NULL, time INTEGER NOT NULL,"
+    " queue_id TEXT, enquiry TEXT, sender TEXT, subject TEXT, category TEXT,"
+    " message_id TEXT, recipients TEXT, ack TEXT);"
+    "CREATE INDEX enquiry_ref ON enquiry(reference);"
+    "CREATE INDEX enquiry_msgid ON enquiry(message_id);"
+    "CREATE TABLE ack ("
+    " sender TEXT NOT NULL, enquiry TEXT NOT NULL, last INTEGER NOT NULL,"
+    " PRIMARY KEY(sender, enquiry));"
+    "INSERT INTO refseq VALUES('ENQ', 2026, 7);"
+    "INSERT INTO enquiry(reference, time, enquiry, sender, subject, "
+    " category, message_id, recipients, ack) VALUES('ENQ-2026-000007', 5,"
+    " 'enquiries@rmet.org', 'old@example.org', 'before the upgrade',"
+    " 'visit', '<old@example.org>', 'visits@rmet.org', 'sent');";
+
+/* one integer from a query on a raw connection, -1 on error */
+static long long
+raw_int(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_open(path, &h) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	return v;
+}
+
+static const char *old_kind = "unset";
+
+static void
+find_old(const struct db_enquiry *e, void *arg)
+{
+	(void)arg;
+	if (strcmp(e->reference, "ENQ-2026-000007") == 0)
+		old_kind = e->kind;
+}
+
+/* cases: threading by message-id, parties, categories, markers; and an
+ * old database upgraded in place */
+static void
+test_cases(const char *dir)
+{
+	char path[256], ref[64], cat[64], err[256];
+	struct db_enquiry e;
+	struct db *db;
+	sqlite3 *h;
+
+	/* 1. a database of the first schema, with a row, upgraded in place */
+	snprintf(path, sizeof(path), "%s/old.db", dir);
+	CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
+	    sqlite3_exec(h, schema_v0, NULL, NULL, NULL) == SQLITE_OK,
+	    "a database of schema 0");
+	sqlite3_close(h);
+	CHECK(raw_int(path, "PRAGMA user_version") == 0, "schema 0 has "
+	    "user_version 0");
+	db = db_open(path, err, sizeof(err));
+	CHECK(db != NULL, "schema 0 opens: %s", db ? "" : err);
+	if (db == NULL)
+		return;
+	CHECK(raw_int(path, "PRAGMA user_version") == 1,
+	    "upgraded: user_version 1");
+	CHECK(raw_int(path, "SELECT count(*) FROM pragma_table_info('enquiry') "
+	    "WHERE name IN ('kind', 'orig_msgid', 'ack_msgid', 'claimed')") ==
+	    4, "upgraded: the four new columns");
+	CHECK(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type = "
+	    "'index' AND name IN ('enquiry_orig', 'enquiry_ackid')") == 2,
+	    "upgraded: the new indexes");
+	CHECK(raw_int(path, "SELECT count(*) FROM enquiry") == 1,
+	    "upgraded: the old row kept");
+	CHECK(db_list(db, 10, find_old, NULL) == 0 && old_kind == NULL,
+	    "an old row lists with no kind");
+	db_begin(db);
+	CHECK(db_thread_msgid(db, "<old@example.org>", "enquiries@rmet.org",
+	    ref, sizeof(ref)) == 0, "an old row is found by its message-id");
+	CHECK_STR(ref, "ENQ-2026-000007", "old case reference");
+	CHECK(db_case_category(db, "ENQ-2026-000007", cat, sizeof(cat)) == 0,
+	    "old case category found");
+	CHECK_STR(cat, "visit", "old case keeps its category");
+	db_ref_next(db, "ENQ", 2026, ref, sizeof(ref));
+	CHECK_STR(ref, "ENQ-2026-000008", "the sequence carries on");
+
+	/* 2. a new case, its acknowledgement, a follow-up, automatic mail */
+	memset(&e, 0, sizeof(e));
+	e.reference = "ENQ-2026-000008";
+	e.time = 10;
+	e.enquiry = "enquiries@rmet.org";
+	e.sender = "jane@example.org";
+	e.subject = "a visit";
+	e.category = "visit";
+	e.message_id = "<content.1@enquiry-milter.invalid>";
+	e.orig_msgid = "<20261202.ABC123@mta.example.org>";
+	e.ack_msgid = "<ENQ-2026-000008.aa.bb@milter.test>";
+	e.recipients = "visits@rmet.org aa@rmet.org";
+	e.ack = "sent";
+	e.kind = DB_KIND_NEW;
+	CHECK(db_enquiry_add(db, &e) == 0, "a new case recorded");
+	e.sender = "";
+	e.reference = "AUTO-ENQ-2026-000001";
+	e.orig_msgid = "<bounce.1@example.org>";
+	e.ack_msgid = NULL;
+	e.category = "general";
+	e.kind = DB_KIND_AUTOMATIC;
+	CHECK(db_enquiry_add(db, &e) == 0, "automatic mail recorded");
+	CHECK(db_thread_msgid(db, "<20261202.ABC123@mta.example.org>",
+	    "enquiries@rmet.org", ref, sizeof(ref)) == 0,
+	    "found by the enquiry's own Message-ID");
+	CHECK_STR(ref, "ENQ-2026-000008", "its case");
+	ref[0] = '\0';
+	CHECK(db_thread_msgid(db, "<ENQ-2026-000008.aa.bb@milter.test>",
+	    "enquiries@rmet.org", ref, sizeof(ref)) == 0,
+	    "found by the acknowledgement's Message-ID");
+	CHECK_STR(ref, "ENQ-2026-000008", "the acknowledged case");
+	CHECK(db_thread_msgid(db, "<ENQ-2026-000008.aa.bb@milter.test>",
+	    "admissions@rmet.org", ref, sizeof(ref)) == 1,
+	    "another enquiry address does not share cases");
+	CHECK(db_thread_msgid(db, "<bounce.1@example.org>",
+	    "enquiries@rmet.org", ref, sizeof(ref)) == 1,
+	    "an automatic marker is no case to join");
+	CHECK(db_thread_msgid(db, "", "enquiries@rmet.org", ref,
+	    sizeof(ref)) == 1, "an empty message-id names nothing");
+	CHECK(db_case_party(db, "ENQ-2026-000008", "jane@example.org") == 1,
+	    "the sender is a party");
+	CHECK(db_case_party(db, "ENQ-2026-000008", "visits@rmet.org") == 1,
+	    "a routed-to address is a party");
+	CHECK(db_case_party(db, "ENQ-2026-000008", "a@rmet.org") == 0,
+	    "a part of a routed-to address is not");
+	CHECK(db_case_party(db, "ENQ-2026-000008", "mallory@example.net") ==
+	    0, "a stranger is not a party");
+	CHECK(db_case_party(db, "ENQ-2026-000008", "") == 0,
+	    "the null sender is never a party");
+	CHECK(db_case_party(db, "ENQ-2026-999999", "jane@example.org") == 0,
+	    "nobody is a party of an unknown case");
+	CHECK(db_case_category(db, "ENQ-2026-999999", cat, sizeof(cat)) == 1,
+	    "an unknown case has no category");
+	e.reference = "ENQ-2026-000008";
+	e.sender = "jane@example.org";
+	e.category = "general";
+	e.kind = DB_KIND_FOLLOWUP;
+	db_enquiry_add(db, &e);
+	CHECK(db_case_category(db, "ENQ-2026-000008", cat, sizeof(cat)) == 0,
+	    "case category after a follow-up");
+	CHECK_STR(cat, "visit", "the case keeps the category it opened with");
+	/* 3. markers count alone: automatic mail takes no case number */
+	db_ref_next(db, "AUTO-ENQ", 2026, ref, sizeof(ref));
+	CHECK_STR(ref, "AUTO-ENQ-2026-000001", "the first marker");
+	db_ref_next(db, "ENQ", 2026, ref, sizeof(ref));
+	CHECK_STR(ref, "ENQ-2026-000009", "markers take no case number");
+	CHECK(db_commit(db) == 0, "commit");
+	db_close(db);
+
+	/* 4. reopened: nothing to upgrade, the rows stay */
+	db = db_open(path, err, sizeof(err));
+	CHECK(db != NULL && raw_int(path, "PRAGMA user_version") == 1 &&
+	    raw_int(path, "SELECT count(*) FROM enquiry") == 4,
+	    "reopened: version 1, four rows");
+	db_close(db);
+}
 
 static void
 count(const struct db_enquiry *e, void *arg)
@@ -165,6 +336,8 @@ main(void)
 	CHECK(db_list(db, 10, count, NULL) == 0 && listed == 2, "list %d",
 	    listed);
 	db_close(db);
+
+	test_cases(dir);
 
 	/* 6. an unwritable place is an error, not a crash */
 	CHECK(db_open("/nonexistent/dir/x.db", err, sizeof(err)) == NULL,
