@@ -121,91 +121,101 @@ struct plain_ctx {
 	int		 rootfd;
 };
 
-/* the item type of a selector inside the capsule; '\0' when missing */
+/* 1 when the file at path is within gopher's and finger's size limit */
+static int
+plain_fits(int rootfd, const char *path)
+{
+	struct stat st;
+	int fd, fits;
+
+	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
+		return 0;
+	fits = fstat(fd, &st) == 0 && (size_t)st.st_size <= PLAIN_FILE_MAX;
+	close(fd);
+	return fits;
+}
+
+/* capsule_entry's answer, with gopher's own size limit: 0 for a file
+ * over it too */
+static int
+plain_entry(int rootfd, const char *path)
+{
+	int kind = capsule_entry(rootfd, path);
+
+	return kind == 'f' && !plain_fits(rootfd, path) ? 0 : kind;
+}
+
+/* the item type of a selector inside the capsule; '\0' when asking for
+ * it would not serve it (missing, refused, over the size limit) */
 static char
 plain_item_type(const char *selector, void *arg)
 {
 	struct plain_ctx *pc = arg;
-	char path[REQ_MAX_URL + 1];
-	int dir, fd;
-	struct stat st;
+	char path[REQ_MAX_URL + 1], gmi[REQ_MAX_URL + 1];
+	int dir, kind;
 
 	if (snprintf(path, sizeof(path), "%s", selector) >= (int)sizeof(path)
 	    || req_clean_path(path, &dir) == -1 || req_path_hidden(path))
 		return '\0';
-	/* a .txt that is only a rendering of its .gmi exists too */
-	if ((fd = capsule_open(pc->rootfd, path, O_PATH)) == -1) {
-		if (plain_has_suffix(path, ".txt")) {
-			char gmi[REQ_MAX_URL + 1];
-			size_t l = strlen(path) - 4;
-
-			snprintf(gmi, sizeof(gmi), "%.*s.gmi", (int)l, path);
-			if ((fd = capsule_open(pc->rootfd, gmi, O_PATH)) != -1) {
-				close(fd);
-				return '0';
-			}
-		}
-		return '\0';
-	}
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return '\0';
-	}
-	close(fd);
-	if (S_ISDIR(st.st_mode))
+	if ((kind = plain_entry(pc->rootfd, path)) == 'd')
 		return '1';
-	/* what would not be served is no item (capsule_servable's rule) */
-	if (capsule_refusal(&st) != NULL)
-		return '\0';
-	return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
+	if (kind == 'f')
+		return gopher_type_for_mime(mime_lookup(pc->srv->conf, path));
+	/* a .txt that is only a rendering of its .gmi exists too, when the
+	 * .gmi would be served (plain_gopher's fallback) */
+	if (plain_has_suffix(path, ".txt") && snprintf(gmi, sizeof(gmi),
+	    "%.*s.gmi", (int)(strlen(path) - 4), path) < (int)sizeof(gmi) &&
+	    plain_entry(pc->rootfd, gmi) == 'f')
+		return '0';
+	return '\0';
 }
 
-/* a directory as a menu: pages by their title, sub-directories, files */
+/* a directory as a menu: pages by their title, sub-directories, files;
+ * only what asking for would serve (capsule_names, plain_item_type) */
 static int
 plain_dir_menu(const struct srv *s, int rootfd, const char *path,
     const char *host, int port, struct buf *out)
 {
 	char **names, sel[REQ_MAX_URL + 8];
 	size_t n, i;
-	int fd, rc = -1;
+	int rc = -1;
 
-	if ((fd = capsule_open(rootfd, path, O_RDONLY | O_DIRECTORY)) == -1)
-		return gopher_error(out, "no such directory");
-	if (capsule_names(fd, 0, &names, &n) == -1) {
-		close(fd);
+	if (capsule_names(rootfd, path, 1, &names, &n) == -1)
 		return gopher_error(out, "cannot read the directory");
-	}
-	close(fd);
 	for (i = 0; i < n; i++) {
 		struct buf page, title;
 		char child[REQ_MAX_URL + 1], type;
 		const char *display = names[i];
 		size_t dlen = strlen(names[i]);
-		int r;
+		int r, isdir = names[i][dlen - 1] == '/';
 
-		r = snprintf(child, sizeof(child), "%s%s%s", path,
-		    path[0] ? "/" : "", names[i]);
+		if (isdir)
+			dlen--;
+		r = snprintf(child, sizeof(child), "%s%s%.*s", path,
+		    path[0] ? "/" : "", (int)dlen, names[i]);
 		if (r < 0 || (size_t)r >= sizeof(child))
 			continue;
-		buf_init(&title, 512);
-		if (plain_is_dir(rootfd, child)) {
+		if (isdir)
 			type = '1';
-			snprintf(sel, sizeof(sel), "/%s/", child);
-		} else {
-			type = gopher_type_for_mime(mime_lookup(s->conf,
-			    child));
-			snprintf(sel, sizeof(sel), "/%s", child);
-			if (mime_is_gemini(mime_lookup(s->conf, child))) {
-				/* a page is listed by its level-1 heading */
-				buf_init(&page, PLAIN_FILE_MAX);
-				if (plain_read(rootfd, child, &page) == 20 &&
-				    gemtext_title(&title, page.data ? page.data
-				    : "", page.len) == 0 && title.len > 0) {
-					display = title.data;
-					dlen = title.len;
-				}
-				buf_free(&page);
+		else if (!plain_fits(rootfd, child))
+			continue;
+		else
+			type = gopher_type_for_mime(mime_lookup(s->conf, child));
+		r = snprintf(sel, sizeof(sel), "/%s%s", child, isdir ? "/" :
+		    "");
+		if (r < 0 || (size_t)r >= sizeof(sel))
+			continue;
+		buf_init(&title, 512);
+		if (!isdir && mime_is_gemini(mime_lookup(s->conf, child))) {
+			/* a page is listed by its level-1 heading */
+			buf_init(&page, PLAIN_FILE_MAX);
+			if (plain_read(rootfd, child, &page) == 20 &&
+			    gemtext_title(&title, page.data ? page.data : "",
+			    page.len) == 0 && title.len > 0) {
+				display = title.data;
+				dlen = title.len;
 			}
+			buf_free(&page);
 		}
 		r = gopher_item(out, type, display, dlen, sel, strlen(sel),
 		    host, (unsigned)port);
@@ -448,14 +458,7 @@ plain_fpage(const char *file, struct plain_fpage *fp)
 static int
 plain_root_names(const struct srv *s, char ***names, size_t *n)
 {
-	int fd, rc;
-
-	if ((fd = capsule_open(s->rootfds[0], "", O_RDONLY | O_DIRECTORY))
-	    == -1)
-		return -1;
-	rc = capsule_names(fd, 1, names, n);
-	close(fd);
-	return rc;
+	return capsule_names(s->rootfds[0], "", 1, names, n);
 }
 
 /*
@@ -620,8 +623,12 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 	if (st == 20 && rc == 0)
 		rc = finger_text(out, text.data, text.len, 0);
 	else if (st != 20) {
+		/* the answer says what the log's status says: a page too
+		 * large (50) or a busy worker (40) is not a missing one */
 		res->status = st;
-		rc = buf_printf(out, "no such page: %s\r\n", res->what);
+		rc = buf_printf(out, "%s: %s\r\n", st == 51 ? "no such page" :
+		    st == 40 ? "cannot serve that page now, try again" :
+		    "cannot serve that page", res->what);
 	}
 	buf_free(&file);
 	buf_free(&text);

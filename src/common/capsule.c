@@ -123,17 +123,80 @@ capsule_name_cmp(const void *a, const void *b)
 }
 
 int
-capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
+capsule_entry(int rootfd, const char *path)
+{
+	struct stat st, st2;
+	int fd, kind = 0;
+
+	/* 1. what the name resolves to beneath the root: a symlink that
+	 * leaves it, or loops, is nothing */
+	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
+		return 0;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	/* 2. only a directory or a file capsule_servable lets through; a
+	 * fifo or device is never opened for reading here */
+	if (!S_ISDIR(st.st_mode) && capsule_refusal(&st) != NULL)
+		return 0;
+	/* 3. and only what this process can open: mode 000, a directory
+	 * without x */
+	fd = capsule_open(rootfd, path, S_ISDIR(st.st_mode) ?
+	    O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK);
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st2) == 0 && st2.st_dev == st.st_dev &&
+	    st2.st_ino == st.st_ino)
+		kind = S_ISDIR(st.st_mode) ? 'd' : 'f';
+	close(fd);
+	return kind;
+}
+
+/* capsule_entry for a name just read from directory d (path is its path
+ * from the root): a plain file or directory is opened once, by name,
+ * without following anything; a symlink, or a name whose type the file
+ * system does not say, takes capsule_entry's way from the root */
+static int
+capsule_entry_at(int rootfd, const char *path, DIR *d,
+    const struct dirent *de)
+{
+	struct stat st;
+	int fd, kind = 0;
+
+	if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN)
+		return capsule_entry(rootfd, path);
+	/* a fifo or device is never opened */
+	if (de->d_type != DT_REG && de->d_type != DT_DIR)
+		return 0;
+	fd = capsule_open(dirfd(d), de->d_name, O_NOFOLLOW | (de->d_type ==
+	    DT_DIR ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK));
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			kind = 'd';
+		else if (capsule_refusal(&st) == NULL)
+			kind = 'f';
+	}
+	close(fd);
+	return kind;
+}
+
+int
+capsule_names(int rootfd, const char *dir, int mark_dirs, char ***namesp,
+    size_t *np)
 {
 	DIR *d;
 	struct dirent *de;
-	char **names = NULL;
+	char **names = NULL, child[REQ_MAX_URL + 1];
 	size_t n = 0, cap = 0;
-	int fd;
+	int fd, kind, r;
 
 	*namesp = NULL;
 	*np = 0;
-	if ((fd = dup(dirfd)) == -1)
+	if ((fd = capsule_open(rootfd, dir, O_RDONLY | O_DIRECTORY)) == -1)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -145,6 +208,14 @@ capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
 		/* dot-files are not served; a name with a control byte
 		 * could write a line of its own in a listing or menu */
 		if (de->d_name[0] == '.' || !capsule_name_shown(de->d_name))
+			continue;
+		/* a name is offered only when asking for it would serve it:
+		 * no fifo, device, hard link, symlink out or loop, nothing
+		 * unreadable */
+		r = snprintf(child, sizeof(child), "%s%s%s", dir,
+		    dir[0] ? "/" : "", de->d_name);
+		if (r < 0 || (size_t)r >= sizeof(child) ||
+		    (kind = capsule_entry_at(rootfd, child, d, de)) == 0)
 			continue;
 		if (n == cap) {
 			char **nn;
@@ -158,7 +229,7 @@ capsule_names(int dirfd, int mark_dirs, char ***namesp, size_t *np)
 		if ((names[n] = malloc(l + 2)) == NULL)
 			goto fail;
 		memcpy(names[n], de->d_name, l + 1);
-		if (mark_dirs && de->d_type == DT_DIR)
+		if (mark_dirs && kind == 'd')
 			memcpy(names[n] + l, "/", 2);
 		n++;
 	}
@@ -201,14 +272,14 @@ capsule_put_encoded(FILE *mem, const char *name)
 
 /* a gemtext listing of a directory: no dot-files, sorted, names encoded */
 static int
-capsule_listing(int dirfd, const char *path, struct capsule_file *cf)
+capsule_listing(int rootfd, const char *path, struct capsule_file *cf)
 {
 	char **names;
 	size_t n, i;
 	FILE *mem;
 	int rc = -1;
 
-	if (capsule_names(dirfd, 1, &names, &n) == -1)
+	if (capsule_names(rootfd, path, 1, &names, &n) == -1)
 		return -1;
 	if ((mem = open_memstream(&cf->listing, &cf->listing_len)) == NULL)
 		goto out;
@@ -311,7 +382,7 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 		close(fd);
 		return 51;
 	}
-	if (capsule_listing(fd, path, cf) == -1) {
+	if (capsule_listing(rootfd, path, cf) == -1) {
 		close(fd);
 		return 40;
 	}

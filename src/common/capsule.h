@@ -37,10 +37,18 @@ const char *capsule_refusal(const struct stat *);
 /* 1 when a file name can be shown in a listing, menu or finger list:
  * valid utf-8 without C0, DEL or C1 control characters */
 int	capsule_name_shown(const char *name);
-/* the visible names in a directory, sorted: no dot-files, none that
- * capsule_name_shown refuses; directories get a trailing '/' when
- * mark_dirs. -1 on error */
-int	capsule_names(int dirfd, int mark_dirs, char ***names, size_t *n);
+/* may path (clean, beneath rootfd) be offered in a listing, menu or
+ * finger list: 'd' for a directory this process can open, 'f' for a
+ * file capsule_servable lets through and this process can open, 0 for
+ * anything else (fifo, device, hard link, symlink out or in a loop,
+ * unreadable) */
+int	capsule_entry(int rootfd, const char *path);
+/* the names in directory dir (clean, beneath rootfd) that may be
+ * offered, sorted: no dot-files, none that capsule_name_shown or
+ * capsule_entry refuses; directories (a symlink to one too) get a
+ * trailing '/' when mark_dirs. -1 on error */
+int	capsule_names(int rootfd, const char *dir, int mark_dirs,
+	    char ***names, size_t *n);
 void	capsule_names_free(char **names, size_t n);
 /* the one place where a file error becomes a status */
 int	capsule_errno_status(int err);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,18 +151,62 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+/* the length of a well-formed utf-8 sequence at s for a printable code
+ * point (U+00A0 and up: no C1 control, overlong form or surrogate), else
+ * 0. log.c links alone into every program, hence its own check */
+static size_t
+log_utf8_len(const unsigned char *s, size_t len)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < 0xa0 || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
 void
 log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
+	size_t i, o = 0, n;
 
 	if (dstsz == 0)
 		return;
-	for (i = 0; i < srclen; i++) {
+	for (i = 0; i < srclen; i += n) {
 		unsigned char c = (unsigned char)src[i];
 
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+		n = 1;
+		/* a raw 8-bit byte or a c1 control is an escape sequence
+		 * to some terminals, and invalid utf-8 turns the log into
+		 * a "binary file" for grep: only whole, printable utf-8
+		 * passes */
+		if (c >= 0x80 && (n = log_utf8_len((const unsigned char *)
+		    src + i, srclen - i)) > 0) {
+			if (o + n >= dstsz)
+				break;
+			memcpy(dst + o, src + i, n);
+			o += n;
+			continue;
+		}
+		n = 1;
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
 			if (o + 4 >= dstsz)
 				break;
 			dst[o++] = '\\';
@@ -176,7 +221,12 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
 	}
 	if (i < srclen && o >= 3 && dstsz > 4) {
 		/* mark what was cut instead of clipping silently */
-		o = o > dstsz - 4 ? dstsz - 4 : o;
+		if (o > dstsz - 4) {
+			o = dstsz - 4;
+			/* never inside a utf-8 sequence */
+			while (o > 0 && ((unsigned char)dst[o] & 0xc0) == 0x80)
+				o--;
+		}
 		memcpy(dst + o, "...", 3);
 		o += 3;
 	}
