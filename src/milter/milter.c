@@ -710,11 +710,12 @@ milter_composed_msgid(const char *msg, char *out, size_t outsz)
 }
 
 /* the header and envelope changes; -1 if the mta would not take one.
- * internal: every recipient is ours, so the internal headers may go in */
+ * internal: every recipient is ours, so the internal headers may go in.
+ * list_post: a list's members get this very copy, with the list's subject */
 static int
 milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
     const struct milter_case *mc, const char *category, const char *autowhy,
-    int internal, const char **routes, size_t nroutes)
+    int internal, int list_post, const char **routes, size_t nroutes)
 {
 	char val[MAILHDR_VALUE_MAX + 160], addr[MAILHDR_ADDR_MAX + 2], tag[80];
 	const char *ref = mc->ref;
@@ -745,9 +746,11 @@ milter_modify(SMFICTX *ctx, struct milter_msg *m, struct conf_enquiry *e,
 
 	/* 2. the subject tag, once; a marker is no case to tag. a subject
 	 * too long to keep whole is cut at white space, folded, never
-	 * ending in a line break */
+	 * ending in a line break. a list post keeps the subject the list
+	 * gave it: a second change would replace the list's tag, and the
+	 * members, whoever they are, would read the case reference */
 	snprintf(tag, sizeof(tag), "[%s]", ref);
-	if (!mc->is_case) {
+	if (!mc->is_case || list_post) {
 		/* nothing */
 	} else if (!m->hdr.has_subject) {
 		if (smfi_addheader(ctx, "Subject", tag) != MI_SUCCESS)
@@ -977,7 +980,8 @@ milter_eom(SMFICTX *ctx)
 	/* 4. now tell the mta; if it will not listen, the retry finds the
 	 * record by message-id and is not acknowledged twice */
 	if (milter_modify(ctx, m, e, &mc, category, autowhy,
-	    milter_all_internal(m), routes, nroutes) == -1) {
+	    milter_all_internal(m), milter_list_posted(m->list), routes,
+	    nroutes) == -1) {
 		free(routes);
 		return milter_tempfail(ctx, qid, "the MTA refused a change");
 	}

@@ -1251,6 +1251,17 @@ milter_list_eom(SMFICTX *ctx, struct milter_list_msg *lm,
 }
 
 int
+milter_list_posted(const struct milter_list_msg *lm)
+{
+	size_t i;
+
+	for (i = 0; lm != NULL && i < lm->n; i++)
+		if (lm->r[i].kind == CONF_LIST_POST && !lm->r[i].looped)
+			return 1;
+	return 0;
+}
+
+int
 milter_list_expand(SMFICTX *ctx, struct milter_conf *c, const char *addr)
 {
 	struct mlist_members *mm;

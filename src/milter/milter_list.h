@@ -40,6 +40,9 @@ int	milter_list_eom(SMFICTX *, struct milter_list_msg *,
 /* an enquiry route naming a list: its members are added. 1 when addr is
  * a list, 0 when not, -1 when the members could not be added */
 int	milter_list_expand(SMFICTX *, struct milter_conf *, const char *addr);
+/* 1 when the message is redistributed to a list's members (a post not
+ * seen before), 0 when not */
+int	milter_list_posted(const struct milter_list_msg *);
 void	milter_list_free(struct milter_list_msg *);
 /* the store that counts automatic replies (auto-reply-limit) */
 void	milter_list_set_db(struct db *);
