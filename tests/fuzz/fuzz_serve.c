@@ -28,6 +28,8 @@
  *                          (issue 14, item 7)
  *   FUZZ_SERVE_NAMES=1     a file name writes its own gemtext line into a
  *                          listing or menu (issue 14, item 3)
+ *   FUZZ_SERVE_URL=1       a gopher "URL:x" selector served is not answered
+ *                          by an html page linking x, and x only (item 2)
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -68,7 +70,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static struct srv *fuzz_srv;
 static char fuzz_dir[64];
 static int fuzz_fds;		/* the lowest free descriptor, at rest */
-static int fuzz_check_hardlink, fuzz_check_names;
+static int fuzz_check_hardlink, fuzz_check_names, fuzz_check_url;
 
 /* ---- the capsule ---- */
 
@@ -293,6 +295,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_check_hardlink = e != NULL && strcmp(e, "1") == 0;
 	e = getenv("FUZZ_SERVE_NAMES");
 	fuzz_check_names = e != NULL && strcmp(e, "1") == 0;
+	e = getenv("FUZZ_SERVE_URL");
+	fuzz_check_url = e != NULL && strcmp(e, "1") == 0;
 
 	snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/fuzz_serve.XXXXXX");
 	if (mkdtemp(fuzz_dir) == NULL)
@@ -354,9 +358,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		    FUZZ_GEMINI_PORT;
 	}
 	fprintf(stderr, "fuzz_serve: capsule %s; hard link check %s, name "
-	    "check %s\n", fuzz_dir, fuzz_check_hardlink ? "on" : "off "
-	    "(FUZZ_SERVE_HARDLINK=1)", fuzz_check_names ? "on" : "off "
-	    "(FUZZ_SERVE_NAMES=1)");
+	    "check %s, URL: check %s\n", fuzz_dir, fuzz_check_hardlink ?
+	    "on" : "off (FUZZ_SERVE_HARDLINK=1)", fuzz_check_names ? "on" :
+	    "off (FUZZ_SERVE_NAMES=1)", fuzz_check_url ? "on" :
+	    "off (FUZZ_SERVE_URL=1)");
 	return 0;
 }
 
@@ -479,6 +484,77 @@ fuzz_check_bytes(const uint8_t *data, size_t size, const char *proto,
 			    "FUZZ_SERVE_NAMES=1 makes this fatal\n", proto,
 			    fuzz_shown(data, size));
 	}
+}
+
+/* the href of an html answer, entities decoded, equals url (n bytes) */
+static int
+fuzz_href_is(const char *out, size_t len, const char *url, size_t n)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+		{ "&quot;", '"' }, { "&#39;", '\'' }, { "&#x27;", '\'' },
+		{ "&apos;", '\'' }, { "&#34;", '"' },
+	};
+	size_t i, j, k, m, hrefs = 0;
+	int same = 0;
+
+	for (i = 0; i + 6 <= len; i++) {
+		if (strncmp(out + i, "href=\"", 6) != 0)
+			continue;
+		hrefs++;
+		for (j = i + 6, m = 0; j < len && out[j] != '"'; m++) {
+			char c = out[j];
+			size_t step = 1;
+
+			for (k = 0; c == '&' && k < sizeof(ents) /
+			    sizeof(ents[0]); k++)
+				if (strncmp(out + j, ents[k].ent,
+				    strlen(ents[k].ent)) == 0) {
+					c = ents[k].c;
+					step = strlen(ents[k].ent);
+					break;
+				}
+			if (m >= n || url[m] != c)
+				break;
+			j += step;
+		}
+		if (j < len && out[j] == '"' && m == n)
+			same++;
+	}
+	return hrefs == 1 && same == 1;
+}
+
+/* a gopher "URL:x" line: the answer links x and nothing else */
+static void
+fuzz_check_url_page(const uint8_t *data, size_t size,
+    const struct server_reply *rep)
+{
+	static int said;
+	const char *req = (const char *)data, *nl;
+	size_t sel;
+
+	if (size < 5 || strncmp(req, "URL:", 4) != 0 ||
+	    rep->resp->status != 20 ||
+	    (nl = memchr(req, '\n', size)) == NULL)
+		return;
+	sel = (size_t)(nl - req);
+	if (sel > 0 && req[sel - 1] == '\r')
+		sel--;
+	if (memchr(req, '\t', sel) != NULL)
+		sel = (size_t)((const char *)memchr(req, '\t', sel) - req);
+	if (sel <= 4 || fuzz_href_is(rep->out, rep->outlen, req + 4, sel - 4))
+		return;
+	if (fuzz_check_url)
+		fuzz_fail("a URL: selector not answered by a page linking "
+		    "its url", "gopher", rep->out, rep->outlen);
+	if (!said++)
+		fprintf(stderr, "fuzz_serve: gopher answers a URL: selector "
+		    "with no page linking its url (request \"%s\"); "
+		    "FUZZ_SERVE_URL=1 makes this fatal\n",
+		    fuzz_shown(data, size));
 }
 
 /* the request as the worker holds it: exactly len bytes and a NUL, in a
@@ -608,6 +684,8 @@ fuzz_plain(const uint8_t *data, size_t size, enum listen_kind kind,
 		    proto, (const char *)data, len);
 	if (rc == 0)
 		fuzz_check_bytes(data, size, proto, once.out, once.outlen);
+	if (rc == 0 && kind == LISTEN_GOPHER)
+		fuzz_check_url_page(data, size, &once);
 	server_reply_free(&once);
 	server_reply_free(&split);
 }
