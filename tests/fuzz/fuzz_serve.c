@@ -36,9 +36,11 @@
 
 #include <netinet/in.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +260,36 @@ fuzz_cleanup(void)
 {
 	if (fuzz_dir[0] != '\0')
 		nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_dir[0] = '\0';
+}
+
+/* the capsules of harnesses that crashed (the sanitizers and libFuzzer
+ * exit without atexit): each names its process in its "pid" file */
+static void
+fuzz_sweep(void)
+{
+	struct dirent *de;
+	char path[300];
+	DIR *d;
+	FILE *f;
+	long pid;
+
+	if ((d = opendir("/tmp")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "fuzz_serve.", 11) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s/pid", de->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		if (fscanf(f, "%ld", &pid) == 1 && pid > 0 &&
+		    kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
+			snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+			nftw(path, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+		}
+		fclose(f);
+	}
+	closedir(d);
 }
 
 /* a port free now on loopback, for a listener closed right after */
@@ -302,7 +334,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(fuzz_dir) == NULL)
 		fuzz_die("mkdtemp", fuzz_dir);
 	atexit(fuzz_cleanup);
+	fuzz_sweep();
 	fuzz_capsule(fuzz_dir);
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	snprintf(conffile, sizeof(conffile), "%s/pid", fuzz_dir);
+	if ((fd = open(conffile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) == -1 || write(fd, text, (size_t)n) != n)
+		fuzz_die("write", conffile);
+	close(fd);
 
 	/* the config as a user writes it, comments included */
 	n = snprintf(text, sizeof(text),
@@ -449,6 +488,7 @@ fuzz_fail(const char *what, const char *proto, const char *out, size_t len)
 {
 	fprintf(stderr, "fuzz_serve: %s: %s; answer (%zu bytes): %s\n",
 	    proto, what, len, fuzz_shown(out, len));
+	fuzz_cleanup();
 	abort();
 }
 
