@@ -406,16 +406,19 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- the promises ---- */
 
-/* a plain byte loop: libFuzzer would learn the markers from memmem's
- * arguments and echo them back in requests */
+/* a plain byte loop: libFuzzer would learn the markers from the
+ * arguments of memmem or strncmp and echo them back in requests */
 static int
 fuzz_has(const char *hay, size_t n, const char *needle)
 {
-	size_t k = strlen(needle), i;
+	size_t k = strlen(needle), i, m;
 
-	for (i = 0; k <= n && i <= n - k; i++)
-		if (hay[i] == needle[0] && strncmp(hay + i, needle, k) == 0)
+	for (i = 0; k <= n && i <= n - k; i++) {
+		for (m = 0; m < k && hay[i + m] == needle[m]; m++)
+			;
+		if (m == k)
 			return 1;
+	}
 	return 0;
 }
 
