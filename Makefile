@@ -202,7 +202,8 @@ FUZZ_serve_MODS = server gemini plain capsule request mime conf tls proxy \
 FUZZ_serve_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 
 define fuzz_harness
-$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c) | $(B)/.deps-sanitize
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_$(1)_MODS:%=src/%.c) \
+	    $(wildcard src/*.h) | $(B)/.deps-sanitize
 	@command -v $$(FUZZ_CC) >/dev/null || \
 		{ echo "make fuzz needs $$(FUZZ_CC): apt-get install clang" >&2; exit 1; }
 	@mkdir -p $$(dir $$@)
