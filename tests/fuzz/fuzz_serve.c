@@ -566,6 +566,10 @@ fuzz_href_is(const char *out, size_t len, const char *url, size_t n)
 		}
 		if (j < len && out[j] == '"' && m == n)
 			same++;
+		/* go on after the value: a url may itself hold href=" */
+		while (j < len && out[j] != '"')
+			j++;
+		i = j;
 	}
 	return hrefs == 1 && same == 1;
 }
