@@ -197,8 +197,8 @@ FUZZ_mailbody_MODS = mailbody
 FUZZ_template_MODS = template
 FUZZ_listcmd_MODS = listcmd mailhdr
 # the whole request path, over a capsule it makes (tests/fuzz/fuzz_serve.c)
-FUZZ_serve_MODS = server gemini plain capsule request mime conf tls proxy \
-	buf utf8 gemtext plaintext log
+FUZZ_serve_MODS = server gemini plain capsule request mime conf confline \
+	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log
 FUZZ_serve_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 
 define fuzz_harness

@@ -2,7 +2,8 @@
  * libFuzzer: capsuled's whole request path, raw bytes in, response bytes
  * out. a real capsule is made once under a mkdtemp directory (pages, empty
  * files, directories and an empty one, odd names, symlinks inside and out,
- * a hard link) and loaded as capsuled loads it (conf_load, server_prepare).
+ * a hard link) and loaded as capsuled loads it (conf_load, server_prepare,
+ * server_commit).
  * every input is then answered as each listener would answer it:
  *   - gopher and finger, the line whole and again byte by byte;
  *   - gemini without sni and with sni naming each server (a PROXY
@@ -352,6 +353,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "finger-listen = {\"127.0.0.1:%d\"}\n"
 	    "state-dir     = \"%s/state\"\n"
 	    "log-level     = \"error\"\n"
+	    "%s"
 	    "# auto-index on: listings are generated\n"
 	    "server \"localhost\" {\n"
 	    "\taliases    = {\"127.0.0.1\", \"::1\"}\n"
@@ -365,7 +367,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "\troot       = \"%s/root\"\n"
 	    "}\n",
 	    fuzz_free_port(), fuzz_free_port(), fuzz_free_port(),
-	    fuzz_free_port(), fuzz_dir, fuzz_dir, fuzz_dir);
+	    fuzz_free_port(), fuzz_dir,
+	    /* as root capsuled wants a user to drop to; nothing is dropped
+	     * here, the user only owns the state files with root */
+	    geteuid() == 0 ? "user          = \"nobody\"\n" : "",
+	    fuzz_dir, fuzz_dir);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		fuzz_die("config", "too long");
 	snprintf(conffile, sizeof(conffile), "%s/capsuled.conf", fuzz_dir);
@@ -381,9 +387,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	log_setlevel(conf->log_level);
-	if (mkdir(conf->state_dir, 0755) == -1 && errno != EEXIST)
-		fuzz_die("mkdir", conf->state_dir);
-	if (server_prepare(conf, NULL, &fuzz_srv, err, sizeof(err)) == -1) {
+	if (server_prepare(conf, NULL, &fuzz_srv, err, sizeof(err)) == -1 ||
+	    server_commit(fuzz_srv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_serve: %s\n", err);
 		exit(1);
 	}
