@@ -209,10 +209,15 @@ FUZZ_mailhdr_MODS = mailhdr
 FUZZ_mailbody_MODS = mailbody
 FUZZ_template_MODS = template
 FUZZ_listcmd_MODS = listcmd mailhdr
+# the whole request path, over a capsule it makes (tests/fuzz/fuzz_serve.c)
+FUZZ_serve_MODS = server gemini plain capsule request mime conf confline \
+	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log
+FUZZ_serve_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 
 define fuzz_harness
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c \
-	    $(foreach m,$(FUZZ_$(1)_MODS),$(wildcard src/*/$(m).c)) | $(B)/.deps-sanitize
+	    $(foreach m,$(FUZZ_$(1)_MODS),$(wildcard src/*/$(m).c)) \
+	    $(wildcard src/*/*.h) | $(B)/.deps-sanitize
 	@command -v $$(FUZZ_CC) >/dev/null || \
 		{ echo "make fuzz needs $$(FUZZ_CC): apt-get install clang" >&2; exit 1; }
 	@mkdir -p $$(dir $$@)
@@ -221,19 +226,25 @@ $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c \
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_harness,$(n))))
 
+# every harness runs even when one fails, so one crash hides no other;
+# the target fails at the end, naming the harnesses that did
 fuzz:
 	@contrib/deps.sh build fuzz
 	@$(MAKE) --no-print-directory \
 		$(foreach n,$(or $(FUZZ),$(FUZZ_NAMES)),$(B)/fuzz/fuzz_$(n))
-	@for n in $(or $(FUZZ),$(FUZZ_NAMES)); do \
+	@failed=; for n in $(or $(FUZZ),$(FUZZ_NAMES)); do \
 		seeds=; for d in tests/fuzz/$$n tests/fuzz/corpus/$$n; do \
 			[ -d $$d ] && seeds="$$seeds $$d"; done; \
 		mkdir -p $(B)/fuzz/$$n; \
 		echo "# fuzz_$$n: $(FUZZ_SECONDS)s on$$seeds"; \
 		$(B)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) \
 			-print_final_stats=1 -artifact_prefix=$(B)/fuzz/$$n- \
-			$(B)/fuzz/$$n $$seeds || exit 1; \
-	done
+			$(B)/fuzz/$$n $$seeds || failed="$$failed $$n"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+		echo "# fuzz: failed:$$failed (inputs in $(B)/fuzz/NAME-crash-*)" >&2; \
+		exit 1; \
+	fi
 
 .PHONY: fuzz
 

@@ -38,7 +38,6 @@
 
 #define SERVER_CHUNK	(64 * 1024)	/* file bytes per write */
 #define SERVER_SMALL	(16 * 1024)	/* bodies sent with the header */
-#define SERVER_LINE	(1024 + 2)	/* url + crlf */
 
 enum conn_state {
 	CONN_PROXY,		/* reading a proxy protocol header */
@@ -66,13 +65,11 @@ struct conn {
 	time_t		 read_deadline, deadline;
 	char		*line;		/* the request, once bytes come */
 	size_t		 linelen;
-	struct response	*resp;		/* once there is one to log */
+	struct server_reply rep;	/* the answer; rep.resp once there is
+					   one to log */
 	struct tls_out	 tout;		/* tls bytes not yet sent */
 	int		 flushing;	/* waiting for the socket to drain */
-	char		*out;		/* header (+ small body) */
-	size_t		 outlen, outoff;
-	off_t		 fileoff;
-	size_t		 bytes;		/* body bytes sent */
+	size_t		 outoff;	/* rep.out bytes sent */
 	int		 counted;	/* holds one of its address's slots */
 	unsigned	 capbucket;	/* which (addrcap.h) */
 };
@@ -363,14 +360,16 @@ server_log_access(struct worker *w, struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (end.tv_sec - c->start.tv_sec) * 1000 +
 	    (end.tv_nsec - c->start.tv_nsec) / 1000000;
-	log_escape(host, sizeof(host), c->resp->host, strlen(c->resp->host));
-	log_escape(path, sizeof(path), c->resp->path, strlen(c->resp->path));
+	log_escape(host, sizeof(host), c->rep.resp->host,
+	    strlen(c->rep.resp->host));
+	log_escape(path, sizeof(path), c->rep.resp->path,
+	    strlen(c->rep.resp->path));
 	t = time(NULL);
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldms\n",
-	    stamp, c->peer, host[0] ? host : "-", path, c->resp->status,
-	    c->bytes, ms);
+	    stamp, c->peer, host[0] ? host : "-", path, c->rep.resp->status,
+	    c->rep.bytes, ms);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line))
@@ -390,18 +389,15 @@ server_log_access(struct worker *w, struct conn *c)
 static void
 server_close(struct worker *w, struct conn *c)
 {
-	if (c->resp != NULL) {
+	if (c->rep.resp != NULL)
 		server_log_access(w, c);
-		gemini_response_free(c->resp);
-		free(c->resp);
-	}
+	server_reply_free(&c->rep);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->counted)
 		addrcap_release(c->capbucket);
 	tls_out_free(&c->tout);
 	close(c->fd);
-	free(c->out);
 	free(c->line);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -579,13 +575,24 @@ server_accept(struct worker *w, struct listener *l)
 }
 
 static int
-server_new_resp(struct conn *c)
+server_new_resp(struct server_reply *rp)
 {
-	if (c->resp == NULL && (c->resp = calloc(1, sizeof(*c->resp)))
+	if (rp->resp == NULL && (rp->resp = calloc(1, sizeof(*rp->resp)))
 	    == NULL)
 		return -1;
-	c->resp->file.fd = -1;
+	rp->resp->file.fd = -1;
 	return 0;
+}
+
+void
+server_reply_free(struct server_reply *rp)
+{
+	if (rp->resp != NULL) {
+		gemini_response_free(rp->resp);
+		free(rp->resp);
+	}
+	free(rp->out);
+	memset(rp, 0, sizeof(*rp));
 }
 
 /* append request bytes; the buffer is made on the first of them */
@@ -610,13 +617,13 @@ server_plain_refuse(struct worker *w, struct conn *c, const char *msg)
 	ssize_t n = write(c->fd, msg, strlen(msg));
 
 	(void)n;
-	if (server_new_resp(c) == -1) {
+	if (server_new_resp(&c->rep) == -1) {
 		server_close(w, c);
 		return;
 	}
-	c->resp->status = 59;
-	c->resp->host[0] = '\0';
-	snprintf(c->resp->path, sizeof(c->resp->path), "-");
+	c->rep.resp->status = 59;
+	c->rep.resp->host[0] = '\0';
+	snprintf(c->rep.resp->path, sizeof(c->rep.resp->path), "-");
 	server_close(w, c);
 }
 
@@ -728,45 +735,116 @@ server_ssl_want(struct worker *w, struct conn *c, int rc)
 	}
 }
 
-static int
-server_respond(struct worker *w, struct conn *c)
+int
+server_reply_gemini(const struct srv *s, const struct tls_vhost *v, int sni,
+    int port, const char *line, size_t len, struct server_reply *rp)
 {
-	const struct tls_vhost *v = tls_vhost_of(c->ssl, &w->srv->sni);
-	int sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)
-	    != NULL;
+	const char *crlf = memmem(line, len, "\r\n", 2);
 	struct response *r;
 	size_t cap;
 
-	if (server_new_resp(c) == -1)
+	if (crlf == NULL) {
+		if (len < SERVER_LINE)
+			return 1;
+		/* 1024 bytes and no crlf: too long */
+	} else
+		len = (size_t)(crlf - line);
+	/* bytes after the crlf are ignored */
+	if (server_new_resp(rp) == -1)
 		return -1;
-	r = c->resp;
-	gemini_respond(w->srv, v, sni, c->port, c->line, c->linelen, r);
+	r = rp->resp;
+	gemini_respond(s, v, sni, port, line, len, r);
 	cap = r->hlen;
 	if (r->status == 20 && r->file.listing != NULL)
 		cap += r->file.listing_len;
 	else if (r->status == 20 && r->file.size <= SERVER_SMALL)
 		cap += (size_t)r->file.size;
-	if ((c->out = malloc(cap ? cap : 1)) == NULL)
+	if ((rp->out = malloc(cap ? cap : 1)) == NULL)
 		return -1;
-	memcpy(c->out, r->header, r->hlen);
-	c->outlen = r->hlen;
+	memcpy(rp->out, r->header, r->hlen);
+	rp->outlen = r->hlen;
 	if (r->status == 20 && r->file.listing != NULL) {
-		memcpy(c->out + c->outlen, r->file.listing,
+		memcpy(rp->out + rp->outlen, r->file.listing,
 		    r->file.listing_len);
-		c->outlen += r->file.listing_len;
-		c->bytes = r->file.listing_len;
+		rp->outlen += r->file.listing_len;
+		rp->bytes = r->file.listing_len;
 	} else if (r->status == 20 && r->file.size <= SERVER_SMALL) {
 		/* small bodies go out in the header's record */
-		ssize_t n = pread(r->file.fd, c->out + c->outlen,
+		ssize_t n = pread(r->file.fd, rp->out + rp->outlen,
 		    (size_t)r->file.size, 0);
 
 		if (n < 0)
 			return -1;
-		c->outlen += (size_t)n;
-		c->bytes = (size_t)n;
-		c->fileoff = r->file.size;
+		rp->outlen += (size_t)n;
+		rp->bytes = (size_t)n;
+		rp->fileoff = r->file.size;
 	}
-	c->state = CONN_WRITE;
+	return 0;
+}
+
+/* a file body still to send */
+static int
+server_reply_pending(const struct server_reply *rp)
+{
+	return rp->resp != NULL && rp->resp->status == 20 &&
+	    rp->resp->file.fd != -1 && rp->fileoff < rp->resp->file.size;
+}
+
+int
+server_reply_next(struct server_reply *rp)
+{
+	ssize_t n;
+
+	if (!server_reply_pending(rp))
+		return 0;
+	if (rp->outlen < SERVER_CHUNK) {
+		free(rp->out);
+		rp->outlen = 0;
+		/* NULL on failure, so server_reply_free frees nothing twice */
+		if ((rp->out = malloc(SERVER_CHUNK)) == NULL)
+			return -1;
+	}
+	n = pread(rp->resp->file.fd, rp->out, SERVER_CHUNK, rp->fileoff);
+	if (n <= 0)
+		return -1;	/* file shrank */
+	rp->fileoff += n;
+	rp->bytes += (size_t)n;
+	rp->outlen = (size_t)n;
+	return 1;
+}
+
+int
+server_reply_plain(const struct srv *s, enum listen_kind kind, int port,
+    const char *line, size_t len, struct server_reply *rp)
+{
+	struct plain_result res;
+	struct buf out;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	buf_init(&out, 0);
+	if (kind == LISTEN_GOPHER)
+		rc = plain_gopher(s, port, line, len, &out, &res);
+	else
+		rc = plain_finger(s, line, len, &out, &res);
+	if (rc == 1) {
+		buf_free(&out);
+		/* a full buffer without a line end: the parsers say too
+		 * long before this, so this only guards the buffer */
+		return len < SERVER_LINE ? 1 : -1;
+	}
+	/* the reply owns the bytes now, and frees them */
+	if (rc == -1 || (rp->out = buf_release(&out, &rp->outlen)) == NULL) {
+		buf_free(&out);
+		return -1;
+	}
+	rp->bytes = rp->outlen;
+	if (server_new_resp(rp) == -1)
+		return -1;
+	rp->resp->status = res.status;
+	snprintf(rp->resp->host, sizeof(rp->resp->host), "%s",
+	    kind == LISTEN_GOPHER ? "gopher" : "finger");
+	snprintf(rp->resp->path, sizeof(rp->resp->path), "%s", res.what);
 	return 0;
 }
 
@@ -774,8 +852,6 @@ server_respond(struct worker *w, struct conn *c)
 static int
 server_plain(struct worker *w, struct conn *c)
 {
-	struct plain_result res;
-	struct buf out;
 	ssize_t n;
 	int rc;
 
@@ -784,32 +860,11 @@ server_plain(struct worker *w, struct conn *c)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	if (n == 0 || server_line_add(c, w->scratch, (size_t)n) == -1)
 		return -1;
-	memset(&res, 0, sizeof(res));
-	buf_init(&out, 0);
-	if (c->l->kind == LISTEN_GOPHER)
-		rc = plain_gopher(w->srv, c->l->port, c->line, c->linelen,
-		    &out, &res);
-	else
-		rc = plain_finger(w->srv, c->line, c->linelen, &out, &res);
-	if (rc == 1) {
-		buf_free(&out);
-		/* a full buffer without a line end: the parsers say too
-		 * long before this, so this only guards the buffer */
-		return c->linelen < SERVER_LINE ? 0 : -1;
-	}
-	/* the connection owns the bytes now, and frees them */
-	if (rc == -1 || (c->out = buf_release(&out, &c->outlen)) == NULL) {
-		buf_free(&out);
-		return -1;
-	}
+	rc = server_reply_plain(w->srv, c->l->kind, c->l->port, c->line,
+	    c->linelen, &c->rep);
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
 	c->outoff = 0;
-	c->bytes = c->outlen;
-	if (server_new_resp(c) == -1)
-		return -1;
-	c->resp->status = res.status;
-	snprintf(c->resp->host, sizeof(c->resp->host), "%s",
-	    c->l->kind == LISTEN_GOPHER ? "gopher" : "finger");
-	snprintf(c->resp->path, sizeof(c->resp->path), "%s", res.what);
 	c->state = CONN_PLAIN_WRITE;
 	server_watch(w, c, EPOLLOUT);
 	return 1;
@@ -820,7 +875,6 @@ static int
 server_step(struct worker *w, struct conn *c)
 {
 	int rc;
-	char *crlf;
 
 	for (;;) {
 		/* drain a full buffer before making more; small ones wait to
@@ -854,54 +908,40 @@ server_step(struct worker *w, struct conn *c)
 				return server_ssl_want(w, c, rc);
 			if (server_line_add(c, w->scratch, (size_t)rc) == -1)
 				return -1;
-			crlf = memmem(c->line, c->linelen, "\r\n", 2);
-			if (crlf == NULL) {
-				if (c->linelen < SERVER_LINE)
-					break;
-				/* 1024 bytes and no crlf: too long */
-			} else
-				c->linelen = (size_t)(crlf - c->line);
-			/* bytes after the crlf are ignored */
-			if (server_respond(w, c) == -1)
+			rc = server_reply_gemini(w->srv,
+			    tls_vhost_of(c->ssl, &w->srv->sni),
+			    SSL_get_servername(c->ssl,
+			    TLSEXT_NAMETYPE_host_name) != NULL, c->port,
+			    c->line, c->linelen, &c->rep);
+			if (rc == -1)
 				return -1;
+			if (rc == 0)
+				c->state = CONN_WRITE;
 			break;
 		case CONN_WRITE:
-			if (c->outoff < c->outlen) {
-				rc = SSL_write(c->ssl, c->out + c->outoff,
-				    (int)(c->outlen - c->outoff));
+			if (c->outoff < c->rep.outlen) {
+				rc = SSL_write(c->ssl, c->rep.out + c->outoff,
+				    (int)(c->rep.outlen - c->outoff));
 				if (rc <= 0)
 					return server_ssl_want(w, c, rc);
 				c->outoff += (size_t)rc;
 				break;
 			}
-			if (c->resp->status == 20 && c->resp->file.fd != -1 &&
-			    c->fileoff < c->resp->file.size) {
-				ssize_t n;
+			if (server_reply_pending(&c->rep) &&
+			    tls_ktls_send(c->ssl)) {
+				ssize_t n = SSL_sendfile(c->ssl,
+				    c->rep.resp->file.fd, c->rep.fileoff,
+				    SERVER_CHUNK * 4, 0);
 
-				if (tls_ktls_send(c->ssl)) {
-					n = SSL_sendfile(c->ssl,
-					    c->resp->file.fd, c->fileoff,
-					    SERVER_CHUNK * 4, 0);
-					if (n <= 0)
-						return server_ssl_want(w, c,
-						    (int)n);
-					c->fileoff += n;
-					c->bytes += (size_t)n;
-					break;
-				}
-				if (c->outlen < SERVER_CHUNK) {
-					free(c->out);
-					if ((c->out = malloc(SERVER_CHUNK))
-					    == NULL)
-						return -1;
-				}
-				n = pread(c->resp->file.fd, c->out,
-				    SERVER_CHUNK, c->fileoff);
 				if (n <= 0)
-					return -1;	/* file shrank */
-				c->fileoff += n;
-				c->bytes += (size_t)n;
-				c->outlen = (size_t)n;
+					return server_ssl_want(w, c, (int)n);
+				c->rep.fileoff += n;
+				c->rep.bytes += (size_t)n;
+				break;
+			}
+			if ((rc = server_reply_next(&c->rep)) == -1)
+				return -1;
+			if (rc == 1) {
 				c->outoff = 0;
 				break;
 			}
@@ -937,9 +977,9 @@ server_step(struct worker *w, struct conn *c)
 				return rc;
 			break;
 		case CONN_PLAIN_WRITE:
-			while (c->outoff < c->outlen) {
-				ssize_t n = send(c->fd, c->out + c->outoff,
-				    c->outlen - c->outoff, MSG_NOSIGNAL);
+			while (c->outoff < c->rep.outlen) {
+				ssize_t n = send(c->fd, c->rep.out + c->outoff,
+				    c->rep.outlen - c->outoff, MSG_NOSIGNAL);
 
 				if (n == -1)
 					return (errno == EAGAIN ||

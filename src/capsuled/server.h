@@ -34,6 +34,37 @@ struct srv {
 	int		 accesslog_fd;	/* pipe to the master, or -1 */
 };
 
+#define SERVER_LINE	(1024 + 2)	/* the longest request: url + crlf */
+
+struct response;
+
+/* one answer, built from the request bytes in memory without touching a
+ * socket (the worker and tests/fuzz/fuzz_serve.c call the same code): the
+ * worker sends out, then for gemini what server_reply_next adds, and frees
+ * it all with server_reply_free, whatever the path */
+struct server_reply {
+	char		*out;		/* header (+ small body) */
+	size_t		 outlen;
+	size_t		 bytes;		/* body bytes produced so far */
+	off_t		 fileoff;	/* where the file body goes on */
+	struct response	*resp;		/* status and log fields, the file */
+};
+
+/* the request read so far, len bytes at line. 1: no line end yet, read
+ * more; 0: the reply holds the answer; -1: none could be built, close.
+ * gemini: vhost is the one the handshake chose, sni whether the client
+ * named one, port the one it reached; kind: LISTEN_GOPHER or
+ * LISTEN_FINGER */
+int	server_reply_gemini(const struct srv *, const struct tls_vhost *,
+	    int sni, int port, const char *line, size_t len,
+	    struct server_reply *);
+int	server_reply_plain(const struct srv *, enum listen_kind, int port,
+	    const char *line, size_t len, struct server_reply *);
+/* the next piece of a gemini file body into out (outlen bytes): 1 when
+ * there was one, 0 when the body is complete, -1 on error */
+int	server_reply_next(struct server_reply *);
+void	server_reply_free(struct server_reply *);
+
 /* build a generation; listeners are reused from old (may be NULL) when
  * the address and kind match. reads and checks, writes nothing and
  * changes nothing in force: -1 with err set. started as root it looks
