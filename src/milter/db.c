@@ -335,17 +335,6 @@ db_ref_known(struct db *db, const char *ref)
 }
 
 int
-db_ref_committed(struct db *db, const char *ref)
-{
-	int rc;
-
-	pthread_mutex_lock(&db->mtx);
-	rc = db_ref_known(db, ref);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
-}
-
-int
 db_ack_committed(struct db *db, const char *ref, const char *sender,
     long long when)
 {

@@ -82,7 +82,6 @@ int	db_autoreply_allow(struct db *, const char *addr, long long now,
 	    int limit);
 
 /* outside a transaction: locks by itself */
-int	db_ref_committed(struct db *, const char *ref);
 /* 1 when the enquiry whose acknowledgement was spooled as ref, sender and
  * time (what milter_eom records in one transaction with it) was committed
  * with ack "sent", 0 when not, -1 on error. a reference alone is not

@@ -277,7 +277,6 @@ main(void)
 		    600) == 1, "after the interval it is again");
 		mlist_db_close();
 	}
-	mlist_cache_clear();
 	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
 	if (system(err) != 0)
 		printf("# could not remove %s\n", dir);
