@@ -55,7 +55,7 @@ CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
 MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr mailbody \
-	template xio conf_mlist mlist mlist_db listcmd milter_list
+	template xio conf_mlist mlist listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
 
 COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)

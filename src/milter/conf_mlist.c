@@ -7,11 +7,11 @@
 
 #include "conf_milter.h"
 #include "conf_mlist.h"
+#include "db.h"
 #include "listcmd.h"
 #include "log.h"
 #include "mailhdr.h"
 #include "mlist.h"
-#include "mlist_db.h"
 
 static cfg_opt_t conf_mlist_list_opts[] = {
 	CFG_STR("name", "", CFGF_NONE),
@@ -149,7 +149,7 @@ v_list(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	/* LOCAL-request, LOCAL-confirm+TOKEN and LOCAL-bounces must fit */
-	if ((size_t)(at - addr) > 64 - 8 - 1 - MLIST_TOKEN_LEN) {
+	if ((size_t)(at - addr) > 64 - 8 - 1 - DB_TOKEN_LEN) {
 		cfg_error(cfg, "list \"%s\": local part too long for "
 		    "LIST-confirm+TOKEN addresses", cfg_title(sec));
 		return -1;

@@ -56,7 +56,7 @@ int	conf_mlist_convert(cfg_t *, struct milter_conf *, char *err,
 void	conf_mlist_free(struct milter_conf *);
 
 /* the list addr belongs to, and how; for CONF_LIST_CONFIRM the token
- * from the address goes to token (MLIST_TOKEN_LEN hex + 1) */
+ * from the address goes to token (DB_TOKEN_LEN hex + 1) */
 struct conf_list *conf_mlist_find(struct milter_conf *, const char *addr,
 	    int *kind, char *token, size_t tokensz);
 /* 1 when addr is one of the list's owners */

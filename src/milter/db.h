@@ -1,6 +1,8 @@
-/* the milter's state in sqlite: references, the enquiry log, the times
- * acknowledgements went out. durable (wal, synchronous=full) and safe
- * under libmilter's threads: one connection behind one mutex */
+/* the milter's state in sqlite (state-dir/enquiries.db): references, the
+ * enquiry log, the times acknowledgements went out, mailing-list tokens
+ * and list reply times. durable (wal, synchronous=full) and safe under
+ * libmilter's threads: one connection behind one mutex, opened at start
+ * and closed at stop, every query a statement prepared at open */
 #ifndef DB_H
 #define DB_H
 
@@ -94,6 +96,26 @@ int	db_autoreply_allow_now(struct db *, const char *addr, long long now,
 /* the last n enquiries, newest first */
 int	db_list(struct db *, int n, void (*cb)(const struct db_enquiry *,
 	    void *), void *arg);
+
+/* mailing lists, outside a transaction: each locks by itself */
+#define DB_TOKEN_LEN	32	/* hex characters */
+/* a new token for action ("subscribe", "unsubscribe", "add", "remove")
+ * on addr, valid until expires; token gets DB_TOKEN_LEN + 1 bytes */
+int	db_token_new(struct db *, const char *list, const char *action,
+	    const char *addr, long long now, long long expires, char *token,
+	    size_t tokensz);
+/* look a token up: 0 with its action and address while it is valid,
+ * 1 when unknown, used or expired, -1 on error */
+int	db_token_get(struct db *, const char *list, const char *token,
+	    long long now, char *action, size_t actionsz, char *addr,
+	    size_t addrsz);
+/* use it up (after its action is done, so a failed action can be
+ * retried): 0 when this call used it, 1 when it was gone, -1 error */
+int	db_token_use(struct db *, const char *list, const char *token);
+/* 1 when a reply of kind key may go to sender now (and it is recorded),
+ * 0 when one went out less than interval seconds ago, -1 on error */
+int	db_reply_allowed(struct db *, const char *sender, const char *key,
+	    long long now, long long interval);
 
 const char *db_errmsg(struct db *);
 

@@ -44,7 +44,6 @@
 #include "mailhdr.h"
 #include "milter_list.h"
 #include "mlist.h"
-#include "mlist_db.h"
 #include "xio.h"
 
 #define ML_REQUEST_BODY		(64 * 1024)	/* the first line is enough */
@@ -65,7 +64,7 @@ struct ml_rcpt {
 	int			 kind;		/* CONF_LIST_* */
 	int			 looped;	/* a post seen before */
 	char			 raw[MAILHDR_ADDR_MAX + 2];
-	char			 token[MLIST_TOKEN_LEN + 1];
+	char			 token[DB_TOKEN_LEN + 1];
 };
 
 struct milter_list_msg {
@@ -123,7 +122,7 @@ milter_list_rcpt(SMFICTX *ctx, struct milter_list_msg **lmp,
 	struct mlist_members *mm;
 	struct conf_list *l;
 	struct ml_rcpt *r;
-	char token[MLIST_TOKEN_LEN + 1], text[512], err[512];
+	char token[DB_TOKEN_LEN + 1], text[512], err[512];
 	int kind, member;
 
 	if (addr[0] == '\0' || (l = conf_mlist_find(c, addr, &kind, token,
@@ -345,7 +344,7 @@ ml_put(char *buf, size_t bufsz, size_t *len, const char *name,
 	return 0;
 }
 
-static struct db *ml_db;	/* the milter's store: auto-reply-limit */
+static struct db *ml_db;	/* the milter's store: auto-reply-limit, tokens */
 
 void
 milter_list_set_db(struct db *db)
@@ -560,7 +559,7 @@ ml_answer(const struct ml_req *q, const char *kind, const char *to,
 		return "failed";
 	if (limited) {
 		snprintf(key, sizeof(key), "%s:%s", q->l->address, kind);
-		if ((rc = mlist_db_reply_allowed(to, key, q->now,
+		if ((rc = db_reply_allowed(ml_db, to, key, q->now,
 		    q->l->reply_interval)) == 0)
 			return "rate-limited";
 		if (rc == -1)
@@ -593,11 +592,11 @@ ml_ask(const struct ml_req *q, const char *action, const char *addr,
     const char *to)
 {
 	struct ml_text t = { .len = 0 };
-	char token[MLIST_TOKEN_LEN + 1], confirm[MAILHDR_ADDR_MAX];
+	char token[DB_TOKEN_LEN + 1], confirm[MAILHDR_ADDR_MAX];
 	char subject[128], life[64];
 	const char *res;
 
-	if (mlist_db_token_new(q->l->address, action, addr, q->now, q->now +
+	if (db_token_new(ml_db, q->l->address, action, addr, q->now, q->now +
 	    q->l->token_lifetime, token, sizeof(token)) == -1)
 		return "failed";
 	snprintf(confirm, sizeof(confirm), "%s%s@%s", q->l->confirm_prefix,
@@ -636,7 +635,7 @@ ml_confirm(const struct ml_req *q, const char *token, int *tempfail)
 	char subject[MAILHDR_ADDR_MAX + 64];
 	int rc, changed = 0;
 
-	rc = mlist_db_token_get(q->l->address, token, q->now, action,
+	rc = db_token_get(ml_db, q->l->address, token, q->now, action,
 	    sizeof(action), addr, sizeof(addr));
 	if (rc == -1) {
 		*tempfail = 1;
@@ -660,7 +659,7 @@ ml_confirm(const struct ml_req *q, const char *token, int *tempfail)
 		*tempfail = 1;
 		return "members file";
 	}
-	if (mlist_db_token_use(q->l->address, token) == -1) {
+	if (db_token_use(ml_db, q->l->address, token) == -1) {
 		*tempfail = 1;
 		return "database";
 	}
@@ -1181,7 +1180,6 @@ milter_list_eom(SMFICTX *ctx, struct milter_list_msg *lm,
     const char *qid, size_t nrcpts, size_t *left, const char **why)
 {
 	struct ml_req q;
-	char err[512];
 	size_t i, j, removed = 0, expanded = 0;
 	int first = 1, rc, seen;
 
@@ -1232,11 +1230,6 @@ milter_list_eom(SMFICTX *ctx, struct milter_list_msg *lm,
 			continue;
 		}
 		/* 2. a request: answered, then consumed */
-		if (mlist_db_open(c->state_dir, err, sizeof(err)) == -1) {
-			log_warnx("%s: list: %s", qid, err);
-			*why = "database unavailable";
-			return -1;
-		}
 		q.l = r->list;
 		if (ml_request(&q, r, lm, why) == -1)
 			return -1;
@@ -1255,7 +1248,7 @@ milter_list_expand(SMFICTX *ctx, struct milter_conf *c, const char *addr)
 {
 	struct mlist_members *mm;
 	struct conf_list *l;
-	char token[MLIST_TOKEN_LEN + 1], err[512];
+	char token[DB_TOKEN_LEN + 1], err[512];
 	size_t n;
 	int kind, rc;
 

@@ -1,10 +1,12 @@
 /* reference allocation: unique, monotonic per year and prefix, durable
- * across reopen, safe under threads; ack times; the enquiry log */
+ * across reopen, safe under threads; ack times; the enquiry log; list
+ * tokens and reply times */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -213,6 +215,44 @@ test_cases(const char *dir)
 	db_close(db);
 }
 
+/* mailing lists: tokens single use, expiring, per list; replies rate
+ * limited per sender and kind */
+static void
+test_list(struct db *db)
+{
+	char tok[DB_TOKEN_LEN + 1], tok2[DB_TOKEN_LEN + 1];
+	char act[32], who[320];
+	long long now = time(NULL);
+
+	CHECK(db_token_new(db, "l@x.org", "subscribe",
+	    "jane@example.org", now, now + 60, tok, sizeof(tok)) == 0 &&
+	    strlen(tok) == DB_TOKEN_LEN, "a token: %s", tok);
+	CHECK(db_token_new(db, "l@x.org", "unsubscribe",
+	    "bob@example.org", now, now + 60, tok2, sizeof(tok2)) == 0 &&
+	    strcmp(tok, tok2) != 0, "tokens differ");
+	CHECK(db_token_get(db, "other@x.org", tok, now, act,
+	    sizeof(act), who, sizeof(who)) == 1,
+	    "a token is for its list only");
+	CHECK(db_token_get(db, "l@x.org", tok, now, act, sizeof(act),
+	    who, sizeof(who)) == 0 && strcmp(act, "subscribe") == 0 &&
+	    strcmp(who, "jane@example.org") == 0, "looked up");
+	CHECK(db_token_use(db, "l@x.org", tok) == 0, "used");
+	CHECK(db_token_use(db, "l@x.org", tok) == 1 &&
+	    db_token_get(db, "l@x.org", tok, now, act, sizeof(act),
+	    who, sizeof(who)) == 1, "once only");
+	CHECK(db_token_get(db, "l@x.org", tok2, now + 61, act,
+	    sizeof(act), who, sizeof(who)) == 1, "expired after its "
+	    "lifetime");
+	CHECK(db_reply_allowed(db, "a@x.org", "help", now, 600) == 1,
+	    "a first reply allowed");
+	CHECK(db_reply_allowed(db, "a@x.org", "help", now + 599,
+	    600) == 0, "a second within the interval is not");
+	CHECK(db_reply_allowed(db, "a@x.org", "subscribe", now + 599,
+	    600) == 1, "another kind is");
+	CHECK(db_reply_allowed(db, "a@x.org", "help", now + 600,
+	    600) == 1, "after the interval it is again");
+}
+
 static void
 count(const struct db_enquiry *e, void *arg)
 {
@@ -333,6 +373,7 @@ main(void)
 	    0, "same reference, another sender: not committed");
 	CHECK(db_list(db, 10, count, NULL) == 0 && listed == 2, "list %d",
 	    listed);
+	test_list(db);
 	db_close(db);
 
 	test_cases(dir);
