@@ -330,7 +330,7 @@ db_find_msgid(struct db *db, const char *msgid, const char *sender,
     char *ref, size_t refsz)
 {
 	sqlite3_stmt *st = db->st[ST_FIND_MSGID];
-	int rc, ret = 1;
+	int rc, ret = 0;
 
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
@@ -340,7 +340,7 @@ db_find_msgid(struct db *db, const char *msgid, const char *sender,
 
 		if (r && strlen(r) < refsz) {
 			strcpy(ref, r);
-			ret = 0;
+			ret = 1;
 		} else
 			ret = -1;
 	} else if (rc != SQLITE_DONE)
@@ -390,14 +390,14 @@ db_ack_last(struct db *db, const char *sender, const char *enquiry,
     long long *when)
 {
 	sqlite3_stmt *st = db->st[ST_ACK_LAST];
-	int rc, ret = 1;
+	int rc, ret = 0;
 
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*when = sqlite3_column_int64(st, 0);
-		ret = 0;
+		ret = 1;
 	} else if (rc != SQLITE_DONE)
 		ret = -1;
 	sqlite3_reset(st);
@@ -439,12 +439,12 @@ db_enquiry_add(struct db *db, const struct db_enquiry *e)
 	return db_step_done(db, ST_ENQ_ADD);
 }
 
-/* one text column of one row: 0 and its value, 1 no row, -1 error */
+/* one text column of one row: 1 and its value, 0 no row, -1 error */
 static int
 db_one_text(struct db *db, int which, char *out, size_t outsz)
 {
 	sqlite3_stmt *st = db->st[which];
-	int rc, ret = 1;
+	int rc, ret = 0;
 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -454,7 +454,7 @@ db_one_text(struct db *db, int which, char *out, size_t outsz)
 			v = "";
 		if (strlen(v) < outsz) {
 			strcpy(out, v);
-			ret = 0;
+			ret = 1;
 		} else
 			ret = -1;
 	} else if (rc != SQLITE_DONE)
@@ -471,7 +471,7 @@ db_thread_msgid(struct db *db, const char *msgid, const char *enquiry,
 	sqlite3_stmt *st = db->st[ST_THREAD_MSGID];
 
 	if (msgid[0] == '\0')
-		return 1;
+		return 0;
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
 	return db_one_text(db, ST_THREAD_MSGID, ref, refsz);
@@ -637,7 +637,7 @@ db_token_get(struct db *db, const char *list, const char *token,
 {
 	sqlite3_stmt *st = db->st[ST_TOKEN_GET];
 	const char *a, *d;
-	int rc, ret = 1;
+	int rc, ret = 0;
 
 	pthread_mutex_lock(&db->mtx);
 	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
@@ -653,7 +653,7 @@ db_token_get(struct db *db, const char *list, const char *token,
 		else {
 			strcpy(action, a);
 			strcpy(addr, d);
-			ret = 0;
+			ret = 1;
 		}
 	} else if (rc != SQLITE_DONE) {
 		log_warnx("sqlite: token: %s", sqlite3_errmsg(db->h));
@@ -675,7 +675,7 @@ db_token_use(struct db *db, const char *list, const char *token)
 	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
 	if ((ret = db_step_done(db, ST_TOKEN_USE)) == 0)
-		ret = sqlite3_changes(db->h) == 1 ? 0 : 1;
+		ret = sqlite3_changes(db->h) == 1;
 	pthread_mutex_unlock(&db->mtx);
 	return ret;
 }

@@ -504,7 +504,7 @@ struct milter_case {
 	int		 is_case;	/* ref is a case, not a marker */
 };
 
-/* 0 and the case one of the msg-ids names (the last named first), 1 when
+/* 1 and the case one of the msg-ids names (the last named first), 0 when
  * none does, -1 on error */
 static int
 milter_thread_ids(const char *ids, const char *enquiry, char *ref,
@@ -515,18 +515,18 @@ milter_thread_ids(const char *ids, const char *enquiry, char *ref,
 	int rc;
 
 	if (snprintf(buf, sizeof(buf), "%s", ids) >= (int)sizeof(buf))
-		return 1;
+		return 0;
 	while (buf[0]) {
 		sp = strrchr(buf, ' ');
 		id = sp ? sp + 1 : buf;
 		if (*id && (rc = db_thread_msgid(milter_db, id, enquiry, ref,
-		    refsz)) != 1)
+		    refsz)) != 0)
 			return rc;
 		if (sp == NULL)
 			break;
 		*sp = '\0';
 	}
-	return 1;
+	return 0;
 }
 
 /* 1 when addr is one of the enquiry's routes, or a category's: the staff
@@ -575,31 +575,28 @@ milter_thread(struct milter_msg *m, struct conf_enquiry *e, const char *key,
 	/* 1. */
 	rc = db_find_msgid(milter_db, key, m->sender, mc->ref,
 	    sizeof(mc->ref));
-	if (rc == 0)
+	if (rc == 1)
 		mc->retry = 1;
 	/* 2. */
-	if (rc == 1 && (rc = milter_thread_ids(m->in_reply_to, e->address,
-	    mc->ref, sizeof(mc->ref))) == 1)
+	if (rc == 0 && (rc = milter_thread_ids(m->in_reply_to, e->address,
+	    mc->ref, sizeof(mc->ref))) == 0)
 		rc = milter_thread_ids(m->hdr.references, e->address, mc->ref,
 		    sizeof(mc->ref));
 	/* 3. */
-	if (rc == 1 && mailhdr_find_tag(m->hdr.subject, e->reference, tag,
+	if (rc == 0 && mailhdr_find_tag(m->hdr.subject, e->reference, tag,
 	    sizeof(tag)) == 0) {
 		rc = db_case_party(milter_db, tag, m->sender);
 		/* staff answering a case of their enquiry */
 		if (rc == 0 && milter_is_route(e, m->sender))
 			rc = db_ref_known(milter_db, tag);
-		if (rc == 1) {
+		if (rc == 1)
 			snprintf(mc->ref, sizeof(mc->ref), "%s", tag);
-			rc = 0;
-		} else if (rc == 0) {
+		else if (rc == 0)
 			snprintf(mc->claimed, sizeof(mc->claimed), "%s", tag);
-			rc = 1;
-		}
 	}
 	if (rc == -1)
 		return -1;
-	if (rc == 0) {
+	if (rc == 1) {
 		mc->is_case = strncmp(mc->ref, DB_AUTO_PREFIX,
 		    strlen(DB_AUTO_PREFIX)) != 0;
 		return db_case_category(milter_db, mc->ref, mc->category,
@@ -893,7 +890,7 @@ milter_eom(SMFICTX *ctx)
 		rc = db_ack_last(milter_db, m->sender, e->address, &last);
 		if (rc == -1)
 			goto dbfail;
-		if (rc == 0 && now - last < e->ack_interval)
+		if (rc == 1 && now - last < e->ack_interval)
 			why = MAILHDR_NOACK_INTERVAL;
 	}
 	if (why == MAILHDR_ACK && (rc = db_autoreply_allow(milter_db,

@@ -641,7 +641,7 @@ ml_confirm(const struct ml_req *q, const char *token, int *tempfail)
 		*tempfail = 1;
 		return "database";
 	}
-	if (rc == 1) {
+	if (rc == 0) {
 		ml_add(&t, "The confirmation code %s for the mailing list\n"
 		    "\"%s\" <%s> is unknown, used or expired.\n"
 		    "Send your request to %s again.\n", token, q->l->name,
