@@ -54,7 +54,7 @@ CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter enquiry milter_proto db ack ackmac mailhdr mailbody \
+MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db ack ackmac mailhdr mailbody \
 	template xio conf_mlist mlist listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
 

@@ -280,7 +280,8 @@ enquiry_is_list(struct milter_conf *c, const char *addr)
 	char token[128];
 	int kind;
 
-	return conf_mlist_find(c, addr, &kind, token, sizeof(token)) != NULL;
+	return conf_mlist_find(c->lists, c->nlists, addr, &kind, token,
+	    sizeof(token)) != NULL;
 }
 
 /* 1 when every recipient is one of the trust's own addresses (enquiry

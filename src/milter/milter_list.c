@@ -125,8 +125,9 @@ milter_list_rcpt(SMFICTX *ctx, struct milter_list_msg **lmp,
 	char token[DB_TOKEN_LEN + 1], text[512], err[512];
 	int kind, member;
 
-	if (addr[0] == '\0' || (l = conf_mlist_find(c, addr, &kind, token,
-	    sizeof(token))) == NULL || kind == CONF_LIST_BOUNCE)
+	if (addr[0] == '\0' || (l = conf_mlist_find(c->lists, c->nlists,
+	    addr, &kind, token, sizeof(token))) == NULL ||
+	    kind == CONF_LIST_BOUNCE)
 		return MILTER_LIST_PASS;
 
 	/* 1. the posting policy, now, so a refusal never becomes a bounce */
@@ -1241,8 +1242,8 @@ milter_list_expand(SMFICTX *ctx, struct milter_conf *c, const char *addr)
 	size_t n;
 	int kind, rc;
 
-	if ((l = conf_mlist_find(c, addr, &kind, token, sizeof(token))) ==
-	    NULL || kind != CONF_LIST_POST)
+	if ((l = conf_mlist_find(c->lists, c->nlists, addr, &kind, token,
+	    sizeof(token))) == NULL || kind != CONF_LIST_POST)
 		return 0;
 	if ((mm = mlist_get(l->members, err, sizeof(err))) == NULL) {
 		log_warnx("list %s: %s", l->address, err);
