@@ -347,6 +347,7 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return next;
 }
 
+/* 1 when addr is a recipient already: a route is not added twice */
 static int
 milter_is_rcpt(const struct enquiry_msg *m, const char *addr)
 {
@@ -358,9 +359,9 @@ milter_is_rcpt(const struct enquiry_msg *m, const char *addr)
 	return 0;
 }
 
-
 /* the header and envelope changes; -1 if the mta would not take one.
- * internal: every recipient is ours, so the internal headers may go in */
+ * res->internal: every recipient is ours, so the internal headers may go
+ * in */
 static int
 milter_modify(SMFICTX *ctx, struct enquiry_msg *m,
     const struct enquiry_result *res)
