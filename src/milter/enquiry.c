@@ -353,6 +353,107 @@ enquiry_routed(struct enquiry_result *res)
 	}
 }
 
+/* is an acknowledgement due? not when the sender had one for this
+ * enquiry within ack-interval, nor over auto-reply-limit (then *why says
+ * so). 0, or -1 on a database error */
+static int
+enquiry_ack_due(struct db *db, const struct enquiry_msg *m,
+    const struct conf_enquiry *e, time_t now, int *why)
+{
+	long long last;
+	int rc;
+
+	rc = db_ack_last(db, m->sender, e->address, &last);
+	if (rc == -1)
+		return -1;
+	if (rc == 1 && now - last < e->ack_interval) {
+		*why = MAILHDR_NOACK_INTERVAL;
+		return 0;
+	}
+	rc = db_autoreply_allow(db, m->sender, now,
+	    m->conf->auto_reply_limit);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		*why = MAILHDR_NOACK_RATE;
+	return 0;
+}
+
+/* compose the acknowledgement and write it to the spool's tmp/: 0 with
+ * its Message-ID in ackid and its spool name, -1 with res->fail */
+static int
+enquiry_ack_spool(const struct enquiry_msg *m, struct enquiry_result *res,
+    time_t now, const char *qid, char *ackid, size_t ackidsz, char *spool,
+    size_t spoolsz)
+{
+	const struct milter_conf *c = m->conf;
+	struct conf_enquiry *e = res->enq;
+	struct ack_msg am;
+	char token[ACKMAC_TOKEN_MAX], err[256], *msg;
+	size_t len;
+
+	if (ackmac_token(res->mc.ref, m->sender, token, sizeof(token)) == -1) {
+		res->fail = "cannot make the acknowledgement's Message-ID";
+		return -1;
+	}
+	memset(&am, 0, sizeof(am));
+	am.reference = res->mc.ref;
+	am.to_addr = m->sender;
+	am.to_name = m->hdr.from_name;
+	am.subject = m->hdr.subject;
+	am.message_id = m->hdr.message_id;
+	am.references = m->hdr.references;
+	am.category = res->category;
+	am.received = now;
+	am.now = now;
+	am.token = token;
+	am.capsule_url = c->capsule_url;
+	am.hostname = c->hostname;
+	am.enq = e;
+	if ((msg = ack_compose(&am, &len, err, sizeof(err))) == NULL) {
+		log_warnx("%s: acknowledgement template %s: %s", qid,
+		    e->ack_template_path, err);
+		res->fail = "cannot compose the acknowledgement";
+		return -1;
+	}
+	enquiry_composed_msgid(msg, ackid, ackidsz);
+	if (ack_spool_tmp(res->mc.ref, m->sender, msg, len, now, spool,
+	    spoolsz) == -1) {
+		log_warn("%s: spool", qid);
+		free(msg);
+		res->fail = "cannot spool the acknowledgement";
+		return -1;
+	}
+	free(msg);
+	return 0;
+}
+
+/* the enquiry log's row for this message: 0, or -1 on a database error */
+static int
+enquiry_record(struct db *db, const struct enquiry_msg *m,
+    const struct enquiry_result *res, const char *qid, time_t now,
+    const char *key, int why, const char *ackid)
+{
+	struct db_enquiry rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.reference = res->mc.ref;
+	rec.time = now;
+	rec.queue_id = qid;
+	rec.enquiry = res->enq->address;
+	rec.sender = m->sender;
+	rec.subject = m->hdr.subject;
+	rec.category = res->category;
+	rec.message_id = key;	/* what a retry is found by */
+	rec.recipients = res->routed;
+	rec.ack = mailhdr_noack_name(why);
+	rec.kind = res->mc.kind;
+	rec.orig_msgid = m->hdr.message_id[0] ? m->hdr.message_id : NULL;
+	rec.ack_msgid = ackid[0] ? ackid : NULL;
+	rec.claimed = res->mc.claimed[0] ? res->mc.claimed : NULL;
+	return db_enquiry_add(db, &rec);
+}
+
 int
 enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
     struct enquiry_result *res)
@@ -361,15 +462,11 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 	struct conf_enquiry *e = NULL;
 	struct conf_category *cat = NULL, *kwcat;
 	struct enquiry_case *mc = &res->mc;
-	struct db_enquiry rec;
-	struct ack_msg am;
-	char spool[128], token[ACKMAC_TOKEN_MAX], err[256], ownref[64];
+	char spool[128], ownref[64];
 	char key[MAILHDR_MSGID_MAX], ackid[MAILHDR_MSGID_MAX];
-	size_t i, len;
-	char *msg = NULL;
+	size_t i;
 	time_t now = time(NULL);
-	long long last;
-	int why, spooled = 0, rc, automatic;
+	int why, spooled = 0, automatic;
 
 	memset(res, 0, sizeof(*res));
 	/* our own acknowledgement coming back through: hands off. only the
@@ -429,83 +526,23 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 	/* 4. the acknowledgement: due, not too soon, under the cap; spooled
 	 * to tmp/ inside the transaction */
 	ackid[0] = '\0';
+	if (why == MAILHDR_ACK && enquiry_ack_due(db, m, e, now, &why) == -1)
+		goto dbfail;
 	if (why == MAILHDR_ACK) {
-		rc = db_ack_last(db, m->sender, e->address, &last);
-		if (rc == -1)
-			goto dbfail;
-		if (rc == 1 && now - last < e->ack_interval)
-			why = MAILHDR_NOACK_INTERVAL;
-	}
-	if (why == MAILHDR_ACK && (rc = db_autoreply_allow(db,
-	    m->sender, now, c->auto_reply_limit)) != 1) {
-		if (rc == -1)
-			goto dbfail;
-		why = MAILHDR_NOACK_RATE;
-	}
-	if (why == MAILHDR_ACK) {
-		if (ackmac_token(mc->ref, m->sender, token, sizeof(token)) ==
-		    -1) {
+		if (enquiry_ack_spool(m, res, now, qid, ackid, sizeof(ackid),
+		    spool, sizeof(spool)) == -1) {
 			db_rollback(db);
 			enquiry_result_free(res);
-			res->fail = "cannot make the acknowledgement's "
-			    "Message-ID";
 			return -1;
 		}
-		memset(&am, 0, sizeof(am));
-		am.reference = mc->ref;
-		am.to_addr = m->sender;
-		am.to_name = m->hdr.from_name;
-		am.subject = m->hdr.subject;
-		am.message_id = m->hdr.message_id;
-		am.references = m->hdr.references;
-		am.category = res->category;
-		am.received = now;
-		am.now = now;
-		am.token = token;
-		am.capsule_url = c->capsule_url;
-		am.hostname = c->hostname;
-		am.enq = e;
-		if ((msg = ack_compose(&am, &len, err, sizeof(err))) == NULL) {
-			db_rollback(db);
-			enquiry_result_free(res);
-			log_warnx("%s: acknowledgement template %s: %s", qid,
-			    e->ack_template_path, err);
-			res->fail = "cannot compose the acknowledgement";
-			return -1;
-		}
-		enquiry_composed_msgid(msg, ackid, sizeof(ackid));
-		if (ack_spool_tmp(mc->ref, m->sender, msg, len, now, spool,
-		    sizeof(spool)) == -1) {
-			log_warn("%s: spool", qid);
-			free(msg);
-			db_rollback(db);
-			enquiry_result_free(res);
-			res->fail = "cannot spool the acknowledgement";
-			return -1;
-		}
-		free(msg);
 		spooled = 1;
 		if (db_ack_set(db, m->sender, e->address, now) == -1)
 			goto dbfail;
 	}
 
 	/* 5. the record, and the commit that keeps it with the spool */
-	memset(&rec, 0, sizeof(rec));
-	rec.reference = mc->ref;
-	rec.time = now;
-	rec.queue_id = qid;
-	rec.enquiry = e->address;
-	rec.sender = m->sender;
-	rec.subject = m->hdr.subject;
-	rec.category = res->category;
-	rec.message_id = key;	/* what a retry is found by */
-	rec.recipients = res->routed;
-	rec.ack = mailhdr_noack_name(why);
-	rec.kind = mc->kind;
-	rec.orig_msgid = m->hdr.message_id[0] ? m->hdr.message_id : NULL;
-	rec.ack_msgid = ackid[0] ? ackid : NULL;
-	rec.claimed = mc->claimed[0] ? mc->claimed : NULL;
-	if (!mc->retry && db_enquiry_add(db, &rec) == -1)
+	if (!mc->retry && enquiry_record(db, m, res, qid, now, key, why,
+	    ackid) == -1)
 		goto dbfail;
 	if (db_commit(db) == -1) {
 		if (spooled)
