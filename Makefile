@@ -40,6 +40,8 @@ SSL_LIBS = $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcryp
 CONFUSE_LIBS = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null || echo -lconfuse)
 SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+# the milter's HMAC (ackmac) needs libcrypto only: it never speaks TLS
+CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 MILTER_LIBS = -lmilter -lpthread
 
 # one folder per program under src/, and common/ for what more than one
@@ -52,9 +54,9 @@ CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter milter_proto db ack ackmac mailhdr mailbody \
-	template xio conf_mlist mlist mlist_db listcmd milter_list
-MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
+MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db ack ackmac mailhdr mailbody \
+	template xio conf_mlist mlist listcmd milter_list
+MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
 
 COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)
 CAPSULED_OBJS = $(CAPSULED_MODS:%=$(B)/obj/capsuled/%.o)

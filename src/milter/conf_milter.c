@@ -17,6 +17,7 @@
 #include "confline.h"
 #include "conf_milter.h"
 #include "conf_mlist.h"
+#include "conf_value.h"
 #include "log.h"
 #include "mailbody.h"
 #include "mailhdr.h"
@@ -53,58 +54,11 @@ conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	conf_errset = 1;
 }
 
-long long
-conf_milter_duration(const char *s)
-{
-	char *end;
-	long long v, mul = 1;
-
-	if (s == NULL || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || v < 0 || v > 100LL * 365 * 86400)
-		return -1;
-	if (*end == 's')
-		mul = 1, end++;
-	else if (*end == 'm')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	else if (*end == 'd')
-		mul = 86400, end++;
-	else if (*end == 'w')
-		mul = 7 * 86400, end++;
-	if (*end != '\0')
-		return -1;
-	return v * mul;
-}
-
-/* the most recent value of opt */
-const char *
-conf_milter_last_str(cfg_opt_t *opt)
-{
-	if (opt->nvalues == 0)
-		return NULL;
-	return cfg_opt_getnstr(opt, opt->nvalues - 1);
-}
-
-int
-conf_milter_v_duration(cfg_t *cfg, cfg_opt_t *opt)
-{
-	if (conf_milter_duration(conf_milter_last_str(opt)) < 0) {
-		cfg_error(cfg, "%s: \"%s\" is not a duration (like 30s, 10m, "
-		    "7d)", opt->name, conf_milter_last_str(opt));
-		return -1;
-	}
-	return 0;
-}
-
 static int
 v_address(cfg_t *cfg, cfg_opt_t *opt)
 {
 	char addr[MAILHDR_ADDR_MAX], name[MAILHDR_NAME_MAX];
-	const char *v = conf_milter_last_str(opt);
+	const char *v = conf_value_last(opt);
 
 	if (v == NULL || v[0] == '\0')
 		return 0;	/* optional ones may be empty */
@@ -117,36 +71,13 @@ v_address(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
-int
-conf_milter_v_envaddr(cfg_t *cfg, cfg_opt_t *opt)
-{
-	unsigned int i;
-	char addr[MAILHDR_ADDR_MAX];
-
-	for (i = 0; i < opt->nvalues; i++) {
-		const char *v = cfg_opt_getnstr(opt, i);
-
-		if (v[0] == '\0' && !(opt->flags & CFGF_LIST))
-			continue;	/* an optional single value */
-		if (mailhdr_envaddr(v, addr, sizeof(addr)) == -1 ||
-		    addr[0] == '\0') {
-			cfg_error(cfg, "%s: \"%s\" is not a mail address",
-			    opt->name, v);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int
 v_mode(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_milter_last_str(opt);
-	char *end;
-	long m;
+	const char *v = conf_value_last(opt);
+	mode_t m;
 
-	m = strtol(v ? v : "", &end, 8);
-	if (v == NULL || *v == '\0' || *end != '\0' || m < 0 || m > 0777) {
+	if (conf_value_mode(v, &m) == -1) {
 		cfg_error(cfg, "%s: \"%s\" is not an octal mode like 0660",
 		    opt->name, v ? v : "");
 		return -1;
@@ -157,39 +88,11 @@ v_mode(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_loglevel(cfg_t *cfg, cfg_opt_t *opt)
 {
-	if (log_level_parse(conf_milter_last_str(opt)) == -1) {
+	if (log_level_parse(conf_value_last(opt)) == -1) {
 		cfg_error(cfg, "log-level: \"%s\" is not one of error, "
-		    "warning, info, debug", conf_milter_last_str(opt));
+		    "warning, info, debug", conf_value_last(opt));
 		return -1;
 	}
-	return 0;
-}
-
-static int
-split_hostport(const char *v, char *host, size_t hostsz, int *port)
-{
-	const char *colon = strrchr(v, ':');
-	const char *hs = v, *he;
-	char *end;
-	long p;
-
-	if (colon == NULL)
-		return -1;
-	he = colon;
-	if (*hs == '[') {
-		hs++;
-		if (he[-1] != ']')
-			return -1;
-		he--;
-	}
-	if (he <= hs || (size_t)(he - hs) >= hostsz)
-		return -1;
-	memcpy(host, hs, (size_t)(he - hs));
-	host[he - hs] = '\0';
-	p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || p < 1 || p > 65535)
-		return -1;
-	*port = (int)p;
 	return 0;
 }
 
@@ -199,9 +102,10 @@ v_submit(cfg_t *cfg, cfg_opt_t *opt)
 	char host[256];
 	int port;
 
-	if (split_hostport(conf_milter_last_str(opt), host, sizeof(host), &port) == -1) {
+	if (conf_value_hostport(conf_value_last(opt), host, sizeof(host),
+	    &port) == -1) {
 		cfg_error(cfg, "submit: \"%s\" is not host:port",
-		    conf_milter_last_str(opt));
+		    conf_value_last(opt));
 		return -1;
 	}
 	return 0;
@@ -224,7 +128,7 @@ v_connections(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_url(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_milter_last_str(opt), *p;
+	const char *v = conf_value_last(opt), *p;
 
 	if (v == NULL || !isalpha((unsigned char)*v))
 		goto bad;
@@ -262,7 +166,7 @@ v_autoreply_limit(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_authserv_id(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_milter_last_str(opt), *p;
+	const char *v = conf_value_last(opt), *p;
 
 	for (p = v ? v : ""; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' &&
@@ -277,7 +181,7 @@ v_authserv_id(cfg_t *cfg, cfg_opt_t *opt)
 static int
 v_reference(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_milter_last_str(opt), *p;
+	const char *v = conf_value_last(opt), *p;
 
 	if (v == NULL || *v == '\0' || strlen(v) > 16)
 		goto bad;
@@ -439,8 +343,9 @@ load_template(const char *tpath, char **text, size_t *len, const char *path,
 	return 0;
 }
 
-int
-conf_milter_add_own(struct milter_conf *c, const char *addr)
+/* our own addresses: never acknowledged */
+static int
+add_own(struct milter_conf *c, const char *addr)
 {
 	size_t i;
 	char **n;
@@ -469,19 +374,18 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	cfg_t *sec, *cs;
 
 	c->socket = xstrdup_lower(cfg_getstr(cfg, "socket"), 0);
-	c->socket_mode = (mode_t)strtol(cfg_getstr(cfg, "socket-mode"),
-	    NULL, 8);
+	conf_value_mode(cfg_getstr(cfg, "socket-mode"), &c->socket_mode);
 	c->socket_group = xstrdup_lower(cfg_getstr(cfg, "socket-group"), 0);
 	c->state_dir = xstrdup_lower(cfg_getstr(cfg, "state-dir"), 0);
 	c->log_file = cfg_getstr(cfg, "log-file") ?
 	    xstrdup_lower(cfg_getstr(cfg, "log-file"), 0) : NULL;
 	c->user = xstrdup_lower(cfg_getstr(cfg, "user"), 0);
-	split_hostport(cfg_getstr(cfg, "submit"), host, sizeof(host),
+	conf_value_hostport(cfg_getstr(cfg, "submit"), host, sizeof(host),
 	    &c->submit_port);
 	c->submit_host = xstrdup_lower(host, 0);
-	c->submit_timeout = conf_milter_duration(cfg_getstr(cfg,
+	c->submit_timeout = conf_value_duration(cfg_getstr(cfg,
 	    "submit-timeout"));
-	c->submit_retry_max = conf_milter_duration(cfg_getstr(cfg,
+	c->submit_retry_max = conf_value_duration(cfg_getstr(cfg,
 	    "submit-retry-max"));
 	c->submit_connections = (int)cfg_getint(cfg, "submit-connections");
 	c->log_level = log_level_parse(cfg_getstr(cfg, "log-level"));
@@ -527,7 +431,7 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 		e->reference = xstrdup_lower(cfg_getstr(sec, "reference"), 0);
 		e->ack_template_path = xstrdup_lower(cfg_getstr(sec,
 		    "ack-template"), 0);
-		e->ack_interval = conf_milter_duration(cfg_getstr(sec,
+		e->ack_interval = conf_value_duration(cfg_getstr(sec,
 		    "ack-interval"));
 		e->bounce_address = xstrdup_lower(cfg_getstr(sec,
 		    "bounce-address"), 1);
@@ -588,17 +492,17 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 				return -1;
 		}
 		/* our own addresses: never acknowledged */
-		if (conf_milter_add_own(c, e->address) == -1 ||
-		    conf_milter_add_own(c, e->ack_from) == -1 ||
-		    conf_milter_add_own(c, e->bounce_address) == -1)
+		if (add_own(c, e->address) == -1 ||
+		    add_own(c, e->ack_from) == -1 ||
+		    add_own(c, e->bounce_address) == -1)
 			goto nomem;
 		for (j = 0; j < e->nroute; j++)
-			if (conf_milter_add_own(c, e->route_to[j]) == -1)
+			if (add_own(c, e->route_to[j]) == -1)
 				goto nomem;
 		for (j = 0; j < e->ncategories; j++)
 			for (size_t r = 0; r < e->categories[j].nroute; r++)
-				if (conf_milter_add_own(c, e->categories[j].route_to[r]) ==
-				    -1)
+				if (add_own(c,
+				    e->categories[j].route_to[r]) == -1)
 					goto nomem;
 	}
 	return 0;
@@ -607,53 +511,83 @@ nomem:
 	return -1;
 }
 
+/* what the list blocks mean to the rest: no list is an enquiry address,
+ * and every list address is ours, never acknowledged */
+static int
+convert_lists(struct milter_conf *c, char *err, size_t errsz)
+{
+	struct conf_list *l;
+	size_t i;
+
+	for (i = 0; i < c->nlists; i++) {
+		l = &c->lists[i];
+		if (conf_milter_enquiry(c, l->address) != NULL) {
+			snprintf(err, errsz, "%s:%d: list \"%s\" is also an "
+			    "enquiry address", c->path, l->line, l->address);
+			return -1;
+		}
+		if (add_own(c, l->address) == -1 ||
+		    add_own(c, l->request) == -1 ||
+		    add_own(c, l->bounce_address) == -1) {
+			snprintf(err, errsz, "%s: out of memory", c->path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* the options: libconfuse copies a table at cfg_init, so a load or a
+ * reload in another thread never shares one */
+static cfg_opt_t conf_milter_category_opts[] = {
+	CFG_STR_LIST("keywords", NULL, CFGF_NONE),
+	CFG_STR_LIST("route-to", NULL, CFGF_NONE),
+	CFG_STR("team", "", CFGF_NONE),
+	CFG_STR("ack-template", "", CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t conf_milter_enquiry_opts[] = {
+	CFG_STR_LIST("route-to", NULL, CFGF_NONE),
+	CFG_BOOL("keep-original", cfg_false, CFGF_NONE),
+	CFG_STR("reference", "ENQ", CFGF_NONE),
+	CFG_STR("ack-from", "", CFGF_NONE),
+	CFG_STR("ack-template", "etc/templates/enquiry-ack.txt",
+	    CFGF_NONE),
+	CFG_STR("ack-interval", "7d", CFGF_NONE),
+	CFG_STR("bounce-address", "", CFGF_NONE),
+	CFG_STR("team", "our team", CFGF_NONE),
+	CFG_SEC("category", conf_milter_category_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
+static cfg_opt_t conf_milter_opts[] = {
+	CFG_STR("socket", "unix:var/enquiry-milter.sock", CFGF_NONE),
+	CFG_STR("socket-mode", "0660", CFGF_NONE),
+	CFG_STR("socket-group", "", CFGF_NONE),
+	CFG_STR("state-dir", "var/milter", CFGF_NONE),
+	CFG_STR("user", "enquiry-milter", CFGF_NONE),
+	CFG_STR("submit", "127.0.0.1:25", CFGF_NONE),
+	CFG_STR("submit-timeout", "30s", CFGF_NONE),
+	CFG_STR("submit-retry-max", "10m", CFGF_NONE),
+	CFG_INT("submit-connections", 4, CFGF_NONE),
+	CFG_STR("log-level", "info", CFGF_NONE),
+	CFG_STR("log-file", NULL, CFGF_NODEFAULT),
+	CFG_STR("capsule-url", "gemini://localhost/", CFGF_NONE),
+	CFG_STR("hostname", "", CFGF_NONE),
+	CFG_INT("auto-reply-limit", AUTO_REPLY_LIMIT_DEFAULT,
+	    CFGF_NONE),
+	CFG_STR("authserv-id", "", CFGF_NONE),
+	CFG_SEC("enquiry", conf_milter_enquiry_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_SEC("list", conf_mlist_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
 struct milter_conf *
 conf_milter_load(const char *path, char *err, size_t errsz)
 {
-	cfg_opt_t category_opts[] = {
-		CFG_STR_LIST("keywords", NULL, CFGF_NONE),
-		CFG_STR_LIST("route-to", NULL, CFGF_NONE),
-		CFG_STR("team", "", CFGF_NONE),
-		CFG_STR("ack-template", "", CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t enquiry_opts[] = {
-		CFG_STR_LIST("route-to", NULL, CFGF_NONE),
-		CFG_BOOL("keep-original", cfg_false, CFGF_NONE),
-		CFG_STR("reference", "ENQ", CFGF_NONE),
-		CFG_STR("ack-from", "", CFGF_NONE),
-		CFG_STR("ack-template", "etc/templates/enquiry-ack.txt",
-		    CFGF_NONE),
-		CFG_STR("ack-interval", "7d", CFGF_NONE),
-		CFG_STR("bounce-address", "", CFGF_NONE),
-		CFG_STR("team", "our team", CFGF_NONE),
-		CFG_SEC("category", category_opts,
-		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-		CFG_END()
-	};
-	cfg_opt_t opts[] = {
-		CFG_STR("socket", "unix:var/enquiry-milter.sock", CFGF_NONE),
-		CFG_STR("socket-mode", "0660", CFGF_NONE),
-		CFG_STR("socket-group", "", CFGF_NONE),
-		CFG_STR("state-dir", "var/milter", CFGF_NONE),
-		CFG_STR("user", "enquiry-milter", CFGF_NONE),
-		CFG_STR("submit", "127.0.0.1:25", CFGF_NONE),
-		CFG_STR("submit-timeout", "30s", CFGF_NONE),
-		CFG_STR("submit-retry-max", "10m", CFGF_NONE),
-		CFG_INT("submit-connections", 4, CFGF_NONE),
-		CFG_STR("log-level", "info", CFGF_NONE),
-		CFG_STR("log-file", NULL, CFGF_NODEFAULT),
-		CFG_STR("capsule-url", "gemini://localhost/", CFGF_NONE),
-		CFG_STR("hostname", "", CFGF_NONE),
-		CFG_INT("auto-reply-limit", AUTO_REPLY_LIMIT_DEFAULT,
-		    CFGF_NONE),
-		CFG_STR("authserv-id", "", CFGF_NONE),
-		CFG_SEC("enquiry", enquiry_opts,
-		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-		CFG_SEC("list", conf_mlist_opts(),
-		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-		CFG_END()
-	};
 	struct milter_conf *c;
 	cfg_t *cfg;
 	int rc;
@@ -667,7 +601,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		return NULL;
 	}
 	c->refs = 1;
-	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+	if ((cfg = cfg_init(conf_milter_opts, CFGF_NONE)) == NULL) {
 		snprintf(err, errsz, "%s: cannot set up the parser", path);
 		conf_milter_free(c);
 		return NULL;
@@ -676,22 +610,22 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "socket-mode", v_mode);
 	cfg_set_validate_func(cfg, "log-level", v_loglevel);
 	cfg_set_validate_func(cfg, "submit", v_submit);
-	cfg_set_validate_func(cfg, "submit-timeout", conf_milter_v_duration);
-	cfg_set_validate_func(cfg, "submit-retry-max", conf_milter_v_duration);
+	cfg_set_validate_func(cfg, "submit-timeout", conf_value_v_duration);
+	cfg_set_validate_func(cfg, "submit-retry-max", conf_value_v_duration);
 	cfg_set_validate_func(cfg, "submit-connections", v_connections);
 	cfg_set_validate_func(cfg, "capsule-url", v_url);
 	cfg_set_validate_func(cfg, "auto-reply-limit", v_autoreply_limit);
 	cfg_set_validate_func(cfg, "authserv-id", v_authserv_id);
 	cfg_set_validate_func(cfg, "enquiry", v_enquiry);
 	cfg_set_validate_func(cfg, "enquiry|route-to",
-	    conf_milter_v_envaddr);
+	    conf_value_v_envaddr);
 	cfg_set_validate_func(cfg, "enquiry|reference", v_reference);
 	cfg_set_validate_func(cfg, "enquiry|ack-from", v_address);
 	cfg_set_validate_func(cfg, "enquiry|bounce-address", v_address);
-	cfg_set_validate_func(cfg, "enquiry|ack-interval", conf_milter_v_duration);
+	cfg_set_validate_func(cfg, "enquiry|ack-interval", conf_value_v_duration);
 	cfg_set_validate_func(cfg, "enquiry|category", v_category);
 	cfg_set_validate_func(cfg, "enquiry|category|route-to",
-	    conf_milter_v_envaddr);
+	    conf_value_v_envaddr);
 	conf_mlist_validators(cfg);
 
 	conf_errbuf = err;
@@ -709,7 +643,8 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		goto fail;
 	}
 	if (convert(cfg, c, err, errsz) == -1 ||
-	    conf_mlist_convert(cfg, c, err, errsz) == -1)
+	    conf_mlist_convert(cfg, path, &c->lists, &c->nlists, err,
+	    errsz) == -1 || convert_lists(c, err, errsz) == -1)
 		goto fail;
 	cfg_free(cfg);
 	return c;
@@ -751,7 +686,7 @@ conf_milter_free(struct milter_conf *c)
 		free(e->categories);
 	}
 	free(c->enquiries);
-	conf_mlist_free(c);
+	conf_mlist_free(c->lists, c->nlists);
 	free_list(c->own, c->nown);
 	free(c->path);
 	free(c->socket);

@@ -93,18 +93,7 @@ void	conf_milter_set(struct milter_conf *);
 /* re-read the file of the config in force; -1 keeps the old one */
 int	conf_milter_reload(void);
 
-/* "7d", "12h", "30m", "45s", "90": -1 if malformed */
-long long conf_milter_duration(const char *);
-/* shared with the list blocks' parsing (conf_mlist.c): the last value of
- * a string option, the duration and address validators, and the "own addresses" set
- * (never acknowledged) */
-struct cfg_t;
-struct cfg_opt_t;
-const char *conf_milter_last_str(struct cfg_opt_t *);
-int	conf_milter_v_duration(struct cfg_t *, struct cfg_opt_t *);
-/* every value an envelope address (an empty single value is unset) */
-int	conf_milter_v_envaddr(struct cfg_t *, struct cfg_opt_t *);
-int	conf_milter_add_own(struct milter_conf *, const char *);
+/* the enquiry block of addr, or NULL */
 struct conf_enquiry *conf_milter_enquiry(struct milter_conf *,
 	    const char *addr);
 

@@ -5,15 +5,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conf_milter.h"
 #include "conf_mlist.h"
+#include "conf_value.h"
+#include "db.h"
 #include "listcmd.h"
 #include "log.h"
 #include "mailhdr.h"
 #include "mlist.h"
-#include "mlist_db.h"
 
-static cfg_opt_t conf_mlist_list_opts[] = {
+cfg_opt_t conf_mlist_opts[] = {
 	CFG_STR("name", "", CFGF_NONE),
 	CFG_STR("members", "", CFGF_NONE),
 	CFG_STR("posting", "members", CFGF_NONE),
@@ -31,12 +31,6 @@ static cfg_opt_t conf_mlist_list_opts[] = {
 	CFG_STR("unsubscribe-url", "", CFGF_NONE),
 	CFG_END()
 };
-
-cfg_opt_t *
-conf_mlist_opts(void)
-{
-	return conf_mlist_list_opts;
-}
 
 /* v is one of the words in set (NULL-terminated): its index, or -1 */
 static int
@@ -64,7 +58,7 @@ v_word(cfg_t *cfg, cfg_opt_t *opt)
 	char words[128] = "";
 	int i;
 
-	if (one_of(conf_milter_last_str(opt), set) >= 0)
+	if (one_of(conf_value_last(opt), set) >= 0)
 		return 0;
 	for (i = 0; set[i]; i++) {
 		strncat(words, i ? " | " : "", sizeof(words) - strlen(words) -
@@ -72,14 +66,14 @@ v_word(cfg_t *cfg, cfg_opt_t *opt)
 		strncat(words, set[i], sizeof(words) - strlen(words) - 1);
 	}
 	cfg_error(cfg, "%s: \"%s\" is not one of %s", opt->name,
-	    conf_milter_last_str(opt) ? conf_milter_last_str(opt) : "", words);
+	    conf_value_last(opt) ? conf_value_last(opt) : "", words);
 	return -1;
 }
 
 static int
 v_url(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_milter_last_str(opt), *p;
+	const char *v = conf_value_last(opt), *p;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
@@ -98,7 +92,7 @@ bad:
 static int
 v_listid(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_milter_last_str(opt), *p;
+	const char *v = conf_value_last(opt), *p;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
@@ -118,7 +112,7 @@ bad:
 static int
 v_text(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_milter_last_str(opt);
+	const char *v = conf_value_last(opt);
 
 	if (v && (strlen(v) > 200 || strpbrk(v, "\r\n"))) {
 		cfg_error(cfg, "%s: at most 200 characters on one line",
@@ -149,7 +143,7 @@ v_list(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	/* LOCAL-request, LOCAL-confirm+TOKEN and LOCAL-bounces must fit */
-	if ((size_t)(at - addr) > 64 - 8 - 1 - MLIST_TOKEN_LEN) {
+	if ((size_t)(at - addr) > 64 - 8 - 1 - DB_TOKEN_LEN) {
 		cfg_error(cfg, "list \"%s\": local part too long for "
 		    "LIST-confirm+TOKEN addresses", cfg_title(sec));
 		return -1;
@@ -177,11 +171,11 @@ conf_mlist_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "list|reply-to", v_word);
 	cfg_set_validate_func(cfg, "list|subscribe", v_word);
 	cfg_set_validate_func(cfg, "list|owners",
-	    conf_milter_v_envaddr);
+	    conf_value_v_envaddr);
 	cfg_set_validate_func(cfg, "list|bounce-address",
-	    conf_milter_v_envaddr);
-	cfg_set_validate_func(cfg, "list|token-lifetime", conf_milter_v_duration);
-	cfg_set_validate_func(cfg, "list|reply-interval", conf_milter_v_duration);
+	    conf_value_v_envaddr);
+	cfg_set_validate_func(cfg, "list|token-lifetime", conf_value_v_duration);
+	cfg_set_validate_func(cfg, "list|reply-interval", conf_value_v_duration);
 	cfg_set_validate_func(cfg, "list|unsubscribe-url", v_url);
 	cfg_set_validate_func(cfg, "list|list-id", v_listid);
 	cfg_set_validate_func(cfg, "list|name", v_text);
@@ -205,8 +199,8 @@ xprintf(const char *fmt, const char *a, const char *b)
 }
 
 int
-conf_mlist_convert(cfg_t *cfg, struct milter_conf *c, char *err,
-    size_t errsz)
+conf_mlist_convert(cfg_t *cfg, const char *path, struct conf_list **lists,
+    size_t *nlists, char *err, size_t errsz)
 {
 	char addr[MAILHDR_ADDR_MAX], merr[512];
 	unsigned int i, j, n = cfg_size(cfg, "list");
@@ -217,17 +211,13 @@ conf_mlist_convert(cfg_t *cfg, struct milter_conf *c, char *err,
 
 	if (n == 0)
 		return 0;
-	if ((c->lists = calloc(n, sizeof(*c->lists))) == NULL)
+	if ((*lists = calloc(n, sizeof(**lists))) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		sec = cfg_getnsec(cfg, "list", i);
-		l = &c->lists[c->nlists++];
+		l = &(*lists)[(*nlists)++];
+		l->line = sec->line;
 		mailhdr_envaddr(cfg_title(sec), addr, sizeof(addr));
-		if (conf_milter_enquiry(c, addr) != NULL) {
-			snprintf(err, errsz, "%s:%d: list \"%s\" is also an "
-			    "enquiry address", c->path, sec->line, addr);
-			return -1;
-		}
 		if ((l->address = xstrdup(addr)) == NULL)
 			goto nomem;
 		at = strrchr(addr, '@');
@@ -261,9 +251,9 @@ conf_mlist_convert(cfg_t *cfg, struct milter_conf *c, char *err,
 			l->bounce_address = xprintf("%s-bounces@%s",
 			    l->local, l->domain);
 		l->help_text = xstrdup(cfg_getstr(sec, "help-text"));
-		l->token_lifetime = conf_milter_duration(cfg_getstr(sec,
+		l->token_lifetime = conf_value_duration(cfg_getstr(sec,
 		    "token-lifetime"));
-		l->reply_interval = conf_milter_duration(cfg_getstr(sec,
+		l->reply_interval = conf_value_duration(cfg_getstr(sec,
 		    "reply-interval"));
 		l->unsubscribe_url = xstrdup(cfg_getstr(sec,
 		    "unsubscribe-url"));
@@ -292,30 +282,25 @@ conf_mlist_convert(cfg_t *cfg, struct milter_conf *c, char *err,
 				snprintf(err, errsz, "%s", merr);
 			else
 				snprintf(err, errsz, "%s:%d: list \"%s\": "
-				    "members: %s", c->path, sec->line,
+				    "members: %s", path, sec->line,
 				    l->address, merr);
 			return -1;
 		}
 		mlist_put(mm);
-		/* 2. our own addresses: never acknowledged */
-		if (conf_milter_add_own(c, l->address) == -1 ||
-		    conf_milter_add_own(c, l->request) == -1 ||
-		    conf_milter_add_own(c, l->bounce_address) == -1)
-			goto nomem;
 	}
 	return 0;
 nomem:
-	snprintf(err, errsz, "%s: out of memory", c->path);
+	snprintf(err, errsz, "%s: out of memory", path);
 	return -1;
 }
 
 void
-conf_mlist_free(struct milter_conf *c)
+conf_mlist_free(struct conf_list *lists, size_t nlists)
 {
 	size_t i, j;
 
-	for (i = 0; i < c->nlists; i++) {
-		struct conf_list *l = &c->lists[i];
+	for (i = 0; i < nlists; i++) {
+		struct conf_list *l = &lists[i];
 
 		free(l->address);
 		free(l->local);
@@ -333,14 +318,12 @@ conf_mlist_free(struct milter_conf *c)
 		free(l->help_text);
 		free(l->unsubscribe_url);
 	}
-	free(c->lists);
-	c->lists = NULL;
-	c->nlists = 0;
+	free(lists);
 }
 
 struct conf_list *
-conf_mlist_find(struct milter_conf *c, const char *addr, int *kind,
-    char *token, size_t tokensz)
+conf_mlist_find(struct conf_list *lists, size_t nlists, const char *addr,
+    int *kind, char *token, size_t tokensz)
 {
 	const char *at = strrchr(addr, '@');
 	size_t i, n;
@@ -348,8 +331,8 @@ conf_mlist_find(struct milter_conf *c, const char *addr, int *kind,
 	*kind = CONF_LIST_NONE;
 	if (at == NULL)
 		return NULL;
-	for (i = 0; i < c->nlists; i++) {
-		struct conf_list *l = &c->lists[i];
+	for (i = 0; i < nlists; i++) {
+		struct conf_list *l = &lists[i];
 
 		if (strcasecmp(at + 1, l->domain) != 0)
 			continue;

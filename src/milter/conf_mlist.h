@@ -1,14 +1,17 @@
 /* mailing lists in the enquiry-milter configuration: the `list` blocks.
  * every libconfuse call for them lives in conf_mlist.c; the milter reads
- * these plain structs from milter_conf's lists */
+ * these plain structs from milter_conf's lists. conf_milter.c owns the
+ * whole file and calls this module, never the other way round.
+ *
+ * return contract: conf_mlist_convert returns 0, or -1 with
+ * "file:line: problem" in err; conf_mlist_find returns the list or NULL;
+ * conf_mlist_is_owner 1 or 0 */
 #ifndef CONF_MLIST_H
 #define CONF_MLIST_H
 
 #include <confuse.h>
 #include <stddef.h>
 #include <time.h>
-
-struct milter_conf;
 
 enum conf_list_posting {
 	CONF_LIST_MEMBERS, CONF_LIST_OPEN, CONF_LIST_MODERATED,
@@ -37,6 +40,7 @@ struct conf_list {
 	time_t	  token_lifetime;
 	time_t	  reply_interval;	/* per sender and kind of reply */
 	char	 *unsubscribe_url;	/* https://... or "" */
+	int	  line;		/* of its block, for messages */
 };
 
 /* what an address is to a list */
@@ -45,20 +49,21 @@ enum conf_list_kind {
 	CONF_LIST_BOUNCE
 };
 
-/* the options of a list block, for conf_milter_load's option table */
-cfg_opt_t *conf_mlist_opts(void);
+/* the options of a list block, for conf_milter.c's option table */
+extern cfg_opt_t conf_mlist_opts[];
 /* the validators of the list blocks */
 void	conf_mlist_validators(cfg_t *);
-/* the list blocks into c->lists (and their addresses into c's own);
- * "file:line: problem" in err */
-int	conf_mlist_convert(cfg_t *, struct milter_conf *, char *err,
+/* the list blocks of the file path into *lists (*nlists of them, counted
+ * as they are made, so conf_mlist_free frees what a failure left) */
+int	conf_mlist_convert(cfg_t *, const char *path,
+	    struct conf_list **lists, size_t *nlists, char *err,
 	    size_t errsz);
-void	conf_mlist_free(struct milter_conf *);
+void	conf_mlist_free(struct conf_list *, size_t);
 
 /* the list addr belongs to, and how; for CONF_LIST_CONFIRM the token
- * from the address goes to token (MLIST_TOKEN_LEN hex + 1) */
-struct conf_list *conf_mlist_find(struct milter_conf *, const char *addr,
-	    int *kind, char *token, size_t tokensz);
+ * from the address goes to token (DB_TOKEN_LEN hex + 1) */
+struct conf_list *conf_mlist_find(struct conf_list *, size_t nlists,
+	    const char *addr, int *kind, char *token, size_t tokensz);
 /* 1 when addr is one of the list's owners */
 int	conf_mlist_is_owner(const struct conf_list *, const char *addr);
 

@@ -1,4 +1,7 @@
-/* the milter's state in sqlite: references, the enquiry log, ack times */
+/* the milter's state in sqlite: references, the enquiry log, ack times,
+ * list tokens and list reply times */
+#include <sys/random.h>
+
 #include <ctype.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -12,7 +15,8 @@
 enum {
 	ST_REF_NEXT, ST_FIND_MSGID, ST_REF_KNOWN, ST_ACK_LAST, ST_ACK_SET,
 	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_THREAD_MSGID, ST_CASE_PARTY, ST_CASE_CATEGORY, ST_MAX
+	ST_THREAD_MSGID, ST_CASE_PARTY, ST_CASE_CATEGORY, ST_TOKEN_EXPIRE,
+	ST_TOKEN_NEW, ST_TOKEN_GET, ST_TOKEN_USE, ST_REPLY_ALLOWED, ST_MAX
 };
 
 static const char *const db_sql[ST_MAX] = {
@@ -51,6 +55,19 @@ static const char *const db_sql[ST_MAX] = {
 	/* a case keeps the category of the message that opened it */
 	[ST_CASE_CATEGORY] = "SELECT category FROM enquiry "
 	    "WHERE reference = ?1 ORDER BY id LIMIT 1",
+	/* mailing lists: confirmation tokens and reply times */
+	[ST_TOKEN_EXPIRE] = "DELETE FROM list_token WHERE expires < ?1",
+	[ST_TOKEN_NEW] = "INSERT INTO list_token(token, list, action, "
+	    "address, created, expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_TOKEN_GET] = "SELECT action, address FROM list_token "
+	    "WHERE token = ?1 AND list = ?2 AND expires >= ?3",
+	[ST_TOKEN_USE] = "DELETE FROM list_token WHERE token = ?1 AND "
+	    "list = ?2",
+	/* one statement: recorded when allowed, untouched when not */
+	[ST_REPLY_ALLOWED] = "INSERT INTO list_reply(sender, key, last) "
+	    "VALUES(?1, ?2, ?3) ON CONFLICT(sender, key) DO UPDATE "
+	    "SET last = excluded.last WHERE last <= excluded.last - ?4 "
+	    "RETURNING last",
 };
 
 static const char db_schema[] =
@@ -74,6 +91,18 @@ static const char db_schema_autoreply[] =
     " address TEXT NOT NULL, time INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS autoreply_addr ON autoreply(address, time);"
     "CREATE INDEX IF NOT EXISTS autoreply_time ON autoreply(time);";
+
+/* mailing lists: confirmation tokens (single use, expiring) and the
+ * times replies to LIST-request went out. a used token must stay used
+ * after a crash: synchronous=full, as for the rest */
+static const char db_schema_list[] =
+    "CREATE TABLE IF NOT EXISTS list_token ("
+    " token TEXT PRIMARY KEY, list TEXT NOT NULL, action TEXT NOT NULL,"
+    " address TEXT NOT NULL, created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS list_reply ("
+    " sender TEXT NOT NULL, key TEXT NOT NULL, last INTEGER NOT NULL,"
+    " PRIMARY KEY(sender, key));";
 
 /*
  * schema version 1 (PRAGMA user_version; 0 is the first schema): what a
@@ -185,6 +214,8 @@ db_open(const char *path, char *err, size_t errsz)
 	    "PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(db->h, db_schema, NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(db->h, db_schema_autoreply, NULL, NULL, &msg) !=
+	    SQLITE_OK ||
+	    sqlite3_exec(db->h, db_schema_list, NULL, NULL, &msg) !=
 	    SQLITE_OK || db_migrate(db->h, &msg) == -1) {
 		snprintf(err, errsz, "%s: %s", path, msg ? msg :
 		    sqlite3_errmsg(db->h));
@@ -299,7 +330,7 @@ db_find_msgid(struct db *db, const char *msgid, const char *sender,
     char *ref, size_t refsz)
 {
 	sqlite3_stmt *st = db->st[ST_FIND_MSGID];
-	int rc, ret = 1;
+	int rc, ret = 0;
 
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
@@ -309,7 +340,7 @@ db_find_msgid(struct db *db, const char *msgid, const char *sender,
 
 		if (r && strlen(r) < refsz) {
 			strcpy(ref, r);
-			ret = 0;
+			ret = 1;
 		} else
 			ret = -1;
 	} else if (rc != SQLITE_DONE)
@@ -332,17 +363,6 @@ db_ref_known(struct db *db, const char *ref)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int
-db_ref_committed(struct db *db, const char *ref)
-{
-	int rc;
-
-	pthread_mutex_lock(&db->mtx);
-	rc = db_ref_known(db, ref);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
 }
 
 int
@@ -370,14 +390,14 @@ db_ack_last(struct db *db, const char *sender, const char *enquiry,
     long long *when)
 {
 	sqlite3_stmt *st = db->st[ST_ACK_LAST];
-	int rc, ret = 1;
+	int rc, ret = 0;
 
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*when = sqlite3_column_int64(st, 0);
-		ret = 0;
+		ret = 1;
 	} else if (rc != SQLITE_DONE)
 		ret = -1;
 	sqlite3_reset(st);
@@ -419,12 +439,12 @@ db_enquiry_add(struct db *db, const struct db_enquiry *e)
 	return db_step_done(db, ST_ENQ_ADD);
 }
 
-/* one text column of one row: 0 and its value, 1 no row, -1 error */
+/* one text column of one row: 1 and its value, 0 no row, -1 error */
 static int
 db_one_text(struct db *db, int which, char *out, size_t outsz)
 {
 	sqlite3_stmt *st = db->st[which];
-	int rc, ret = 1;
+	int rc, ret = 0;
 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -434,7 +454,7 @@ db_one_text(struct db *db, int which, char *out, size_t outsz)
 			v = "";
 		if (strlen(v) < outsz) {
 			strcpy(out, v);
-			ret = 0;
+			ret = 1;
 		} else
 			ret = -1;
 	} else if (rc != SQLITE_DONE)
@@ -451,7 +471,7 @@ db_thread_msgid(struct db *db, const char *msgid, const char *enquiry,
 	sqlite3_stmt *st = db->st[ST_THREAD_MSGID];
 
 	if (msgid[0] == '\0')
-		return 1;
+		return 0;
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
 	return db_one_text(db, ST_THREAD_MSGID, ref, refsz);
@@ -574,4 +594,116 @@ db_autoreply_allow_now(struct db *db, const char *addr, long long now,
 	if (db_commit(db) == -1)
 		return -1;
 	return rc;
+}
+
+int
+db_token_new(struct db *db, const char *list, const char *action,
+    const char *addr, long long now, long long expires, char *token,
+    size_t tokensz)
+{
+	unsigned char r[DB_TOKEN_LEN / 2];
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if (tokensz < DB_TOKEN_LEN + 1 ||
+	    getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(token + 2 * i, 3, "%02x", r[i]);
+	pthread_mutex_lock(&db->mtx);
+	/* expired tokens go as new ones come */
+	st = db->st[ST_TOKEN_EXPIRE];
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	st = db->st[ST_TOKEN_NEW];
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, expires);
+	rc = db_step_done(db, ST_TOKEN_NEW);
+	pthread_mutex_unlock(&db->mtx);
+	return rc;
+}
+
+int
+db_token_get(struct db *db, const char *list, const char *token,
+    long long now, char *action, size_t actionsz, char *addr,
+    size_t addrsz)
+{
+	sqlite3_stmt *st = db->st[ST_TOKEN_GET];
+	const char *a, *d;
+	int rc, ret = 0;
+
+	pthread_mutex_lock(&db->mtx);
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		a = (const char *)sqlite3_column_text(st, 0);
+		d = (const char *)sqlite3_column_text(st, 1);
+		if (a == NULL || d == NULL || strlen(a) >= actionsz ||
+		    strlen(d) >= addrsz)
+			ret = -1;
+		else {
+			strcpy(action, a);
+			strcpy(addr, d);
+			ret = 1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: token: %s", sqlite3_errmsg(db->h));
+		ret = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&db->mtx);
+	return ret;
+}
+
+int
+db_token_use(struct db *db, const char *list, const char *token)
+{
+	sqlite3_stmt *st = db->st[ST_TOKEN_USE];
+	int ret;
+
+	pthread_mutex_lock(&db->mtx);
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+	if ((ret = db_step_done(db, ST_TOKEN_USE)) == 0)
+		ret = sqlite3_changes(db->h) == 1;
+	pthread_mutex_unlock(&db->mtx);
+	return ret;
+}
+
+int
+db_reply_allowed(struct db *db, const char *sender, const char *key,
+    long long now, long long interval)
+{
+	sqlite3_stmt *st = db->st[ST_REPLY_ALLOWED];
+	int rc, ret = -1;
+
+	pthread_mutex_lock(&db->mtx);
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, interval);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret = 1;
+		rc = sqlite3_step(st);
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: reply: %s", sqlite3_errmsg(db->h));
+		ret = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&db->mtx);
+	return ret;
 }

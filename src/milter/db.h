@@ -1,6 +1,13 @@
-/* the milter's state in sqlite: references, the enquiry log, the times
- * acknowledgements went out. durable (wal, synchronous=full) and safe
- * under libmilter's threads: one connection behind one mutex */
+/* the milter's state in sqlite (state-dir/enquiries.db): references, the
+ * enquiry log, the times acknowledgements went out, mailing-list tokens
+ * and list reply times. durable (wal, synchronous=full) and safe under
+ * libmilter's threads: one connection behind one mutex, opened at start
+ * and closed at stop, every query a statement prepared at open.
+ *
+ * return contract: what does something (open aside) returns 0, or -1 on
+ * error; what asks a question returns 1 yes, 0 no, -1 on error; a lookup
+ * is a question: 1 found (and its out-parameters filled), 0 none, -1 on
+ * error */
 #ifndef DB_H
 #define DB_H
 
@@ -49,27 +56,27 @@ void	db_rollback(struct db *);
 /* the next reference for prefix and year: PREFIX-YYYY-NNNNNN */
 int	db_ref_next(struct db *, const char *prefix, int year, char *out,
 	    size_t outsz);
-/* 0 and the reference of an enquiry with this message-id and sender,
- * 1 when there is none, -1 on error */
+/* 1 and the reference of an enquiry with this message-id and sender,
+ * 0 when there is none, -1 on error */
 int	db_find_msgid(struct db *, const char *msgid, const char *sender,
 	    char *ref, size_t refsz);
 /* 1 when the reference is in the log, 0 when not, -1 on error */
 int	db_ref_known(struct db *, const char *ref);
-/* 0 and when the sender last got an acknowledgement for enquiry,
- * 1 never, -1 error */
+/* 1 and when the sender last got an acknowledgement for enquiry,
+ * 0 never, -1 error */
 int	db_ack_last(struct db *, const char *sender, const char *enquiry,
 	    long long *when);
 int	db_ack_set(struct db *, const char *sender, const char *enquiry,
 	    long long when);
 int	db_enquiry_add(struct db *, const struct db_enquiry *);
-/* 0 and the case reference of a message to enquiry whose Message-ID (or
- * whose acknowledgement's) is msgid, 1 when none, -1 on error */
+/* 1 and the case reference of a message to enquiry whose Message-ID (or
+ * whose acknowledgement's) is msgid, 0 when none, -1 on error */
 int	db_thread_msgid(struct db *, const char *msgid, const char *enquiry,
 	    char *ref, size_t refsz);
 /* 1 when addr sent a message of case ref or was routed one, 0 when not
  * (the null sender never is), -1 on error */
 int	db_case_party(struct db *, const char *ref, const char *addr);
-/* 0 and the category of the message that opened case ref, 1 when the
+/* 1 and the category of the message that opened case ref, 0 when the
  * case is unknown, -1 on error */
 int	db_case_category(struct db *, const char *ref, char *cat,
 	    size_t catsz);
@@ -82,7 +89,6 @@ int	db_autoreply_allow(struct db *, const char *addr, long long now,
 	    int limit);
 
 /* outside a transaction: locks by itself */
-int	db_ref_committed(struct db *, const char *ref);
 /* 1 when the enquiry whose acknowledgement was spooled as ref, sender and
  * time (what milter_eom records in one transaction with it) was committed
  * with ack "sent", 0 when not, -1 on error. a reference alone is not
@@ -95,6 +101,26 @@ int	db_autoreply_allow_now(struct db *, const char *addr, long long now,
 /* the last n enquiries, newest first */
 int	db_list(struct db *, int n, void (*cb)(const struct db_enquiry *,
 	    void *), void *arg);
+
+/* mailing lists, outside a transaction: each locks by itself */
+#define DB_TOKEN_LEN	32	/* hex characters */
+/* a new token for action ("subscribe", "unsubscribe", "add", "remove")
+ * on addr, valid until expires; token gets DB_TOKEN_LEN + 1 bytes */
+int	db_token_new(struct db *, const char *list, const char *action,
+	    const char *addr, long long now, long long expires, char *token,
+	    size_t tokensz);
+/* look a token up: 1 with its action and address while it is valid,
+ * 0 when unknown, used or expired, -1 on error */
+int	db_token_get(struct db *, const char *list, const char *token,
+	    long long now, char *action, size_t actionsz, char *addr,
+	    size_t addrsz);
+/* use it up (after its action is done, so a failed action can be
+ * retried): 1 when this call used it, 0 when it was gone, -1 error */
+int	db_token_use(struct db *, const char *list, const char *token);
+/* 1 when a reply of kind key may go to sender now (and it is recorded),
+ * 0 when one went out less than interval seconds ago, -1 on error */
+int	db_reply_allowed(struct db *, const char *sender, const char *key,
+	    long long now, long long interval);
 
 const char *db_errmsg(struct db *);
 

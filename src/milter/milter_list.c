@@ -44,7 +44,6 @@
 #include "mailhdr.h"
 #include "milter_list.h"
 #include "mlist.h"
-#include "mlist_db.h"
 #include "xio.h"
 
 #define ML_REQUEST_BODY		(64 * 1024)	/* the first line is enough */
@@ -65,7 +64,7 @@ struct ml_rcpt {
 	int			 kind;		/* CONF_LIST_* */
 	int			 looped;	/* a post seen before */
 	char			 raw[MAILHDR_ADDR_MAX + 2];
-	char			 token[MLIST_TOKEN_LEN + 1];
+	char			 token[DB_TOKEN_LEN + 1];
 };
 
 struct milter_list_msg {
@@ -123,11 +122,12 @@ milter_list_rcpt(SMFICTX *ctx, struct milter_list_msg **lmp,
 	struct mlist_members *mm;
 	struct conf_list *l;
 	struct ml_rcpt *r;
-	char token[MLIST_TOKEN_LEN + 1], text[512], err[512];
+	char token[DB_TOKEN_LEN + 1], text[512], err[512];
 	int kind, member;
 
-	if (addr[0] == '\0' || (l = conf_mlist_find(c, addr, &kind, token,
-	    sizeof(token))) == NULL || kind == CONF_LIST_BOUNCE)
+	if (addr[0] == '\0' || (l = conf_mlist_find(c->lists, c->nlists,
+	    addr, &kind, token, sizeof(token))) == NULL ||
+	    kind == CONF_LIST_BOUNCE)
 		return MILTER_LIST_PASS;
 
 	/* 1. the posting policy, now, so a refusal never becomes a bounce */
@@ -345,7 +345,7 @@ ml_put(char *buf, size_t bufsz, size_t *len, const char *name,
 	return 0;
 }
 
-static struct db *ml_db;	/* the milter's store: auto-reply-limit */
+static struct db *ml_db;	/* the milter's store: auto-reply-limit, tokens */
 
 void
 milter_list_set_db(struct db *db)
@@ -545,9 +545,9 @@ struct ml_req {
 	time_t				 now;
 };
 
-/* a reply to the request's sender, rate limited per kind; "sent",
- * "rate-limited" or "failed" */
-static const char *
+/* a reply to the request's sender, rate limited per kind; as ml_send:
+ * 0 sent, 1 rate limited (nothing sent), -1 failed */
+static int
 ml_answer(const struct ml_req *q, const char *kind, const char *to,
     const char *subject, const char *reply_to, const struct ml_text *t,
     int limited)
@@ -557,14 +557,14 @@ ml_answer(const struct ml_req *q, const char *kind, const char *to,
 	int rc;
 
 	if (t->over)
-		return "failed";
+		return -1;
 	if (limited) {
 		snprintf(key, sizeof(key), "%s:%s", q->l->address, kind);
-		if ((rc = mlist_db_reply_allowed(to, key, q->now,
+		if ((rc = db_reply_allowed(ml_db, to, key, q->now,
 		    q->l->reply_interval)) == 0)
-			return "rate-limited";
+			return 1;
 		if (rc == -1)
-			return "failed";
+			return -1;
 	}
 	memset(&mm, 0, sizeof(mm));
 	mm.from = q->l->request;
@@ -576,30 +576,22 @@ ml_answer(const struct ml_req *q, const char *kind, const char *to,
 	mm.references = q->h->references;
 	mm.auto_submitted = "auto-replied";
 	mm.body = t->buf;
-	switch (ml_send(q->c, &mm)) {
-	case 0:
-		return "sent";
-	case 1:
-		return "rate-limited";
-	default:
-		return "failed";
-	}
+	return ml_send(q->c, &mm);
 }
 
 /* subscribe, unsubscribe, add, remove: a token, mailed to who must
- * confirm */
-static const char *
+ * confirm; as ml_answer */
+static int
 ml_ask(const struct ml_req *q, const char *action, const char *addr,
     const char *to)
 {
 	struct ml_text t = { .len = 0 };
-	char token[MLIST_TOKEN_LEN + 1], confirm[MAILHDR_ADDR_MAX];
+	char token[DB_TOKEN_LEN + 1], confirm[MAILHDR_ADDR_MAX];
 	char subject[128], life[64];
-	const char *res;
 
-	if (mlist_db_token_new(q->l->address, action, addr, q->now, q->now +
+	if (db_token_new(ml_db, q->l->address, action, addr, q->now, q->now +
 	    q->l->token_lifetime, token, sizeof(token)) == -1)
-		return "failed";
+		return -1;
 	snprintf(confirm, sizeof(confirm), "%s%s@%s", q->l->confirm_prefix,
 	    token, q->l->domain);
 	snprintf(subject, sizeof(subject), "confirm %s", token);
@@ -623,26 +615,27 @@ ml_ask(const struct ml_req *q, const char *action, const char *addr,
 	    "to\n  %s\n\nThe confirmation is valid for %s and can be used "
 	    "once.\nIf you did not ask for this, ignore this message and "
 	    "nothing\nwill change.\n", confirm, life);
-	res = ml_answer(q, action, to, subject, confirm, &t, 1);
-	return res;
+	return ml_answer(q, action, to, subject, confirm, &t, 1);
 }
 
-/* a confirmation came back: do what its token says */
-static const char *
-ml_confirm(const struct ml_req *q, const char *token, int *tempfail)
+/* a confirmation came back: do what its token says. as ml_answer; -1
+ * with *why when the action itself could not be done (the token stays
+ * for the MTA's retry) */
+static int
+ml_confirm(const struct ml_req *q, const char *token, const char **why)
 {
 	struct ml_text t = { .len = 0 };
 	char action[32], addr[MAILHDR_ADDR_MAX], err[512];
 	char subject[MAILHDR_ADDR_MAX + 64];
 	int rc, changed = 0;
 
-	rc = mlist_db_token_get(q->l->address, token, q->now, action,
+	rc = db_token_get(ml_db, q->l->address, token, q->now, action,
 	    sizeof(action), addr, sizeof(addr));
 	if (rc == -1) {
-		*tempfail = 1;
-		return "database";
+		*why = "database";
+		return -1;
 	}
-	if (rc == 1) {
+	if (rc == 0) {
 		ml_add(&t, "The confirmation code %s for the mailing list\n"
 		    "\"%s\" <%s> is unknown, used or expired.\n"
 		    "Send your request to %s again.\n", token, q->l->name,
@@ -657,12 +650,12 @@ ml_confirm(const struct ml_req *q, const char *token, int *tempfail)
 	    &changed, err, sizeof(err)) == -1) {
 		log_warnx("%s: list %s: %s <%s>: %s", q->qid, q->l->address,
 		    action, addr, err);
-		*tempfail = 1;
-		return "members file";
+		*why = "members file";
+		return -1;
 	}
-	if (mlist_db_token_use(q->l->address, token) == -1) {
-		*tempfail = 1;
-		return "database";
+	if (db_token_use(ml_db, q->l->address, token) == -1) {
+		*why = "database";
+		return -1;
 	}
 	log_info("%s: list %s: %s <%s> confirmed by <%s>: members file %s",
 	    q->qid, q->l->address, action, addr, q->sender, changed ?
@@ -691,7 +684,7 @@ ml_confirm(const struct ml_req *q, const char *token, int *tempfail)
 	return ml_answer(q, "done", q->sender, subject, NULL, &t, 0);
 }
 
-static const char *
+static int
 ml_help(const struct ml_req *q, struct ml_text *t, char *subject,
     size_t subjectsz)
 {
@@ -707,9 +700,9 @@ ml_request(const struct ml_req *q, const struct ml_rcpt *r,
 {
 	struct ml_text t = { .len = 0 };
 	struct listcmd cmd;
-	const char *res = "-";
+	const char *fail = NULL;
 	char subject[MAILHDR_ADDR_MAX + 64];
-	int noack, tempfail = 0;
+	int noack, rc;
 
 	/* 1. the command: from the address, the subject or the body */
 	if (r->kind == CONF_LIST_CONFIRM) {
@@ -747,44 +740,40 @@ ml_request(const struct ml_req *q, const struct ml_rcpt *r,
 			    "subscriptions by mail.\n", q->l->name,
 			    q->l->address);
 			ml_help_text(&t, q->l);
-			res = ml_answer(q, "closed", q->sender,
+			rc = ml_answer(q, "closed", q->sender,
 			    "Subscriptions are closed", NULL, &t, 1);
 		} else
-			res = ml_ask(q, "subscribe", q->sender, q->sender);
+			rc = ml_ask(q, "subscribe", q->sender, q->sender);
 		break;
 	case LISTCMD_UNSUBSCRIBE:
 		/* the same answer, member or not */
-		res = ml_ask(q, "unsubscribe", q->sender, q->sender);
+		rc = ml_ask(q, "unsubscribe", q->sender, q->sender);
 		break;
 	case LISTCMD_CONFIRM:
-		res = ml_confirm(q, cmd.arg, &tempfail);
+		rc = ml_confirm(q, cmd.arg, &fail);
 		break;
 	case LISTCMD_ADD:
 	case LISTCMD_REMOVE:
 		/* a stranger gets the help text */
 		if (conf_mlist_is_owner(q->l, q->sender))
-			res = ml_ask(q, listcmd_name(cmd.verb), cmd.arg,
+			rc = ml_ask(q, listcmd_name(cmd.verb), cmd.arg,
 			    q->sender);
 		else
-			res = ml_help(q, &t, subject, sizeof(subject));
+			rc = ml_help(q, &t, subject, sizeof(subject));
 		break;
 	default:
-		res = ml_help(q, &t, subject, sizeof(subject));
+		rc = ml_help(q, &t, subject, sizeof(subject));
 		break;
 	}
-	if (tempfail) {
-		*why = res;
-		return -1;
-	}
-	if (strcmp(res, "failed") == 0) {
-		*why = "cannot spool the answer";
+	if (rc == -1) {
+		*why = fail ? fail : "cannot spool the answer";
 		return -1;
 	}
 	log_info("%s: list %s: request %s%s%s from <%s> reply=%s", q->qid,
 	    q->l->address, listcmd_name(cmd.verb),
 	    cmd.verb == LISTCMD_ADD || cmd.verb == LISTCMD_REMOVE ? " " : "",
 	    cmd.verb == LISTCMD_ADD || cmd.verb == LISTCMD_REMOVE ? cmd.arg :
-	    "", q->sender, res);
+	    "", q->sender, rc == 0 ? "sent" : "rate-limited");
 	return 0;
 }
 
@@ -1181,7 +1170,6 @@ milter_list_eom(SMFICTX *ctx, struct milter_list_msg *lm,
     const char *qid, size_t nrcpts, size_t *left, const char **why)
 {
 	struct ml_req q;
-	char err[512];
 	size_t i, j, removed = 0, expanded = 0;
 	int first = 1, rc, seen;
 
@@ -1232,11 +1220,6 @@ milter_list_eom(SMFICTX *ctx, struct milter_list_msg *lm,
 			continue;
 		}
 		/* 2. a request: answered, then consumed */
-		if (mlist_db_open(c->state_dir, err, sizeof(err)) == -1) {
-			log_warnx("%s: list: %s", qid, err);
-			*why = "database unavailable";
-			return -1;
-		}
 		q.l = r->list;
 		if (ml_request(&q, r, lm, why) == -1)
 			return -1;
@@ -1266,12 +1249,12 @@ milter_list_expand(SMFICTX *ctx, struct milter_conf *c, const char *addr)
 {
 	struct mlist_members *mm;
 	struct conf_list *l;
-	char token[MLIST_TOKEN_LEN + 1], err[512];
+	char token[DB_TOKEN_LEN + 1], err[512];
 	size_t n;
 	int kind, rc;
 
-	if ((l = conf_mlist_find(c, addr, &kind, token, sizeof(token))) ==
-	    NULL || kind != CONF_LIST_POST)
+	if ((l = conf_mlist_find(c->lists, c->nlists, addr, &kind, token,
+	    sizeof(token))) == NULL || kind != CONF_LIST_POST)
 		return 0;
 	if ((mm = mlist_get(l->members, err, sizeof(err))) == NULL) {
 		log_warnx("list %s: %s", l->address, err);

@@ -290,23 +290,6 @@ mlist_get(const char *path, char *err, size_t errsz)
 	return m;
 }
 
-void
-mlist_cache_clear(void)
-{
-	struct mlist_cached *c, *next;
-
-	pthread_mutex_lock(&mlist_mtx);
-	c = mlist_cache;
-	mlist_cache = NULL;
-	pthread_mutex_unlock(&mlist_mtx);
-	for (; c; c = next) {
-		next = c->next;
-		mlist_put(c->members);
-		free(c->path);
-		free(c);
-	}
-}
-
 size_t
 mlist_count(const struct mlist_members *m)
 {

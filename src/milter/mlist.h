@@ -25,8 +25,6 @@ struct mlist_members *mlist_load(const char *path, int strict, char *err,
  * the caller drops with mlist_put */
 struct mlist_members *mlist_get(const char *path, char *err, size_t errsz);
 void	mlist_put(struct mlist_members *);
-/* forget every cached file */
-void	mlist_cache_clear(void);
 
 size_t	mlist_count(const struct mlist_members *);
 /* sorted, lower case */

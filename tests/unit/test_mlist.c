@@ -13,7 +13,6 @@
 
 #include "log.h"
 #include "mlist.h"
-#include "mlist_db.h"
 #include "unit.h"
 
 #define PROCS		6
@@ -240,44 +239,6 @@ main(void)
 	mlist_put(m);
 	CHECK(leftovers() == 0, "no temporary files left");
 
-	/* 6. tokens: single use, expiring; replies rate limited */
-	{
-		char tok[MLIST_TOKEN_LEN + 1], tok2[MLIST_TOKEN_LEN + 1];
-		char act[32], who[320];
-		long long now = time(NULL);
-
-		CHECK(mlist_db_open(dir, err, sizeof(err)) == 0,
-		    "token database opens: %s", err);
-		CHECK(mlist_db_token_new("l@x.org", "subscribe",
-		    "jane@example.org", now, now + 60, tok, sizeof(tok)) == 0 &&
-		    strlen(tok) == MLIST_TOKEN_LEN, "a token: %s", tok);
-		CHECK(mlist_db_token_new("l@x.org", "unsubscribe",
-		    "bob@example.org", now, now + 60, tok2, sizeof(tok2)) == 0 &&
-		    strcmp(tok, tok2) != 0, "tokens differ");
-		CHECK(mlist_db_token_get("other@x.org", tok, now, act,
-		    sizeof(act), who, sizeof(who)) == 1,
-		    "a token is for its list only");
-		CHECK(mlist_db_token_get("l@x.org", tok, now, act, sizeof(act),
-		    who, sizeof(who)) == 0 && strcmp(act, "subscribe") == 0 &&
-		    strcmp(who, "jane@example.org") == 0, "looked up");
-		CHECK(mlist_db_token_use("l@x.org", tok) == 0, "used");
-		CHECK(mlist_db_token_use("l@x.org", tok) == 1 &&
-		    mlist_db_token_get("l@x.org", tok, now, act, sizeof(act),
-		    who, sizeof(who)) == 1, "once only");
-		CHECK(mlist_db_token_get("l@x.org", tok2, now + 61, act,
-		    sizeof(act), who, sizeof(who)) == 1, "expired after its "
-		    "lifetime");
-		CHECK(mlist_db_reply_allowed("a@x.org", "help", now, 600) == 1,
-		    "a first reply allowed");
-		CHECK(mlist_db_reply_allowed("a@x.org", "help", now + 599,
-		    600) == 0, "a second within the interval is not");
-		CHECK(mlist_db_reply_allowed("a@x.org", "subscribe", now + 599,
-		    600) == 1, "another kind is");
-		CHECK(mlist_db_reply_allowed("a@x.org", "help", now + 600,
-		    600) == 1, "after the interval it is again");
-		mlist_db_close();
-	}
-	mlist_cache_clear();
 	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
 	if (system(err) != 0)
 		printf("# could not remove %s\n", dir);

@@ -1,0 +1,31 @@
+/* the values of enquiry-milter's options, shared by the option tables of
+ * conf_milter.c and conf_mlist.c: pure conversions (durations, octal
+ * modes, host:port) that the unit tests drive directly, and the libconfuse
+ * validators built on them.
+ *
+ * return contract: conf_value_duration returns the seconds, the other
+ * conversions 0 with the value; all -1 when the text is malformed. a
+ * validator returns 0, or -1 after cfg_error has said "option: problem" */
+#ifndef CONF_VALUE_H
+#define CONF_VALUE_H
+
+#include <sys/types.h>
+
+#include <confuse.h>
+#include <stddef.h>
+
+/* "7d", "12h", "30m", "45s", "2w", "90": seconds, -1 if malformed */
+long long conf_value_duration(const char *);
+/* "0660": an octal mode of at most 0777 */
+int	conf_value_mode(const char *, mode_t *);
+/* "host:port" or "[v6]:port", port 1 to 65535 */
+int	conf_value_hostport(const char *, char *host, size_t hostsz,
+	    int *port);
+
+/* the most recent value of a string option, or NULL */
+const char *conf_value_last(cfg_opt_t *);
+int	conf_value_v_duration(cfg_t *, cfg_opt_t *);
+/* every value an envelope address (an empty single value is unset) */
+int	conf_value_v_envaddr(cfg_t *, cfg_opt_t *);
+
+#endif
