@@ -64,12 +64,6 @@ log_setlevel(int level)
 }
 
 int
-log_getlevel(void)
-{
-	return log_level;
-}
-
-int
 log_level_parse(const char *name)
 {
 	static const char *names[] = { "error", "warning", "info", "debug" };
