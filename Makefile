@@ -149,7 +149,8 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 # what OpenSSL alone costs the server per request (no sockets): the floor
 # (capsuled's own tls context: tls.o and what it needs)
 TLSFLOOR_OBJS = $(B)/obj/capsuled/tls.o $(B)/obj/capsuled/conf.o \
-	$(B)/obj/capsuled/trust.o $(B)/obj/common/log.o $(B)/obj/common/confline.o
+	$(B)/obj/capsuled/trust.o $(B)/obj/common/log.o $(B)/obj/common/utf8.o \
+	$(B)/obj/common/confline.o
 $(B)/tlsfloor: tests/bench/tlsfloor.c $(TLSFLOOR_OBJS) \
 	    $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
