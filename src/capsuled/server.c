@@ -33,6 +33,7 @@
 #include "proxy.h"
 #include "sandbox.h"
 #include "server.h"
+#include "status.h"
 #include "tls.h"
 #include "trust.h"
 
@@ -605,16 +606,21 @@ server_line_add(struct conn *c, const char *data, size_t n)
 /* plain-text reply before tls, for a client that sent a proxy header to a
  * listener that takes none: it is a bad request, said in gemini terms */
 static void
-server_plain_refuse(struct worker *w, struct conn *c, const char *msg)
+server_plain_refuse(struct worker *w, struct conn *c, int status,
+    const char *meta)
 {
-	ssize_t n = write(c->fd, msg, strlen(msg));
+	char msg[256];
+	int len = snprintf(msg, sizeof(msg), "%d %s\r\n", status, meta);
+	ssize_t n = 0;
 
+	if (len > 0 && (size_t)len < sizeof(msg))
+		n = write(c->fd, msg, (size_t)len);
 	(void)n;
 	if (server_new_resp(c) == -1) {
 		server_close(w, c);
 		return;
 	}
-	c->resp->status = 59;
+	c->resp->status = status;
 	c->resp->host[0] = '\0';
 	snprintf(c->resp->path, sizeof(c->resp->path), "-");
 	server_close(w, c);
@@ -682,8 +688,8 @@ server_peek(struct worker *w, struct conn *c)
 	if (n == 0)
 		return -1;
 	if (proxy_looks_like(buf, (size_t)n)) {
-		server_plain_refuse(w, c, "59 PROXY protocol header on a "
-		    "listener that does not take one\r\n");
+		server_plain_refuse(w, c, GEMINI_BAD_REQUEST, "PROXY protocol "
+		    "header on a listener that does not take one");
 		return 2;
 	}
 	return server_start_tls(w, c) == -1 ? -1 : 1;
@@ -742,20 +748,21 @@ server_respond(struct worker *w, struct conn *c)
 	r = c->resp;
 	gemini_respond(w->srv, v, sni, c->port, c->line, c->linelen, r);
 	cap = r->hlen;
-	if (r->status == 20 && r->file.listing != NULL)
+	if (r->status == GEMINI_SUCCESS && r->file.listing != NULL)
 		cap += r->file.listing_len;
-	else if (r->status == 20 && r->file.size <= SERVER_SMALL)
+	else if (r->status == GEMINI_SUCCESS && r->file.size <= SERVER_SMALL)
 		cap += (size_t)r->file.size;
 	if ((c->out = malloc(cap ? cap : 1)) == NULL)
 		return -1;
 	memcpy(c->out, r->header, r->hlen);
 	c->outlen = r->hlen;
-	if (r->status == 20 && r->file.listing != NULL) {
+	if (r->status == GEMINI_SUCCESS && r->file.listing != NULL) {
 		memcpy(c->out + c->outlen, r->file.listing,
 		    r->file.listing_len);
 		c->outlen += r->file.listing_len;
 		c->bytes = r->file.listing_len;
-	} else if (r->status == 20 && r->file.size <= SERVER_SMALL) {
+	} else if (r->status == GEMINI_SUCCESS &&
+	    r->file.size <= SERVER_SMALL) {
 		/* small bodies go out in the header's record */
 		ssize_t n = pread(r->file.fd, c->out + c->outlen,
 		    (size_t)r->file.size, 0);
@@ -874,7 +881,8 @@ server_step(struct worker *w, struct conn *c)
 				c->outoff += (size_t)rc;
 				break;
 			}
-			if (c->resp->status == 20 && c->resp->file.fd != -1 &&
+			if (c->resp->status == GEMINI_SUCCESS &&
+			    c->resp->file.fd != -1 &&
 			    c->fileoff < c->resp->file.size) {
 				ssize_t n;
 
