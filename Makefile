@@ -247,8 +247,11 @@ DATADIR ?= $(PREFIX)/share
 DOCDIR ?= $(DATADIR)/doc/capsuled
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# the daemons go to BINDIR (sbin); capsule-check is a user's command
+USERBINDIR ?= $(PREFIX)/bin
 INSTALL_ENV = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" \
 	SYSCONFDIR="$(SYSCONFDIR)" BINDIR="$(BINDIR)" MANDIR="$(MANDIR)" \
+	USERBINDIR="$(USERBINDIR)" \
 	DATADIR="$(DATADIR)" DOCDIR="$(DOCDIR)" \
 	SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" SYSUSERSDIR="$(SYSUSERSDIR)" B="$(B)"
 
