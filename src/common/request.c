@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "request.h"
+#include "status.h"
 #include "hex.h"
 #include "utf8.h"
 
@@ -89,7 +90,10 @@ req_path_hidden(const char *p)
 	return 0;
 }
 
-#define REQ_FAIL(r, why) do { (r)->error = (why); return 59; } while (0)
+#define REQ_FAIL(r, why) do {						\
+	(r)->error = (why);						\
+	return GEMINI_BAD_REQUEST;					\
+} while (0)
 
 int
 req_parse(const char *url, size_t len, struct request *r)

@@ -18,8 +18,9 @@ struct request {
 };
 
 /* parse a request url (without the CRLF). returns 0 when it is a
- * well-formed absolute url, or a gemini status: 59 malformed. the scheme,
- * host and port are for the caller to judge (53). */
+ * well-formed absolute url, or GEMINI_BAD_REQUEST when it is malformed.
+ * the scheme, host and port are for the caller to judge
+ * (GEMINI_PROXY_REFUSED). */
 int	req_parse(const char *url, size_t len, struct request *);
 /* clean a percent-decoded path in place: resolve dot segments, drop empty
  * ones and the leading '/'. -1 when it climbs above the root. sets *dir
