@@ -20,9 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "addrcap.h"
 #include "capsule.h"
 #include "conf.h"
@@ -57,7 +54,7 @@ enum conn_state {
 struct conn {
 	struct conn	*prev, *next;
 	int		 fd;
-	SSL		*ssl;
+	struct ssl_st	*ssl;		/* the tls connection (tls.h) */
 	const struct listener *l;
 	enum conn_state	 state;
 	uint32_t	 events;	/* what epoll watches now */
@@ -397,7 +394,7 @@ server_close(struct worker *w, struct conn *c)
 		free(c->resp);
 	}
 	if (c->ssl != NULL)
-		SSL_free(c->ssl);
+		tls_conn_free(c->ssl);
 	if (c->counted)
 		addrcap_release(c->capbucket);
 	tls_out_free(&c->tout);
@@ -629,12 +626,9 @@ server_plain_refuse(struct worker *w, struct conn *c, int status,
 static int
 server_start_tls(struct worker *w, struct conn *c)
 {
-	if ((c->ssl = SSL_new(w->srv->vhosts[0].ctx)) == NULL ||
-	    tls_attach(c->ssl, c->fd, &c->tout, w->srv->ktls) == -1) {
-		ERR_clear_error();
+	if ((c->ssl = tls_conn_new(&w->srv->vhosts[0], c->fd, &c->tout,
+	    w->srv->ktls)) == NULL)
 		return -1;
-	}
-	SSL_set_accept_state(c->ssl);
 	c->state = CONN_HANDSHAKE;
 	return 0;
 }
@@ -710,25 +704,27 @@ server_flush(struct worker *w, struct conn *c)
 	return rc;
 }
 
-/* the wants of an ssl call: watch for them, or fail the connection */
+/* the wants of a tls call (enum tls_status): watch for them, or fail
+ * the connection */
 static int
-server_ssl_want(struct worker *w, struct conn *c, int rc)
+server_tls_want(struct worker *w, struct conn *c, int status)
 {
-	switch (SSL_get_error(c->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
+	int rc;
+
+	switch (status) {
+	case TLS_WANT_READ:
 		/* the peer will not answer what it has not been sent */
 		if ((rc = server_flush(w, c)) != 1)
 			return rc;
 		/* and openssl's own buffers, while they are empty */
-		SSL_free_buffers(c->ssl);
+		tls_conn_idle(c->ssl);
 		server_watch(w, c, EPOLLIN);
 		return 0;
-	case SSL_ERROR_WANT_WRITE:
+	case TLS_WANT_WRITE:
 		server_watch(w, c, EPOLLOUT);
 		return 0;
 	default:
 		/* an alert may wait in the buffer: give it one try */
-		ERR_clear_error();
 		tls_out_flush(&c->tout);
 		return -1;
 	}
@@ -738,8 +734,7 @@ static int
 server_respond(struct worker *w, struct conn *c)
 {
 	const struct tls_vhost *v = tls_vhost_of(c->ssl, &w->srv->sni);
-	int sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)
-	    != NULL;
+	int sni = tls_sni_sent(c->ssl);
 	struct response *r;
 	size_t cap;
 
@@ -827,6 +822,7 @@ static int
 server_step(struct worker *w, struct conn *c)
 {
 	int rc;
+	size_t got;
 	char *crlf;
 
 	for (;;) {
@@ -848,18 +844,18 @@ server_step(struct worker *w, struct conn *c)
 				return 1;	/* already closed */
 			break;
 		case CONN_HANDSHAKE:
-			if ((rc = SSL_do_handshake(c->ssl)) != 1)
-				return server_ssl_want(w, c, rc);
+			if ((rc = tls_handshake(c->ssl)) != TLS_DONE)
+				return server_tls_want(w, c, rc);
 			c->state = CONN_READ;
 			break;
 		case CONN_READ:
 			/* read into the worker's scratch: a connection
 			 * that sends nothing holds no line buffer */
-			rc = SSL_read(c->ssl, w->scratch,
-			    (int)(SERVER_LINE - c->linelen));
-			if (rc <= 0)
-				return server_ssl_want(w, c, rc);
-			if (server_line_add(c, w->scratch, (size_t)rc) == -1)
+			rc = tls_read(c->ssl, w->scratch,
+			    SERVER_LINE - c->linelen, &got);
+			if (rc != TLS_DONE)
+				return server_tls_want(w, c, rc);
+			if (server_line_add(c, w->scratch, got) == -1)
 				return -1;
 			crlf = memmem(c->line, c->linelen, "\r\n", 2);
 			if (crlf == NULL) {
@@ -874,11 +870,11 @@ server_step(struct worker *w, struct conn *c)
 			break;
 		case CONN_WRITE:
 			if (c->outoff < c->outlen) {
-				rc = SSL_write(c->ssl, c->out + c->outoff,
-				    (int)(c->outlen - c->outoff));
-				if (rc <= 0)
-					return server_ssl_want(w, c, rc);
-				c->outoff += (size_t)rc;
+				rc = tls_write(c->ssl, c->out + c->outoff,
+				    c->outlen - c->outoff, &got);
+				if (rc != TLS_DONE)
+					return server_tls_want(w, c, rc);
+				c->outoff += got;
 				break;
 			}
 			if (c->resp->status == GEMINI_SUCCESS &&
@@ -887,14 +883,14 @@ server_step(struct worker *w, struct conn *c)
 				ssize_t n;
 
 				if (tls_ktls_send(c->ssl)) {
-					n = SSL_sendfile(c->ssl,
+					rc = tls_sendfile(c->ssl,
 					    c->resp->file.fd, c->fileoff,
-					    SERVER_CHUNK * 4, 0);
-					if (n <= 0)
-						return server_ssl_want(w, c,
-						    (int)n);
-					c->fileoff += n;
-					c->bytes += (size_t)n;
+					    SERVER_CHUNK * 4, &got);
+					if (rc != TLS_DONE)
+						return server_tls_want(w, c,
+						    rc);
+					c->fileoff += (off_t)got;
+					c->bytes += got;
 					break;
 				}
 				if (c->outlen < SERVER_CHUNK) {
@@ -917,9 +913,9 @@ server_step(struct worker *w, struct conn *c)
 			break;
 		case CONN_SHUTDOWN:
 			/* close_notify ends every response */
-			rc = SSL_shutdown(c->ssl);
-			if (rc < 0)
-				return server_ssl_want(w, c, rc) == 0 ? 0 : -1;
+			rc = tls_shutdown(c->ssl);
+			if (rc != TLS_DONE)
+				return server_tls_want(w, c, rc) == 0 ? 0 : -1;
 			c->state = CONN_CLOSING;
 			break;
 		case CONN_CLOSING: {
