@@ -7,7 +7,7 @@
 #include "gemini.h"
 #include "mime.h"
 #include "request.h"
-#include "server.h"
+#include "srv.h"
 #include "status.h"
 #include "tls.h"
 

@@ -17,7 +17,7 @@
 #include "plain.h"
 #include "plaintext.h"
 #include "request.h"
-#include "server.h"
+#include "srv.h"
 #include "status.h"
 
 #define PLAIN_FILE_MAX	(8u * 1024 * 1024)	/* served from memory */
