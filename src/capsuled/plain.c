@@ -22,66 +22,40 @@
 
 #define PLAIN_FILE_MAX	(8u * 1024 * 1024)	/* served from memory */
 
-/* read an opened file whole, if capsule_servable lets it be served; the
- * gemini status. fd is closed */
+/* read a file capsule_resolve opened whole, within gopher's and
+ * finger's size limit; the gemini status. the file is closed */
 static int
-plain_read_fd(int fd, const char *path, struct buf *b)
+plain_read_file(struct capsule_file *cf, struct buf *b)
 {
-	struct stat st;
 	char chunk[16384];
-	ssize_t n;
-	int status;
+	ssize_t n = -1;
+	int status = GEMINI_TEMP_FAILURE;
 
-	if (fstat(fd, &st) == -1) {
-		status = capsule_errno_status(errno);
-		close(fd);
-		return status;
+	if ((size_t)cf->size > PLAIN_FILE_MAX)
+		status = GEMINI_PERM_FAILURE;
+	else {
+		while ((n = read(cf->fd, chunk, sizeof(chunk))) > 0)
+			if (buf_append(b, chunk, (size_t)n) == -1)
+				break;
+		if (n == 0)
+			status = GEMINI_SUCCESS;
 	}
-	if ((status = capsule_servable(&st, path)) != GEMINI_SUCCESS) {
-		close(fd);
-		return status;
-	}
-	if ((size_t)st.st_size > PLAIN_FILE_MAX) {
-		close(fd);
-		return GEMINI_PERM_FAILURE;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(b, chunk, (size_t)n) == -1) {
-			close(fd);
-			return GEMINI_TEMP_FAILURE;
-		}
-	close(fd);
-	return n == 0 ? GEMINI_SUCCESS : GEMINI_TEMP_FAILURE;
+	capsule_file_close(cf);
+	return status;
 }
 
-/* read a whole file beneath the root (same kernel-enforced resolver and
- * serving rule as gemini); the gemini status on failure */
+/* read a whole file beneath the root, as gemini would serve it
+ * (capsule_resolve_file); the gemini status */
 static int
 plain_read(int rootfd, const char *path, struct buf *b)
 {
-	int fd;
+	struct capsule_file cf;
+	int status;
 
-	if (req_path_hidden(path))
-		return GEMINI_NOT_FOUND;
-	if ((fd = capsule_open(rootfd, path, O_RDONLY | O_NONBLOCK)) == -1)
-		return capsule_errno_status(errno);
-	return plain_read_fd(fd, path, b);
-}
-
-static int
-plain_is_dir(int rootfd, const char *path)
-{
-	struct stat st;
-	int fd = capsule_open(rootfd, path, O_PATH);
-
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return 0;
-	}
-	close(fd);
-	return S_ISDIR(st.st_mode);
+	if ((status = capsule_resolve_file(rootfd, path, &cf)) !=
+	    GEMINI_SUCCESS)
+		return status;
+	return plain_read_file(&cf, b);
 }
 
 static int
@@ -156,7 +130,7 @@ plain_item_type(const char *selector, void *arg)
 	int dir, kind;
 
 	if (snprintf(path, sizeof(path), "%s", selector) >= (int)sizeof(path)
-	    || req_clean_path(path, &dir) == -1 || req_path_hidden(path))
+	    || req_clean_path(path, &dir) == -1)
 		return '\0';
 	if ((kind = plain_entry(pc->rootfd, path)) == 'd')
 		return '1';
@@ -299,7 +273,7 @@ plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
 {
 	const struct server_conf *sc = &s->conf->servers[0];
 	struct capsule_file cf;
-	char page[GOPHER_SELECTOR_MAX + 4], ipath[GOPHER_SELECTOR_MAX + 300];
+	char page[GOPHER_SELECTOR_MAX + 4];
 	struct buf file;
 	int st, rc, n;
 
@@ -314,18 +288,13 @@ plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
 	}
 	/* the index page: relative links resolve from the directory */
 	n = snprintf(page, sizeof(page), "/%s%s", path, path[0] ? "/" : "");
-	rc = snprintf(ipath, sizeof(ipath), "%s%s%s", path, path[0] ? "/" :
-	    "", sc->index);
-	if (n < 0 || (size_t)n >= sizeof(page) || rc < 0 ||
-	    (size_t)rc >= sizeof(ipath)) {
+	if (n < 0 || (size_t)n >= sizeof(page)) {
 		capsule_file_close(&cf);
 		return plain_error(out, res, GEMINI_BAD_REQUEST,
 		    "selector too long");
 	}
 	buf_init(&file, PLAIN_FILE_MAX);
-	st = plain_read_fd(cf.fd, ipath, &file);
-	cf.fd = -1;
-	capsule_file_close(&cf);
+	st = plain_read_file(&cf, &file);
 	if (st != GEMINI_SUCCESS) {
 		buf_free(&file);
 		return plain_error(out, res, st, "cannot read that directory");
@@ -386,10 +355,8 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 		return plain_error(out, res, GEMINI_BAD_REQUEST,
 		    "selector climbs above the "
 		    "root");
-	if (req_path_hidden(path))
-		return plain_error(out, res, GEMINI_NOT_FOUND,
-		    "no such selector");
-	if (dir || plain_is_dir(rootfd, path))
+	/* capsule_resolve answers for dot-files, gemini's way */
+	if (dir || capsule_is_dir(rootfd, path))
 		return plain_gopher_dir(s, rootfd, port, host, path, out, res);
 
 	buf_init(&file, PLAIN_FILE_MAX);
@@ -527,10 +494,10 @@ static int
 plain_finger_list(const struct srv *s, const char *host, struct buf *text)
 {
 	struct plain_fpage *pages;
-	struct stat sb;
+	struct capsule_file cf;
 	char **names;
 	size_t n, i, k = 0;
-	int rc = 0, fd, st;
+	int rc = 0, st;
 
 	if (plain_root_names(s, &names, &n) == -1)
 		return buf_puts(text, "cannot list the pages here\n");
@@ -555,17 +522,12 @@ plain_finger_list(const struct srv *s, const char *host, struct buf *text)
 			continue;
 		/* only what a query would serve: no symlink out, no
 		 * hard link, no fifo */
-		if ((fd = capsule_open(s->rootfds[0], pages[i].file,
-		    O_RDONLY | O_NONBLOCK)) == -1)
-			continue;
+		st = capsule_resolve_file(s->rootfds[0], pages[i].file, &cf);
 		buf_init(&file, PLAIN_FILE_MAX);
 		buf_init(&title, 512);
-		if (pages[i].text) {
-			st = fstat(fd, &sb) == 0 ? capsule_servable(&sb,
-			    pages[i].file) : GEMINI_NOT_FOUND;
-			close(fd);
-		} else if ((st = plain_read_fd(fd, pages[i].file, &file)) ==
-		    GEMINI_SUCCESS)
+		if (st != GEMINI_SUCCESS || pages[i].text)
+			capsule_file_close(&cf);
+		else if ((st = plain_read_file(&cf, &file)) == GEMINI_SUCCESS)
 			gemtext_title(&title, file.data, file.len);
 		if (st == GEMINI_SUCCESS && title.len > 0)
 			rc = buf_printf(text, "%-16.*s %s\n",

@@ -129,9 +129,10 @@ capsule_entry(int rootfd, const char *path)
 	struct stat st, st2;
 	int fd, kind = 0;
 
-	/* 1. what the name resolves to beneath the root: a symlink that
-	 * leaves it, or loops, is nothing */
-	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
+	/* 1. what the name resolves to beneath the root: a dot-file is not
+	 * served, a symlink that leaves the root, or loops, is nothing */
+	if (req_path_hidden(path) ||
+	    (fd = capsule_open(rootfd, path, O_PATH)) == -1)
 		return 0;
 	if (fstat(fd, &st) == -1) {
 		close(fd);
@@ -391,6 +392,31 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 	snprintf(cf->name, sizeof(cf->name), "index.gmi");
 	cf->size = (off_t)cf->listing_len;
 	return GEMINI_SUCCESS;
+}
+
+int
+capsule_resolve_file(int rootfd, const char *path, struct capsule_file *cf)
+{
+	int status = capsule_resolve(rootfd, path, 0, NULL, 0, cf);
+
+	if (status == GEMINI_REDIRECT) {
+		capsule_file_close(cf);
+		return GEMINI_NOT_FOUND;
+	}
+	return status;
+}
+
+int
+capsule_is_dir(int rootfd, const char *path)
+{
+	struct stat st;
+	int fd = capsule_open(rootfd, path, O_PATH), isdir;
+
+	if (fd == -1)
+		return 0;
+	isdir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+	close(fd);
+	return isdir;
 }
 
 void

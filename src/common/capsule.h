@@ -26,6 +26,12 @@ int	capsule_open(int rootfd, const char *path, int flags);
  * means "add a slash" */
 int	capsule_resolve(int rootfd, const char *path, int dir,
 	    const char *index, int auto_index, struct capsule_file *cf);
+/* the same for a file only (gopher, finger): a directory is
+ * GEMINI_NOT_FOUND rather than GEMINI_REDIRECT */
+int	capsule_resolve_file(int rootfd, const char *path,
+	    struct capsule_file *cf);
+/* 1 when path (clean, beneath rootfd) resolves to a directory */
+int	capsule_is_dir(int rootfd, const char *path);
 void	capsule_file_close(struct capsule_file *);
 /*
  * the one rule for what may be served, for gemini, gopher and finger
@@ -45,8 +51,8 @@ int	capsule_name_shown(const char *name);
 /* may path (clean, beneath rootfd) be offered in a listing, menu or
  * finger list: 'd' for a directory this process can open, 'f' for a
  * file capsule_servable lets through and this process can open, 0 for
- * anything else (fifo, device, hard link, symlink out or in a loop,
- * unreadable) */
+ * anything else (a dot-file, fifo, device, hard link, symlink out or in
+ * a loop, unreadable) */
 int	capsule_entry(int rootfd, const char *path);
 /* the names in directory dir (clean, beneath rootfd) that may be
  * offered, sorted: no dot-files, none that capsule_name_shown or

@@ -262,8 +262,32 @@ main(void)
 	CHECK(capsule_entry(rootfd, "loop") == 0, "a symlink loop is none");
 	CHECK(capsule_entry(rootfd, "fifo") == 0, "a fifo is none");
 	CHECK(capsule_entry(rootfd, "missing") == 0, "a missing name is none");
+	CHECK(capsule_entry(rootfd, ".hidden") == 0, "a dot-file is none");
+	CHECK(capsule_entry(rootfd, ".well-known/security.txt") == 'f',
+	    "a file under /.well-known/ is one");
 
-	/* 8. the listing of the root offers only what would be served */
+	/* 8. a file only, for gopher and finger */
+	st = capsule_resolve_file(rootfd, "docs/note.txt", &cf);
+	CHECK(st == GEMINI_SUCCESS && cf.fd != -1 && cf.size == 5,
+	    "capsule_resolve_file opens a file (status %d)", st);
+	capsule_file_close(&cf);
+	st = capsule_resolve_file(rootfd, "docs", &cf);
+	CHECK(st == GEMINI_NOT_FOUND && cf.fd == -1,
+	    "a directory is not a file (status %d)", st);
+	capsule_file_close(&cf);
+	st = capsule_resolve_file(rootfd, ".hidden", &cf);
+	CHECK(st == GEMINI_NOT_FOUND, "nor is a dot-file (status %d)", st);
+	capsule_file_close(&cf);
+	st = capsule_resolve_file(rootfd, "hard", &cf);
+	CHECK(st == GEMINI_NOT_FOUND, "nor a hard link (status %d)", st);
+	capsule_file_close(&cf);
+	CHECK(capsule_is_dir(rootfd, "docs") && capsule_is_dir(rootfd, "") &&
+	    capsule_is_dir(rootfd, "docs-alias"), "directories are");
+	CHECK(!capsule_is_dir(rootfd, "page.gmi") &&
+	    !capsule_is_dir(rootfd, "missing") && !capsule_is_dir(rootfd, "up"),
+	    "files, missing names and symlinks out are not");
+
+	/* 9. the listing of the root offers only what would be served */
 	if (capsule_names(rootfd, "", 1, &names, &n) == -1) {
 		CHECK(0, "capsule_names of the root");
 	} else {
@@ -295,7 +319,7 @@ main(void)
 	    "the generated listing links what capsule_names offers");
 	capsule_file_close(&cf);
 
-	/* 9. errno to status, in one place */
+	/* 10. errno to status, in one place */
 	CHECK(capsule_errno_status(ENOENT) == GEMINI_NOT_FOUND &&
 	    capsule_errno_status(EXDEV) == GEMINI_NOT_FOUND &&
 	    capsule_errno_status(ELOOP) == GEMINI_NOT_FOUND &&
