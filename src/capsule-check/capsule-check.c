@@ -244,7 +244,7 @@ capcheck_resolve(const char *pagedir, const char *url, size_t len,
     struct capcheck_target *t)
 {
 	char dec[PATH_MAX];
-	size_t plen, i, o = 0;
+	size_t plen, o = 0;
 	int n;
 
 	memset(t, 0, sizeof(*t));
@@ -256,25 +256,17 @@ capcheck_resolve(const char *pagedir, const char *url, size_t len,
 		t->empty = 1;
 		return NULL;
 	}
-	/* 2. percent-decode */
-	for (i = 0; i < plen; i++) {
-		char c = url[i];
-
-		if (c == '%') {
-			if (i + 2 >= plen || hex_value(url[i + 1]) < 0 ||
-			    hex_value(url[i + 2]) < 0)
-				return "malformed percent-escape in URL";
-			c = (char)(hex_value(url[i + 1]) * 16 +
-			    hex_value(url[i + 2]));
-			i += 2;
-			if (c == '\0')
-				return "percent-encoded NUL in URL";
-		}
-		if (o + 1 >= sizeof(dec))
-			return "URL too long";
-		dec[o++] = c;
+	/* 2. percent-decode, as the server does */
+	switch (req_path_decode(url, plen, dec, sizeof(dec), &o)) {
+	case REQ_DECODE_OK:
+		break;
+	case REQ_DECODE_BAD:
+		return "malformed percent-escape in URL";
+	case REQ_DECODE_NUL:
+		return "percent-encoded NUL in URL";
+	default:
+		return "URL too long";
 	}
-	dec[o] = '\0';
 	/* 3. start from the page's directory unless the path is absolute */
 	if (dec[0] == '/')
 		n = snprintf(t->path, sizeof(t->path), "%s", dec);
