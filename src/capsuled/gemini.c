@@ -29,7 +29,8 @@ gemini_header(struct response *r, int status, const char *meta)
 }
 
 /* the vhost for the url's host: the one sni chose, or, for clients that
- * sent no sni, any of ours. NULL: not a host we serve (53) */
+ * sent no sni, any of ours. NULL: not a host we serve
+ * (GEMINI_PROXY_REFUSED) */
 static const struct tls_vhost *
 gemini_vhost(const struct srv *s, const struct tls_vhost *v, int sni,
     const char *host, size_t *idx)

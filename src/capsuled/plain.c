@@ -595,7 +595,8 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 		rc = finger_text(out, text.data, text.len, 0);
 	else if (st != GEMINI_SUCCESS) {
 		/* the answer says what the log's status says: a page too
-		 * large (50) or a busy worker (40) is not a missing one */
+		 * large (GEMINI_PERM_FAILURE) or a busy worker
+		 * (GEMINI_TEMP_FAILURE) is not a missing one */
 		res->status = st;
 		rc = buf_printf(out, "%s: %s\r\n",
 		    st == GEMINI_NOT_FOUND ? "no such page" :
