@@ -689,8 +689,8 @@ server_peek(struct worker *w, struct conn *c)
 	return server_start_tls(w, c) == -1 ? -1 : 1;
 }
 
-/* send what openssl left in the holding buffer; 0 while the socket is
- * full (then epoll says when it drains), -1 on error */
+/* send what the tls library left in the holding buffer; 0 while the
+ * socket is full (then epoll says when it drains), -1 on error */
 static int
 server_flush(struct worker *w, struct conn *c)
 {
@@ -716,7 +716,7 @@ server_tls_want(struct worker *w, struct conn *c, int status)
 		/* the peer will not answer what it has not been sent */
 		if ((rc = server_flush(w, c)) != 1)
 			return rc;
-		/* and openssl's own buffers, while they are empty */
+		/* and the tls library's own buffers, while they are empty */
 		tls_conn_idle(c->ssl);
 		server_watch(w, c, EPOLLIN);
 		return 0;
