@@ -151,7 +151,8 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 # what OpenSSL alone costs the server per request (no sockets): the floor
 # (capsuled's own tls context: tls.o and what it needs)
 TLSFLOOR_OBJS = $(B)/obj/capsuled/tls.o $(B)/obj/capsuled/conf.o \
-	$(B)/obj/capsuled/trust.o $(B)/obj/common/log.o $(B)/obj/common/confline.o
+	$(B)/obj/capsuled/trust.o $(B)/obj/common/log.o $(B)/obj/common/utf8.o \
+	$(B)/obj/common/confline.o
 $(B)/tlsfloor: tests/bench/tlsfloor.c $(TLSFLOOR_OBJS) \
 	    $(B)/.flavour | $(B)/.deps-build
 	@mkdir -p $(dir $@)
@@ -259,8 +260,11 @@ DATADIR ?= $(PREFIX)/share
 DOCDIR ?= $(DATADIR)/doc/capsuled
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# the daemons go to BINDIR (sbin); capsule-check is a user's command
+USERBINDIR ?= $(PREFIX)/bin
 INSTALL_ENV = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" \
 	SYSCONFDIR="$(SYSCONFDIR)" BINDIR="$(BINDIR)" MANDIR="$(MANDIR)" \
+	USERBINDIR="$(USERBINDIR)" \
 	DATADIR="$(DATADIR)" DOCDIR="$(DOCDIR)" \
 	SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" SYSUSERSDIR="$(SYSUSERSDIR)" B="$(B)"
 

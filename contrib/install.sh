@@ -1,6 +1,6 @@
 #!/bin/sh
-# make install / make uninstall: put both daemons, their configs, the
-# capsule, the manual pages, the systemd units and the contrib examples in
+# make install / make uninstall: put both daemons, the capsule checker,
+# their configs, the capsule, the manual pages, the systemd units and the contrib examples in
 # place, honouring DESTDIR and the directory variables the Makefile passes.
 #
 # configs and capsule files are the sysadmin's once installed. a manifest,
@@ -23,6 +23,7 @@ set -eu
 : "${PREFIX:=/usr/local}"
 : "${SYSCONFDIR:=/etc}"
 : "${BINDIR:=$PREFIX/sbin}"
+: "${USERBINDIR:=$PREFIX/bin}"
 : "${MANDIR:=$PREFIX/share/man}"
 : "${DATADIR:=$PREFIX/share}"
 : "${DOCDIR:=$DATADIR/doc/capsuled}"
@@ -113,6 +114,7 @@ unit() {	# src dst: the unit with this install's paths
 
 do_install() {
 	[ -x "$B/capsuled" ] || die "$B/capsuled is not built: run make"
+	[ -x "$B/capsule-check" ] || die "$B/capsule-check is not built: run make"
 	milter=no
 	if [ -x "$B/enquiry-milter" ]; then
 		milter=yes
@@ -124,6 +126,8 @@ do_install() {
 
 	echo "installing into ${DESTDIR:-/}"
 	put 0755 "$B/capsuled" "$BINDIR/capsuled"
+	# a user's command: whoever writes the capsule checks it
+	put 0755 "$B/capsule-check" "$USERBINDIR/capsule-check"
 	if [ $milter = yes ]; then
 		put 0755 "$B/enquiry-milter" "$BINDIR/enquiry-milter"
 	fi
@@ -149,7 +153,7 @@ do_install() {
 		put_conf 0644 "capsule/${f#./}" "$CAPSULEDIR/${f#./}" no
 	done
 
-	for m in contrib/man/*.[58]; do
+	for m in contrib/man/*.[158]; do
 		[ -f "$m" ] || continue
 		sec=${m##*.}
 		put 0644 "$m" "$MANDIR/man$sec/$(basename "$m")"
@@ -206,8 +210,9 @@ rm_file() {
 do_uninstall() {
 	echo "uninstalling from ${DESTDIR:-/}"
 	rm_file "$BINDIR/capsuled"
+	rm_file "$USERBINDIR/capsule-check"
 	rm_file "$BINDIR/enquiry-milter"
-	for m in capsuled.8 capsuled.conf.5 enquiry-milter.8 \
+	for m in capsuled.8 capsuled.conf.5 capsule-check.1 enquiry-milter.8 \
 	    enquiry-milter.conf.5; do
 		rm_file "$MANDIR/man${m##*.}/$m"
 	done

@@ -19,7 +19,7 @@ out=$T/out
 # installed on this machine depend on the machine), and groff as man -l
 # runs it, with all warnings on
 pages="contrib/man/capsuled.8 contrib/man/capsuled.conf.5
-    contrib/man/enquiry-milter.8 contrib/man/enquiry-milter.conf.5"
+    contrib/man/capsule-check.1 contrib/man/enquiry-milter.8 contrib/man/enquiry-milter.conf.5"
 for p in $pages; do
 	if [ ! -f "$p" ]; then
 		notok "$p exists"
@@ -88,6 +88,7 @@ opts_documented() {	# source page
 }
 opts_documented src/capsuled/capsuled.c contrib/man/capsuled.8
 opts_documented src/milter/enquiry-milter.c contrib/man/enquiry-milter.8
+opts_documented src/capsule-check/capsule-check.c contrib/man/capsule-check.1
 
 # systemd units: verified with the binaries stood in for by stubs (they
 # are installed elsewhere; t-install verifies the installed units) and

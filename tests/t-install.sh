@@ -33,6 +33,7 @@ if inst install DESTDIR="$D"; then ok "make install DESTDIR"; else
 
 U=$D/usr/local
 for f in "$U/sbin/capsuled" "$D/etc/capsuled.conf" \
+    "$U/bin/capsule-check" "$U/share/man/man1/capsule-check.1" \
     "$U/share/man/man8/capsuled.8" "$U/share/man/man5/capsuled.conf.5" \
     "$U/lib/systemd/system/capsuled.service" \
     "$U/lib/sysusers.d/capsuled.conf" \
@@ -43,6 +44,7 @@ for f in "$U/sbin/capsuled" "$D/etc/capsuled.conf" \
 	check "installed ${f#"$D"}" test -f "$f"
 done
 check "capsuled is executable" test -x "$U/sbin/capsuled"
+check "capsule-check is executable" test -x "$U/bin/capsule-check"
 check "installed config: state-dir /var/lib/capsuled" \
     grep -Eq '^state-dir *= *"/var/lib/capsuled"' "$D/etc/capsuled.conf"
 check "installed config: root is the installed capsule" \

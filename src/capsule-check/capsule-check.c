@@ -31,8 +31,9 @@
  * /.well-known/ is one (it is not served), a target ending in "/" must be
  * a directory, and a directory needs its index file (-I, default
  * index.gmi) unless -A says the server generates listings.  symlinks are
- * resolved by the kernel with RESOLVE_BENEATH, as the server does, so one
- * that leaves the root, or is absolute, is a problem.
+ * resolved by the kernel with RESOLVE_BENEATH, as the server does
+ * (capsule_open: Linux 5.6 or later, as for capsuled), so one that leaves
+ * the root, or is absolute, is a problem.
  *
  * a regular file with more than one hard link is a problem (capsuled
  * refuses to serve it: its other name may lie outside the root), and so
@@ -42,9 +43,6 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-
-#include <linux/openat2.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -60,13 +58,14 @@
 #include <unistd.h>
 
 #include "capsule.h"
-#include "log.h"
 #include "hex.h"
+#include "log.h"
+#include "request.h"
+#include "utf8.h"
 
 #define CAPCHECK_MAXFILE	(64UL * 1024 * 1024)
 #define CAPCHECK_SNIFF		8192
 #define CAPCHECK_MAXDEPTH	32
-#define CAPCHECK_MAXSEGS	256
 
 enum capcheck_kind { KIND_BINARY, KIND_TEXT, KIND_GEMTEXT, KIND_MARKDOWN };
 
@@ -108,63 +107,6 @@ capcheck_quote(char *buf, size_t bufsz, const char *s, size_t len)
 {
 	log_escape(buf, bufsz, s, len);
 	return buf;
-}
-
-/*
- * decode one UTF-8 sequence at s[0..len): returns its length and sets *cp,
- * or returns 0 and sets *why.  the ranges are RFC 3629's table, so
- * overlongs, surrogates and code points past U+10FFFF all fail.
- */
-static size_t
-capcheck_utf8(const unsigned char *s, size_t len, uint32_t *cp,
-    const char **why)
-{
-	size_t n, i;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] < 0xc2) {
-		*why = s[0] < 0xc0 ? "stray continuation byte" :
-		    "overlong encoding";
-		return 0;
-	}
-	if (s[0] < 0xe0) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] < 0xf0) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] < 0xf5) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		*why = "byte that never occurs in UTF-8 (above U+10FFFF)";
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if (i >= len || (s[i] & 0xc0) != 0x80) {
-			*why = "truncated sequence";
-			return 0;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)) {
-		*why = "overlong encoding";
-		return 0;
-	}
-	if (c >= 0xd800 && c <= 0xdfff) {
-		*why = "UTF-16 surrogate";
-		return 0;
-	}
-	if (c > 0x10ffff) {
-		*why = "code point above U+10FFFF";
-		return 0;
-	}
-	*cp = c;
-	return n;
 }
 
 static int
@@ -294,16 +236,15 @@ struct capcheck_target {
 
 /*
  * resolve a relative reference against the page's directory (pure):
- * returns NULL or what is wrong.
+ * returns NULL or what is wrong. the dot segments and the dot-file rule
+ * are the server's own (req_clean_path, req_path_hidden)
  */
 static const char *
 capcheck_resolve(const char *pagedir, const char *url, size_t len,
     struct capcheck_target *t)
 {
-	char dec[PATH_MAX], work[PATH_MAX];
-	const char *segs[CAPCHECK_MAXSEGS];
-	size_t plen, i, o = 0, nsegs = 0;
-	char *p, *save = NULL, *seg;
+	char dec[PATH_MAX];
+	size_t plen, o = 0;
 	int n;
 
 	memset(t, 0, sizeof(*t));
@@ -315,88 +256,32 @@ capcheck_resolve(const char *pagedir, const char *url, size_t len,
 		t->empty = 1;
 		return NULL;
 	}
-	/* 2. percent-decode */
-	for (i = 0; i < plen; i++) {
-		char c = url[i];
-
-		if (c == '%') {
-			if (i + 2 >= plen || hex_value(url[i + 1]) < 0 ||
-			    hex_value(url[i + 2]) < 0)
-				return "malformed percent-escape in URL";
-			c = (char)(hex_value(url[i + 1]) * 16 +
-			    hex_value(url[i + 2]));
-			i += 2;
-			if (c == '\0')
-				return "percent-encoded NUL in URL";
-		}
-		if (o + 1 >= sizeof(dec))
-			return "URL too long";
-		dec[o++] = c;
+	/* 2. percent-decode, as the server does */
+	switch (req_path_decode(url, plen, dec, sizeof(dec), &o)) {
+	case REQ_DECODE_OK:
+		break;
+	case REQ_DECODE_BAD:
+		return "malformed percent-escape in URL";
+	case REQ_DECODE_NUL:
+		return "percent-encoded NUL in URL";
+	default:
+		return "URL too long";
 	}
-	dec[o] = '\0';
-	t->wants_dir = dec[o - 1] == '/';
 	/* 3. start from the page's directory unless the path is absolute */
 	if (dec[0] == '/')
-		n = snprintf(work, sizeof(work), "%s", dec);
+		n = snprintf(t->path, sizeof(t->path), "%s", dec);
 	else
-		n = snprintf(work, sizeof(work), "%s/%s", pagedir, dec);
-	if (n < 0 || (size_t)n >= sizeof(work))
+		n = snprintf(t->path, sizeof(t->path), "%s/%s", pagedir, dec);
+	if (n < 0 || (size_t)n >= sizeof(t->path))
 		return "URL too long";
-	/* 4. apply dot segments on a stack; never climb above the root */
-	for (p = work; (seg = strtok_r(p, "/", &save)) != NULL; p = NULL) {
-		if (strcmp(seg, ".") == 0) {
-			t->wants_dir = 1;
-			continue;
-		}
-		if (strcmp(seg, "..") == 0) {
-			if (nsegs == 0)
-				return "link climbs out of the capsule root";
-			nsegs--;
-			t->wants_dir = 1;
-			continue;
-		}
-		if (nsegs == CAPCHECK_MAXSEGS)
-			return "URL has too many segments";
-		segs[nsegs++] = seg;
-		t->wants_dir = 0;
-	}
-	t->wants_dir = t->wants_dir || dec[o - 1] == '/' || nsegs == 0;
-	/* 5. join, noting dot-files the server will not serve */
-	o = 0;
-	for (i = 0; i < nsegs; i++) {
-		if (segs[i][0] == '.' &&
-		    !(i == 0 && strcmp(segs[i], ".well-known") == 0))
-			t->dotfile = 1;
-		n = snprintf(t->path + o, sizeof(t->path) - o, "%s%s",
-		    i > 0 ? "/" : "", segs[i]);
-		if (n < 0 || (size_t)n >= sizeof(t->path) - o)
-			return "URL too long";
-		o += (size_t)n;
-	}
-	if (nsegs == 0)
+	/* 4. apply dot segments; never climb above the root */
+	if (req_clean_path(t->path, &t->wants_dir) == -1)
+		return "link climbs out of the capsule root";
+	/* 5. dot-files the server will not serve */
+	t->dotfile = req_path_hidden(t->path);
+	if (t->path[0] == '\0')
 		snprintf(t->path, sizeof(t->path), ".");
 	return NULL;
-}
-
-/* open a root-relative path the way the server does: beneath the root */
-static int
-capcheck_open_beneath(struct capcheck *ck, const char *rel)
-{
-	struct open_how how;
-	struct stat st;
-	int fd;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH;
-	fd = (int)syscall(SYS_openat2, ck->rootfd, rel, &how, sizeof(how));
-	if (fd == -1 && errno == ENOSYS) {
-		/* old kernel: existence only, the symlink check is lost */
-		if (fstatat(ck->rootfd, rel, &st, 0) == -1)
-			return -1;
-		return openat(ck->rootfd, rel, O_PATH | O_CLOEXEC);
-	}
-	return fd;
 }
 
 static void
@@ -455,7 +340,7 @@ capcheck_link(struct capcheck *ck, const char *rel, const char *pagedir,
 		return;
 	}
 	/* 4. does it exist, beneath the root, as what the link expects */
-	if ((fd = capcheck_open_beneath(ck, t.path)) == -1) {
+	if ((fd = capsule_open(ck->rootfd, t.path, O_PATH)) == -1) {
 		if (errno == EXDEV) {
 			capcheck_problem(ck, rel, lineno, "link target leaves "
 			    "the root through a symlink: \"%s\"", q);
@@ -479,7 +364,8 @@ capcheck_link(struct capcheck *ck, const char *rel, const char *pagedir,
 		    (int)wlen, line + lstart);
 		if (lstart < len && n > 0 && (size_t)n < sizeof(alt) &&
 		    capcheck_resolve(pagedir, alt, (size_t)n, &t) == NULL &&
-		    !t.empty && (fd = capcheck_open_beneath(ck, t.path)) != -1) {
+		    !t.empty && (fd = capsule_open(ck->rootfd, t.path,
+		    O_PATH)) != -1) {
 			close(fd);
 			capcheck_problem(ck, rel, lineno, "link target does "
 			    "not exist: \"%s\" (a URL cannot contain spaces: "
@@ -525,7 +411,6 @@ capcheck_text(struct capcheck *ck, const char *rel, const char *pagedir,
 		const unsigned char *nl = memchr(line, '\n', len - pos);
 		size_t n = nl != NULL ? (size_t)(nl - line) : len - pos;
 		size_t i, col, skip = 0, end;
-		const char *why = NULL;
 		uint32_t cp = 0;
 		int toggle;
 
@@ -544,11 +429,13 @@ capcheck_text(struct capcheck *ck, const char *rel, const char *pagedir,
 		}
 		/* 2. valid UTF-8 without control characters */
 		for (i = skip, col = 1; i < n; col++) {
-			size_t k = capcheck_utf8(line + i, n - i, &cp, &why);
+			size_t k = utf8_decode((const char *)line + i, n - i,
+			    &cp);
 
 			if (k == 0) {
 				capcheck_problem(ck, rel, lineno, "invalid UTF-8 "
-				    "at column %zu: %s", col, why);
+				    "at column %zu: %s", col,
+				    utf8_error((const char *)line + i, n - i));
 				break;
 			}
 			if ((cp < 0x20 && cp != '\t') || cp == 0x7f) {
@@ -692,7 +579,7 @@ capcheck_symlink(struct capcheck *ck, int dirfd, const char *name,
 		    "server resolves beneath the root and refuses it", q);
 		return;
 	}
-	if ((fd = capcheck_open_beneath(ck, rel)) != -1) {
+	if ((fd = capsule_open(ck->rootfd, rel, O_PATH)) != -1) {
 		close(fd);
 		return;
 	}
@@ -847,6 +734,17 @@ main(int argc, char *argv[])
 		    O_CLOEXEC)) == -1) {
 			fprintf(stderr, "capsule-check: %s: %s\n", argv[i],
 			    strerror(errno));
+			problems++;
+			continue;
+		}
+		/* no weaker fallback: what capsuled refuses to run without
+		 * cannot be checked without */
+		if (!capsule_probe(ck.rootfd)) {
+			fprintf(stderr, "capsule-check: %s: openat2 with "
+			    "RESOLVE_BENEATH does not work here (%s); Linux "
+			    "5.6 or later is needed\n", argv[i],
+			    strerror(errno));
+			close(ck.rootfd);
 			problems++;
 			continue;
 		}

@@ -230,43 +230,49 @@ conf_add_listens(struct config *c, cfg_t *cfg, const char *key,
 	}
 }
 
+/*
+ * the configuration file's options. not const: libconfuse takes them as
+ * cfg_opt_t * (and a section points at its own table), but cfg_init
+ * copies them, so a load never writes here
+ */
+static cfg_opt_t conf_mime_opts[] = {
+	CFG_STR_LIST("extensions", NULL, CFGF_NONE),
+	CFG_END()
+};
+static cfg_opt_t conf_server_opts[] = {
+	CFG_STR_LIST("aliases", NULL, CFGF_NONE),
+	CFG_STR("root", "capsule", CFGF_NONE),
+	CFG_STR("lang", NULL, CFGF_NODEFAULT),
+	CFG_STR("cert", NULL, CFGF_NODEFAULT),
+	CFG_STR("key", NULL, CFGF_NODEFAULT),
+	CFG_STR("index", "index.gmi", CFGF_NONE),
+	CFG_BOOL("auto-index", cfg_false, CFGF_NONE),
+	CFG_END()
+};
+static cfg_opt_t conf_opts[] = {
+	CFG_STR_LIST("listen", "{\"127.0.0.1:1965\"}", CFGF_NONE),
+	CFG_STR_LIST("proxy-listen", NULL, CFGF_NONE),
+	CFG_STR_LIST("gopher-listen", NULL, CFGF_NONE),
+	CFG_STR("gopher-host", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("finger-listen", NULL, CFGF_NONE),
+	CFG_STR("state-dir", "var", CFGF_NONE),
+	CFG_STR("user", NULL, CFGF_NODEFAULT),
+	CFG_STR("log-level", "info", CFGF_NONE),
+	CFG_STR("access-log", NULL, CFGF_NODEFAULT),
+	CFG_INT("workers", 0, CFGF_NONE),
+	CFG_INT("max-connections", 1024, CFGF_NONE),
+	CFG_INT("max-connections-per-address", 32, CFGF_NONE),
+	CFG_INT("request-timeout", 10, CFGF_NONE),
+	CFG_INT("connection-timeout", 60, CFGF_NONE),
+	CFG_SEC("mime", conf_mime_opts, CFGF_MULTI | CFGF_TITLE),
+	CFG_SEC("server", conf_server_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
 int
 conf_load(const char *path, struct config **out, char *err, size_t errsz)
 {
-	cfg_opt_t mime_opts[] = {
-		CFG_STR_LIST("extensions", NULL, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t server_opts[] = {
-		CFG_STR_LIST("aliases", NULL, CFGF_NONE),
-		CFG_STR("root", "capsule", CFGF_NONE),
-		CFG_STR("lang", NULL, CFGF_NODEFAULT),
-		CFG_STR("cert", NULL, CFGF_NODEFAULT),
-		CFG_STR("key", NULL, CFGF_NODEFAULT),
-		CFG_STR("index", "index.gmi", CFGF_NONE),
-		CFG_BOOL("auto-index", cfg_false, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t opts[] = {
-		CFG_STR_LIST("listen", "{\"127.0.0.1:1965\"}", CFGF_NONE),
-		CFG_STR_LIST("proxy-listen", NULL, CFGF_NONE),
-		CFG_STR_LIST("gopher-listen", NULL, CFGF_NONE),
-		CFG_STR("gopher-host", NULL, CFGF_NODEFAULT),
-		CFG_STR_LIST("finger-listen", NULL, CFGF_NONE),
-		CFG_STR("state-dir", "var", CFGF_NONE),
-		CFG_STR("user", NULL, CFGF_NODEFAULT),
-		CFG_STR("log-level", "info", CFGF_NONE),
-		CFG_STR("access-log", NULL, CFGF_NODEFAULT),
-		CFG_INT("workers", 0, CFGF_NONE),
-		CFG_INT("max-connections", 1024, CFGF_NONE),
-		CFG_INT("max-connections-per-address", 32, CFGF_NONE),
-		CFG_INT("request-timeout", 10, CFGF_NONE),
-		CFG_INT("connection-timeout", 60, CFGF_NONE),
-		CFG_SEC("mime", mime_opts, CFGF_MULTI | CFGF_TITLE),
-		CFG_SEC("server", server_opts,
-		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-		CFG_END()
-	};
 	struct conf_errbuf eb = { err, errsz, 0 };
 	struct config *c;
 	cfg_t *cfg;
@@ -280,7 +286,7 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+	if ((cfg = cfg_init(conf_opts, CFGF_NONE)) == NULL) {
 		snprintf(err, errsz, "%s: cannot initialise parser", path);
 		return -1;
 	}

@@ -7,7 +7,8 @@
 #include "gemini.h"
 #include "mime.h"
 #include "request.h"
-#include "server.h"
+#include "srv.h"
+#include "status.h"
 #include "tls.h"
 
 static void
@@ -19,16 +20,17 @@ gemini_header(struct response *r, int status, const char *meta)
 	/* the meta line is at most 1024 bytes; anything longer is a bug of
 	 * ours, answered as a failure rather than sent */
 	if (n < 0 || n > 1024 + 5) {
-		status = 50;
-		n = snprintf(r->header, sizeof(r->header), "50 response "
-		    "header too long\r\n");
+		status = GEMINI_PERM_FAILURE;
+		n = snprintf(r->header, sizeof(r->header), "%d response "
+		    "header too long\r\n", status);
 	}
 	r->status = status;
 	r->hlen = (size_t)n;
 }
 
 /* the vhost for the url's host: the one sni chose, or, for clients that
- * sent no sni, any of ours. NULL: not a host we serve (53) */
+ * sent no sni, any of ours. NULL: not a host we serve
+ * (GEMINI_PROXY_REFUSED) */
 static const struct tls_vhost *
 gemini_vhost(const struct srv *s, const struct tls_vhost *v, int sni,
     const char *host, size_t *idx)
@@ -75,27 +77,29 @@ gemini_respond(const struct srv *s, const struct tls_vhost *v, int sni,
 		snprintf(r->path, sizeof(r->path), "%.*s",
 		    (int)(len < sizeof(r->path) ? len : sizeof(r->path) - 1),
 		    line);
-		gemini_header(r, 59, req.error);
+		gemini_header(r, GEMINI_BAD_REQUEST, req.error);
 		return;
 	}
 	if (strcmp(req.scheme, "gemini") != 0) {
-		gemini_header(r, 53, "only gemini urls are served here");
+		gemini_header(r, GEMINI_PROXY_REFUSED,
+		    "only gemini urls are served here");
 		return;
 	}
 	if ((req.port ? req.port : 1965) != port) {
-		gemini_header(r, 53, "wrong port for this server");
+		gemini_header(r, GEMINI_PROXY_REFUSED,
+		    "wrong port for this server");
 		return;
 	}
 	if ((target = gemini_vhost(s, v, sni, req.host, &idx)) == NULL) {
-		gemini_header(r, 53, "proxy request refused: not a host "
-		    "served here");
+		gemini_header(r, GEMINI_PROXY_REFUSED,
+		    "proxy request refused: not a host served here");
 		return;
 	}
 	sc = target->conf;
 	status = capsule_resolve(s->rootfds[idx], req.path, req.dir,
 	    sc->index, sc->auto_index, &r->file);
 	switch (status) {
-	case 20:
+	case GEMINI_SUCCESS:
 		type = mime_lookup(s->conf, r->file.name);
 		if (mime_is_gemini(type) && sc->lang != NULL)
 			n = snprintf(meta, sizeof(meta), "%s; lang=%s", type,
@@ -104,12 +108,13 @@ gemini_respond(const struct srv *s, const struct tls_vhost *v, int sni,
 			n = snprintf(meta, sizeof(meta), "%s", type);
 		if (n < 0 || (size_t)n >= sizeof(meta)) {
 			capsule_file_close(&r->file);
-			gemini_header(r, 50, "cannot describe the file");
+			gemini_header(r, GEMINI_PERM_FAILURE,
+			    "cannot describe the file");
 			return;
 		}
-		gemini_header(r, 20, meta);
+		gemini_header(r, GEMINI_SUCCESS, meta);
 		return;
-	case 31: {
+	case GEMINI_REDIRECT: {
 		/* the url as sent with a '/' after the path: never loops,
 		 * since the target names a directory with its slash */
 		const char *q = memchr(line, '?', len);
@@ -118,20 +123,22 @@ gemini_respond(const struct srv *s, const struct tls_vhost *v, int sni,
 		n = snprintf(meta, sizeof(meta), "%.*s/%.*s", (int)plen, line,
 		    (int)(len - plen), line + plen);
 		if (n < 0 || n > 1024) {
-			gemini_header(r, 59, "url too long to redirect");
+			gemini_header(r, GEMINI_BAD_REQUEST,
+			    "url too long to redirect");
 			return;
 		}
-		gemini_header(r, 31, meta);
+		gemini_header(r, GEMINI_REDIRECT, meta);
 		return;
 	}
-	case 51:
-		gemini_header(r, 51, "not found");
+	case GEMINI_NOT_FOUND:
+		gemini_header(r, GEMINI_NOT_FOUND, "not found");
 		return;
-	case 40:
-		gemini_header(r, 40, "temporary failure, try again");
+	case GEMINI_TEMP_FAILURE:
+		gemini_header(r, GEMINI_TEMP_FAILURE,
+		    "temporary failure, try again");
 		return;
 	default:
-		gemini_header(r, 50, "cannot serve this file");
+		gemini_header(r, GEMINI_PERM_FAILURE, "cannot serve this file");
 		return;
 	}
 }

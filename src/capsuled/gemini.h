@@ -14,7 +14,7 @@ struct response {
 	int		 status;
 	char		 header[1100];	/* "20 text/gemini\r\n" */
 	size_t		 hlen;
-	struct capsule_file file;	/* the body for status 20 */
+	struct capsule_file file;	/* the body for GEMINI_SUCCESS */
 	char		 host[256];	/* for the log */
 	char		 path[REQ_MAX_URL + 1];
 };

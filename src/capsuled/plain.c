@@ -17,70 +17,45 @@
 #include "plain.h"
 #include "plaintext.h"
 #include "request.h"
-#include "server.h"
+#include "srv.h"
+#include "status.h"
 
 #define PLAIN_FILE_MAX	(8u * 1024 * 1024)	/* served from memory */
 
-/* read an opened file whole, if capsule_servable lets it be served; the
- * gemini status. fd is closed */
+/* read a file capsule_resolve opened whole, within gopher's and
+ * finger's size limit; the gemini status. the file is closed */
 static int
-plain_read_fd(int fd, const char *path, struct buf *b)
+plain_read_file(struct capsule_file *cf, struct buf *b)
 {
-	struct stat st;
 	char chunk[16384];
-	ssize_t n;
-	int status;
+	ssize_t n = -1;
+	int status = GEMINI_TEMP_FAILURE;
 
-	if (fstat(fd, &st) == -1) {
-		status = capsule_errno_status(errno);
-		close(fd);
-		return status;
+	if ((size_t)cf->size > PLAIN_FILE_MAX)
+		status = GEMINI_PERM_FAILURE;
+	else {
+		while ((n = read(cf->fd, chunk, sizeof(chunk))) > 0)
+			if (buf_append(b, chunk, (size_t)n) == -1)
+				break;
+		if (n == 0)
+			status = GEMINI_SUCCESS;
 	}
-	if ((status = capsule_servable(&st, path)) != 20) {
-		close(fd);
-		return status;
-	}
-	if ((size_t)st.st_size > PLAIN_FILE_MAX) {
-		close(fd);
-		return 50;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(b, chunk, (size_t)n) == -1) {
-			close(fd);
-			return 40;
-		}
-	close(fd);
-	return n == 0 ? 20 : 40;
+	capsule_file_close(cf);
+	return status;
 }
 
-/* read a whole file beneath the root (same kernel-enforced resolver and
- * serving rule as gemini); the gemini status on failure */
+/* read a whole file beneath the root, as gemini would serve it
+ * (capsule_resolve_file); the gemini status */
 static int
 plain_read(int rootfd, const char *path, struct buf *b)
 {
-	int fd;
+	struct capsule_file cf;
+	int status;
 
-	if (req_path_hidden(path))
-		return 51;
-	if ((fd = capsule_open(rootfd, path, O_RDONLY | O_NONBLOCK)) == -1)
-		return capsule_errno_status(errno);
-	return plain_read_fd(fd, path, b);
-}
-
-static int
-plain_is_dir(int rootfd, const char *path)
-{
-	struct stat st;
-	int fd = capsule_open(rootfd, path, O_PATH);
-
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return 0;
-	}
-	close(fd);
-	return S_ISDIR(st.st_mode);
+	if ((status = capsule_resolve_file(rootfd, path, &cf)) !=
+	    GEMINI_SUCCESS)
+		return status;
+	return plain_read_file(&cf, b);
 }
 
 static int
@@ -155,7 +130,7 @@ plain_item_type(const char *selector, void *arg)
 	int dir, kind;
 
 	if (snprintf(path, sizeof(path), "%s", selector) >= (int)sizeof(path)
-	    || req_clean_path(path, &dir) == -1 || req_path_hidden(path))
+	    || req_clean_path(path, &dir) == -1)
 		return '\0';
 	if ((kind = plain_entry(pc->rootfd, path)) == 'd')
 		return '1';
@@ -209,7 +184,8 @@ plain_dir_menu(const struct srv *s, int rootfd, const char *path,
 		if (!isdir && mime_is_gemini(mime_lookup(s->conf, child))) {
 			/* a page is listed by its level-1 heading */
 			buf_init(&page, PLAIN_FILE_MAX);
-			if (plain_read(rootfd, child, &page) == 20 &&
+			if (plain_read(rootfd, child, &page) ==
+			    GEMINI_SUCCESS &&
 			    gemtext_title(&title, page.data ? page.data : "",
 			    page.len) == 0 && title.len > 0) {
 				display = title.data;
@@ -297,13 +273,13 @@ plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
 {
 	const struct server_conf *sc = &s->conf->servers[0];
 	struct capsule_file cf;
-	char page[GOPHER_SELECTOR_MAX + 4], ipath[GOPHER_SELECTOR_MAX + 300];
+	char page[GOPHER_SELECTOR_MAX + 4];
 	struct buf file;
 	int st, rc, n;
 
 	st = capsule_resolve(rootfd, path, 1, sc->index, sc->auto_index, &cf);
-	if (st != 20)
-		return plain_error(out, res, st, st == 51 ?
+	if (st != GEMINI_SUCCESS)
+		return plain_error(out, res, st, st == GEMINI_NOT_FOUND ?
 		    "no such selector" : "cannot read that directory");
 	if (cf.listing != NULL) {
 		capsule_file_close(&cf);
@@ -312,18 +288,14 @@ plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
 	}
 	/* the index page: relative links resolve from the directory */
 	n = snprintf(page, sizeof(page), "/%s%s", path, path[0] ? "/" : "");
-	rc = snprintf(ipath, sizeof(ipath), "%s%s%s", path, path[0] ? "/" :
-	    "", sc->index);
-	if (n < 0 || (size_t)n >= sizeof(page) || rc < 0 ||
-	    (size_t)rc >= sizeof(ipath)) {
+	if (n < 0 || (size_t)n >= sizeof(page)) {
 		capsule_file_close(&cf);
-		return plain_error(out, res, 59, "selector too long");
+		return plain_error(out, res, GEMINI_BAD_REQUEST,
+		    "selector too long");
 	}
 	buf_init(&file, PLAIN_FILE_MAX);
-	st = plain_read_fd(cf.fd, ipath, &file);
-	cf.fd = -1;
-	capsule_file_close(&cf);
-	if (st != 20) {
+	st = plain_read_file(&cf, &file);
+	if (st != GEMINI_SUCCESS) {
 		buf_free(&file);
 		return plain_error(out, res, st, "cannot read that directory");
 	}
@@ -357,16 +329,18 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 	struct buf file;
 	int rootfd = s->rootfds[0], dir, st, rc;
 
-	res->status = 20;
+	res->status = GEMINI_SUCCESS;
 	switch (gopher_selector_parse(req, len, sel, sizeof(sel))) {
 	case GOPHER_SEL_NEED_MORE:
 		return 1;
 	case GOPHER_SEL_TOO_LONG:
 		snprintf(res->what, sizeof(res->what), "(too long)");
-		return plain_error(out, res, 59, "selector too long");
+		return plain_error(out, res, GEMINI_BAD_REQUEST,
+		    "selector too long");
 	case GOPHER_SEL_BAD:
 		snprintf(res->what, sizeof(res->what), "(bad)");
-		return plain_error(out, res, 59, "bad selector");
+		return plain_error(out, res, GEMINI_BAD_REQUEST,
+		    "bad selector");
 	case GOPHER_SEL_URL:
 		/* the parser already dropped "URL:": sel is the url itself */
 		snprintf(res->what, sizeof(res->what), "%s", sel);
@@ -378,24 +352,25 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 	/* the same cleaning and kernel-enforced resolver as gemini */
 	memcpy(path, sel, sizeof(path));
 	if (req_clean_path(path, &dir) == -1)
-		return plain_error(out, res, 59, "selector climbs above the "
+		return plain_error(out, res, GEMINI_BAD_REQUEST,
+		    "selector climbs above the "
 		    "root");
-	if (req_path_hidden(path))
-		return plain_error(out, res, 51, "no such selector");
-	if (dir || plain_is_dir(rootfd, path))
+	/* capsule_resolve answers for dot-files, gemini's way */
+	if (dir || capsule_is_dir(rootfd, path))
 		return plain_gopher_dir(s, rootfd, port, host, path, out, res);
 
 	buf_init(&file, PLAIN_FILE_MAX);
 	st = plain_read(rootfd, path, &file);
-	if (st == 20 && mime_is_gemini(mime_lookup(s->conf, path))) {
+	if (st == GEMINI_SUCCESS &&
+	    mime_is_gemini(mime_lookup(s->conf, path))) {
 		rc = plain_gemtext(s, rootfd, port, host, path, sel, &file, 0,
 		    out);
-	} else if (st == 20 && gopher_type_for_mime(mime_lookup(s->conf,
-	    path)) == '0') {
+	} else if (st == GEMINI_SUCCESS &&
+	    gopher_type_for_mime(mime_lookup(s->conf, path)) == '0') {
 		rc = gopher_text_dotstuff(out, file.data, file.len);
-	} else if (st == 20) {
+	} else if (st == GEMINI_SUCCESS) {
 		rc = buf_append(out, file.data, file.len);
-	} else if (st == 51 && plain_has_suffix(path, ".txt")) {
+	} else if (st == GEMINI_NOT_FOUND && plain_has_suffix(path, ".txt")) {
 		/* page.txt: the plain-text rendering of page.gmi, its links
 		 * to this capsule as gopher items */
 		char gmi[GOPHER_SELECTOR_MAX + 8], gsel[GOPHER_SELECTOR_MAX + 16];
@@ -404,16 +379,17 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 		    (int)(strlen(path) - 4), path);
 		snprintf(gsel, sizeof(gsel), "/%s", gmi);
 		buf_reset(&file);
-		if ((st = plain_read(rootfd, gmi, &file)) != 20) {
+		if ((st = plain_read(rootfd, gmi, &file)) != GEMINI_SUCCESS) {
 			buf_free(&file);
-			return plain_error(out, res, st, st == 51 ?
-			    "no such selector" : "cannot read that file");
+			return plain_error(out, res, st,
+			    st == GEMINI_NOT_FOUND ? "no such selector" :
+			    "cannot read that file");
 		}
 		rc = plain_gemtext(s, rootfd, port, host, gmi, gsel, &file, 1,
 		    out);
 	} else {
 		buf_free(&file);
-		return plain_error(out, res, st, st == 51 ?
+		return plain_error(out, res, st, st == GEMINI_NOT_FOUND ?
 		    "no such selector" : "cannot read that file");
 	}
 	buf_free(&file);
@@ -496,7 +472,7 @@ plain_finger_file(const struct srv *s, const char *name, char *path,
 	if (best != -1)
 		snprintf(path, pathsz, "%s", names[best]);
 	capsule_names_free(names, n);
-	return best == -1 ? 51 : 0;
+	return best == -1 ? GEMINI_NOT_FOUND : 0;
 }
 
 static int
@@ -518,10 +494,10 @@ static int
 plain_finger_list(const struct srv *s, const char *host, struct buf *text)
 {
 	struct plain_fpage *pages;
-	struct stat sb;
+	struct capsule_file cf;
 	char **names;
 	size_t n, i, k = 0;
-	int rc = 0, fd, st;
+	int rc = 0, st;
 
 	if (plain_root_names(s, &names, &n) == -1)
 		return buf_puts(text, "cannot list the pages here\n");
@@ -546,22 +522,17 @@ plain_finger_list(const struct srv *s, const char *host, struct buf *text)
 			continue;
 		/* only what a query would serve: no symlink out, no
 		 * hard link, no fifo */
-		if ((fd = capsule_open(s->rootfds[0], pages[i].file,
-		    O_RDONLY | O_NONBLOCK)) == -1)
-			continue;
+		st = capsule_resolve_file(s->rootfds[0], pages[i].file, &cf);
 		buf_init(&file, PLAIN_FILE_MAX);
 		buf_init(&title, 512);
-		if (pages[i].text) {
-			st = fstat(fd, &sb) == 0 ? capsule_servable(&sb,
-			    pages[i].file) : 51;
-			close(fd);
-		} else if ((st = plain_read_fd(fd, pages[i].file, &file)) ==
-		    20)
+		if (st != GEMINI_SUCCESS || pages[i].text)
+			capsule_file_close(&cf);
+		else if ((st = plain_read_file(&cf, &file)) == GEMINI_SUCCESS)
 			gemtext_title(&title, file.data, file.len);
-		if (st == 20 && title.len > 0)
+		if (st == GEMINI_SUCCESS && title.len > 0)
 			rc = buf_printf(text, "%-16.*s %s\n",
 			    (int)pages[i].stemlen, pages[i].file, title.data);
-		else if (st == 20)
+		else if (st == GEMINI_SUCCESS)
 			rc = buf_printf(text, "%.*s\n",
 			    (int)pages[i].stemlen, pages[i].file);
 		buf_free(&file);
@@ -584,7 +555,7 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 	struct buf file, text;
 	int rc, st;
 
-	res->status = 20;
+	res->status = GEMINI_SUCCESS;
 	switch (finger_query_parse(req, len, name, sizeof(name))) {
 	case FINGER_NEED_MORE:
 		return 1;
@@ -601,18 +572,18 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 		break;
 	case FINGER_FORWARD:
 		snprintf(res->what, sizeof(res->what), "(forward)");
-		res->status = 59;
+		res->status = GEMINI_BAD_REQUEST;
 		return buf_puts(out, "finger forwarding is refused here\r\n");
 	default:
 		snprintf(res->what, sizeof(res->what), "(bad)");
-		res->status = 59;
+		res->status = GEMINI_BAD_REQUEST;
 		return buf_puts(out, "no such page\r\n");
 	}
 	buf_init(&file, PLAIN_FILE_MAX);
 	buf_init(&text, PLAIN_FILE_MAX);
 	rc = 0;
 	if ((st = plain_finger_file(s, name, path, sizeof(path))) == 0 &&
-	    (st = plain_read(s->rootfds[0], path, &file)) == 20) {
+	    (st = plain_read(s->rootfds[0], path, &file)) == GEMINI_SUCCESS) {
 		if (strcasecmp(strrchr(path, '.'), ".txt") == 0)
 			rc = buf_append(&text, file.data, file.len);
 		else {
@@ -620,14 +591,17 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 			rc = gemtext_to_text(&text, file.data, file.len, url);
 		}
 	}
-	if (st == 20 && rc == 0)
+	if (st == GEMINI_SUCCESS && rc == 0)
 		rc = finger_text(out, text.data, text.len, 0);
-	else if (st != 20) {
+	else if (st != GEMINI_SUCCESS) {
 		/* the answer says what the log's status says: a page too
-		 * large (50) or a busy worker (40) is not a missing one */
+		 * large (GEMINI_PERM_FAILURE) or a busy worker
+		 * (GEMINI_TEMP_FAILURE) is not a missing one */
 		res->status = st;
-		rc = buf_printf(out, "%s: %s\r\n", st == 51 ? "no such page" :
-		    st == 40 ? "cannot serve that page now, try again" :
+		rc = buf_printf(out, "%s: %s\r\n",
+		    st == GEMINI_NOT_FOUND ? "no such page" :
+		    st == GEMINI_TEMP_FAILURE ?
+		    "cannot serve that page now, try again" :
 		    "cannot serve that page", res->what);
 	}
 	buf_free(&file);

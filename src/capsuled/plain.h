@@ -8,7 +8,7 @@ struct buf;
 struct srv;
 
 struct plain_result {
-	int	 status;	/* for the log: 20 served, 51 none, 59 bad */
+	int	 status;	/* enum gemini_status, for the log */
 	char	 what[300];	/* the selector or name, for the log */
 };
 

@@ -49,7 +49,7 @@
 #ifdef SANDBOX_ARCH
 /*
  * system calls a worker never makes: each fails with EPERM. a deny list,
- * not an allow list, so that a new libc, openssl or sanitizer runtime that
+ * not an allow list, so that a new libc, TLS library or sanitizer runtime that
  * calls something new still works; what is here no gemini worker needs,
  * and much of it is kernel attack surface open to unprivileged processes.
  */

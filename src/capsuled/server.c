@@ -20,9 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "addrcap.h"
 #include "capsule.h"
 #include "conf.h"
@@ -33,6 +30,7 @@
 #include "proxy.h"
 #include "sandbox.h"
 #include "server.h"
+#include "status.h"
 #include "tls.h"
 #include "trust.h"
 
@@ -55,7 +53,7 @@ enum conn_state {
 struct conn {
 	struct conn	*prev, *next;
 	int		 fd;
-	SSL		*ssl;
+	struct ssl_st	*ssl;		/* the tls connection (tls.h) */
 	const struct listener *l;
 	enum conn_state	 state;
 	uint32_t	 events;	/* what epoll watches now */
@@ -393,7 +391,7 @@ server_close(struct worker *w, struct conn *c)
 		server_log_access(w, c);
 	server_reply_free(&c->rep);
 	if (c->ssl != NULL)
-		SSL_free(c->ssl);
+		tls_conn_free(c->ssl);
 	if (c->counted)
 		addrcap_release(c->capbucket);
 	tls_out_free(&c->tout);
@@ -612,16 +610,21 @@ server_line_add(struct conn *c, const char *data, size_t n)
 /* plain-text reply before tls, for a client that sent a proxy header to a
  * listener that takes none: it is a bad request, said in gemini terms */
 static void
-server_plain_refuse(struct worker *w, struct conn *c, const char *msg)
+server_plain_refuse(struct worker *w, struct conn *c, int status,
+    const char *meta)
 {
-	ssize_t n = write(c->fd, msg, strlen(msg));
+	char msg[256];
+	int len = snprintf(msg, sizeof(msg), "%d %s\r\n", status, meta);
+	ssize_t n = 0;
 
+	if (len > 0 && (size_t)len < sizeof(msg))
+		n = write(c->fd, msg, (size_t)len);
 	(void)n;
 	if (server_new_resp(&c->rep) == -1) {
 		server_close(w, c);
 		return;
 	}
-	c->rep.resp->status = 59;
+	c->rep.resp->status = status;
 	c->rep.resp->host[0] = '\0';
 	snprintf(c->rep.resp->path, sizeof(c->rep.resp->path), "-");
 	server_close(w, c);
@@ -630,12 +633,9 @@ server_plain_refuse(struct worker *w, struct conn *c, const char *msg)
 static int
 server_start_tls(struct worker *w, struct conn *c)
 {
-	if ((c->ssl = SSL_new(w->srv->vhosts[0].ctx)) == NULL ||
-	    tls_attach(c->ssl, c->fd, &c->tout, w->srv->ktls) == -1) {
-		ERR_clear_error();
+	if ((c->ssl = tls_conn_new(&w->srv->vhosts[0], c->fd, &c->tout,
+	    w->srv->ktls)) == NULL)
 		return -1;
-	}
-	SSL_set_accept_state(c->ssl);
 	c->state = CONN_HANDSHAKE;
 	return 0;
 }
@@ -689,15 +689,15 @@ server_peek(struct worker *w, struct conn *c)
 	if (n == 0)
 		return -1;
 	if (proxy_looks_like(buf, (size_t)n)) {
-		server_plain_refuse(w, c, "59 PROXY protocol header on a "
-		    "listener that does not take one\r\n");
+		server_plain_refuse(w, c, GEMINI_BAD_REQUEST, "PROXY protocol "
+		    "header on a listener that does not take one");
 		return 2;
 	}
 	return server_start_tls(w, c) == -1 ? -1 : 1;
 }
 
-/* send what openssl left in the holding buffer; 0 while the socket is
- * full (then epoll says when it drains), -1 on error */
+/* send what the tls library left in the holding buffer; 0 while the
+ * socket is full (then epoll says when it drains), -1 on error */
 static int
 server_flush(struct worker *w, struct conn *c)
 {
@@ -711,25 +711,27 @@ server_flush(struct worker *w, struct conn *c)
 	return rc;
 }
 
-/* the wants of an ssl call: watch for them, or fail the connection */
+/* the wants of a tls call (enum tls_status): watch for them, or fail
+ * the connection */
 static int
-server_ssl_want(struct worker *w, struct conn *c, int rc)
+server_tls_want(struct worker *w, struct conn *c, int status)
 {
-	switch (SSL_get_error(c->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
+	int rc;
+
+	switch (status) {
+	case TLS_WANT_READ:
 		/* the peer will not answer what it has not been sent */
 		if ((rc = server_flush(w, c)) != 1)
 			return rc;
-		/* and openssl's own buffers, while they are empty */
-		SSL_free_buffers(c->ssl);
+		/* and the tls library's own buffers, while they are empty */
+		tls_conn_idle(c->ssl);
 		server_watch(w, c, EPOLLIN);
 		return 0;
-	case SSL_ERROR_WANT_WRITE:
+	case TLS_WANT_WRITE:
 		server_watch(w, c, EPOLLOUT);
 		return 0;
 	default:
 		/* an alert may wait in the buffer: give it one try */
-		ERR_clear_error();
 		tls_out_flush(&c->tout);
 		return -1;
 	}
@@ -755,20 +757,20 @@ server_reply_gemini(const struct srv *s, const struct tls_vhost *v, int sni,
 	r = rp->resp;
 	gemini_respond(s, v, sni, port, line, len, r);
 	cap = r->hlen;
-	if (r->status == 20 && r->file.listing != NULL)
+	if (r->status == GEMINI_SUCCESS && r->file.listing != NULL)
 		cap += r->file.listing_len;
-	else if (r->status == 20 && r->file.size <= SERVER_SMALL)
+	else if (r->status == GEMINI_SUCCESS && r->file.size <= SERVER_SMALL)
 		cap += (size_t)r->file.size;
 	if ((rp->out = malloc(cap ? cap : 1)) == NULL)
 		return -1;
 	memcpy(rp->out, r->header, r->hlen);
 	rp->outlen = r->hlen;
-	if (r->status == 20 && r->file.listing != NULL) {
+	if (r->status == GEMINI_SUCCESS && r->file.listing != NULL) {
 		memcpy(rp->out + rp->outlen, r->file.listing,
 		    r->file.listing_len);
 		rp->outlen += r->file.listing_len;
 		rp->bytes = r->file.listing_len;
-	} else if (r->status == 20 && r->file.size <= SERVER_SMALL) {
+	} else if (r->status == GEMINI_SUCCESS && r->file.size <= SERVER_SMALL) {
 		/* small bodies go out in the header's record */
 		ssize_t n = pread(r->file.fd, rp->out + rp->outlen,
 		    (size_t)r->file.size, 0);
@@ -786,7 +788,7 @@ server_reply_gemini(const struct srv *s, const struct tls_vhost *v, int sni,
 static int
 server_reply_pending(const struct server_reply *rp)
 {
-	return rp->resp != NULL && rp->resp->status == 20 &&
+	return rp->resp != NULL && rp->resp->status == GEMINI_SUCCESS &&
 	    rp->resp->file.fd != -1 && rp->fileoff < rp->resp->file.size;
 }
 
@@ -874,6 +876,7 @@ server_plain(struct worker *w, struct conn *c)
 static int
 server_step(struct worker *w, struct conn *c)
 {
+	size_t got;
 	int rc;
 
 	for (;;) {
@@ -895,23 +898,22 @@ server_step(struct worker *w, struct conn *c)
 				return 1;	/* already closed */
 			break;
 		case CONN_HANDSHAKE:
-			if ((rc = SSL_do_handshake(c->ssl)) != 1)
-				return server_ssl_want(w, c, rc);
+			if ((rc = tls_handshake(c->ssl)) != TLS_DONE)
+				return server_tls_want(w, c, rc);
 			c->state = CONN_READ;
 			break;
 		case CONN_READ:
 			/* read into the worker's scratch: a connection
 			 * that sends nothing holds no line buffer */
-			rc = SSL_read(c->ssl, w->scratch,
-			    (int)(SERVER_LINE - c->linelen));
-			if (rc <= 0)
-				return server_ssl_want(w, c, rc);
-			if (server_line_add(c, w->scratch, (size_t)rc) == -1)
+			rc = tls_read(c->ssl, w->scratch,
+			    SERVER_LINE - c->linelen, &got);
+			if (rc != TLS_DONE)
+				return server_tls_want(w, c, rc);
+			if (server_line_add(c, w->scratch, got) == -1)
 				return -1;
 			rc = server_reply_gemini(w->srv,
 			    tls_vhost_of(c->ssl, &w->srv->sni),
-			    SSL_get_servername(c->ssl,
-			    TLSEXT_NAMETYPE_host_name) != NULL, c->port,
+			    tls_sni_sent(c->ssl), c->port,
 			    c->line, c->linelen, &c->rep);
 			if (rc == -1)
 				return -1;
@@ -920,23 +922,22 @@ server_step(struct worker *w, struct conn *c)
 			break;
 		case CONN_WRITE:
 			if (c->outoff < c->rep.outlen) {
-				rc = SSL_write(c->ssl, c->rep.out + c->outoff,
-				    (int)(c->rep.outlen - c->outoff));
-				if (rc <= 0)
-					return server_ssl_want(w, c, rc);
-				c->outoff += (size_t)rc;
+				rc = tls_write(c->ssl, c->rep.out + c->outoff,
+				    c->rep.outlen - c->outoff, &got);
+				if (rc != TLS_DONE)
+					return server_tls_want(w, c, rc);
+				c->outoff += got;
 				break;
 			}
 			if (server_reply_pending(&c->rep) &&
 			    tls_ktls_send(c->ssl)) {
-				ssize_t n = SSL_sendfile(c->ssl,
+				rc = tls_sendfile(c->ssl,
 				    c->rep.resp->file.fd, c->rep.fileoff,
-				    SERVER_CHUNK * 4, 0);
-
-				if (n <= 0)
-					return server_ssl_want(w, c, (int)n);
-				c->rep.fileoff += n;
-				c->rep.bytes += (size_t)n;
+				    SERVER_CHUNK * 4, &got);
+				if (rc != TLS_DONE)
+					return server_tls_want(w, c, rc);
+				c->rep.fileoff += (off_t)got;
+				c->rep.bytes += got;
 				break;
 			}
 			if ((rc = server_reply_next(&c->rep)) == -1)
@@ -949,9 +950,9 @@ server_step(struct worker *w, struct conn *c)
 			break;
 		case CONN_SHUTDOWN:
 			/* close_notify ends every response */
-			rc = SSL_shutdown(c->ssl);
-			if (rc < 0)
-				return server_ssl_want(w, c, rc) == 0 ? 0 : -1;
+			rc = tls_shutdown(c->ssl);
+			if (rc != TLS_DONE)
+				return server_tls_want(w, c, rc) == 0 ? 0 : -1;
 			c->state = CONN_CLOSING;
 			break;
 		case CONN_CLOSING: {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "conf.h"
@@ -632,7 +634,7 @@ tls_sni_setup(struct tls_sni *sni)
 }
 
 const struct tls_vhost *
-tls_vhost_of(const SSL *ssl, const struct tls_sni *sni)
+tls_vhost_of(const struct ssl_st *ssl, const struct tls_sni *sni)
 {
 	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
 	size_t i;
@@ -724,7 +726,8 @@ tls_ktls_available(void)
 	return 0;
 }
 
-int
+/* attach fd to ssl: through the holding bio, or the socket for ktls */
+static int
 tls_attach(SSL *ssl, int fd, struct tls_out *o, int use_ktls)
 {
 	BIO *b;
@@ -779,8 +782,109 @@ tls_out_free(struct tls_out *o)
 }
 
 int
-tls_ktls_send(SSL *ssl)
+tls_ktls_send(struct ssl_st *ssl)
 {
 	return BIO_get_ktls_send(SSL_get_wbio(ssl)) > 0;
+}
+
+int
+tls_sni_sent(const struct ssl_st *ssl)
+{
+	return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL;
+}
+
+struct ssl_st *
+tls_conn_new(const struct tls_vhost *dflt, int fd, struct tls_out *o,
+    int use_ktls)
+{
+	SSL *ssl;
+
+	if ((ssl = SSL_new(dflt->ctx)) == NULL ||
+	    tls_attach(ssl, fd, o, use_ktls) == -1) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	return ssl;
+}
+
+void
+tls_conn_free(struct ssl_st *ssl)
+{
+	SSL_free(ssl);
+}
+
+/* what an ssl call that did not succeed wants; on an error the queue
+ * is cleared, so it cannot be blamed on the next connection */
+static int
+tls_want(SSL *ssl, int rc)
+{
+	switch (SSL_get_error(ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		return TLS_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TLS_WANT_WRITE;
+	default:
+		ERR_clear_error();
+		return TLS_ERROR;
+	}
+}
+
+int
+tls_handshake(struct ssl_st *ssl)
+{
+	int rc = SSL_do_handshake(ssl);
+
+	return rc == 1 ? TLS_DONE : tls_want(ssl, rc);
+}
+
+int
+tls_read(struct ssl_st *ssl, void *buf, size_t len, size_t *got)
+{
+	int rc = SSL_read(ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+
+	if (rc <= 0)
+		return tls_want(ssl, rc);
+	*got = (size_t)rc;
+	return TLS_DONE;
+}
+
+int
+tls_write(struct ssl_st *ssl, const void *buf, size_t len, size_t *sent)
+{
+	int rc = SSL_write(ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+
+	if (rc <= 0)
+		return tls_want(ssl, rc);
+	*sent = (size_t)rc;
+	return TLS_DONE;
+}
+
+int
+tls_sendfile(struct ssl_st *ssl, int fd, off_t off, size_t len,
+    size_t *sent)
+{
+	ossl_ssize_t n = SSL_sendfile(ssl, fd, off, len, 0);
+
+	if (n <= 0)
+		return tls_want(ssl, (int)n);
+	*sent = (size_t)n;
+	return TLS_DONE;
+}
+
+int
+tls_shutdown(struct ssl_st *ssl)
+{
+	int rc = SSL_shutdown(ssl);
+
+	/* 0: close_notify sent, the peer's not awaited */
+	return rc < 0 ? tls_want(ssl, rc) : TLS_DONE;
+}
+
+void
+tls_conn_idle(struct ssl_st *ssl)
+{
+	SSL_free_buffers(ssl);
 }
 

@@ -1,20 +1,30 @@
-/* every openssl call: contexts, sni, certificates, session tickets */
+/*
+ * every openssl call: contexts, sni, certificates, session tickets, and
+ * each connection's handshake, reads, writes and close_notify. no other
+ * module includes openssl: they hold its objects by their struct tags
+ * (struct ssl_st is an SSL, struct ssl_ctx_st an SSL_CTX) and ask here.
+ * the connection calls return an enum tls_status.
+ */
 #ifndef TLS_H
 #define TLS_H
 
-#include <openssl/ssl.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 #include "conf.h"
 
 struct trust_owner;
+struct ssl_st;
+struct ssl_ctx_st;
+struct evp_pkey_st;
+struct x509_st;
 
 struct tls_vhost {
 	const struct server_conf *conf;
-	SSL_CTX		*ctx;
+	struct ssl_ctx_st *ctx;
 	/* generated for it and not yet written (tls_commit writes them) */
-	EVP_PKEY	*newkey;
-	X509		*newcrt;
+	struct evp_pkey_st *newkey;
+	struct x509_st	*newcrt;
 };
 
 struct tls_sni {
@@ -56,7 +66,10 @@ void	 tls_vhost_free(struct tls_vhost *);
 /* wire sni across the vhosts' contexts; the first is the default */
 void	 tls_sni_setup(struct tls_sni *);
 /* the vhost a handshake chose */
-const struct tls_vhost *tls_vhost_of(const SSL *, const struct tls_sni *);
+const struct tls_vhost *tls_vhost_of(const struct ssl_st *,
+	    const struct tls_sni *);
+/* 1 when the client named a server (sni) in its hello */
+int	 tls_sni_sent(const struct ssl_st *);
 /* what openssl wrote for one connection, held until the server flushes
  * it, so a handshake's last flight, the response and close_notify leave
  * in one segment instead of four */
@@ -69,12 +82,40 @@ struct tls_out {
 /* 1 when this kernel offers ktls (tcp_available_ulp lists "tls"); then
  * connections use a plain socket bio and let the kernel encrypt */
 int	 tls_ktls_available(void);
-/* attach fd to ssl: through the holding bio, or the socket for ktls */
-int	 tls_attach(SSL *, int fd, struct tls_out *, int use_ktls);
 /* send what is held: 1 all sent, 0 the socket is full, -1 error */
 int	 tls_out_flush(struct tls_out *);
 void	 tls_out_free(struct tls_out *);
-/* 1 when the kernel sends for this connection (ktls) */
-int	 tls_ktls_send(SSL *);
+
+/* what a call on a connection came to: wants say what the socket must
+ * become before the same call is made again */
+enum tls_status {
+	TLS_DONE,		/* it did what was asked */
+	TLS_WANT_READ,		/* wait until the socket is readable */
+	TLS_WANT_WRITE,		/* wait until the socket is writable */
+	TLS_ERROR		/* the connection failed, or the peer closed
+				 * it; openssl's error queue is cleared */
+};
+
+/* a server side connection on fd, in the default vhost's context until
+ * sni says otherwise, its tls bytes held in *o (or, with use_ktls, sent
+ * by the kernel on the socket). NULL on failure */
+struct ssl_st *tls_conn_new(const struct tls_vhost *dflt, int fd,
+	    struct tls_out *o, int use_ktls);
+void	 tls_conn_free(struct ssl_st *);
+int	 tls_handshake(struct ssl_st *);
+/* up to len bytes into buf, *got says how many (TLS_DONE only) */
+int	 tls_read(struct ssl_st *, void *buf, size_t len, size_t *got);
+/* up to len bytes of buf, *sent says how many (TLS_DONE only) */
+int	 tls_write(struct ssl_st *, const void *buf, size_t len,
+	    size_t *sent);
+/* 1 when the kernel sends for this connection (ktls); then tls_sendfile
+ * sends up to len bytes of fd from off without copying them here */
+int	 tls_ktls_send(struct ssl_st *);
+int	 tls_sendfile(struct ssl_st *, int fd, off_t off, size_t len,
+	    size_t *sent);
+/* send close_notify */
+int	 tls_shutdown(struct ssl_st *);
+/* give back openssl's buffers while the connection waits for its peer */
+void	 tls_conn_idle(struct ssl_st *);
 
 #endif

@@ -16,6 +16,7 @@
 #include "capsule.h"
 #include "log.h"
 #include "request.h"
+#include "status.h"
 #include "utf8.h"
 
 int
@@ -58,16 +59,16 @@ capsule_errno_status(int err)
 	case ENAMETOOLONG:
 	case ENXIO:
 	case EISDIR:
-		return 51;
+		return GEMINI_NOT_FOUND;
 	case EMFILE:
 	case ENFILE:
 	case ENOMEM:
 	case EAGAIN:
 	case EINTR:
 	case EBUSY:
-		return 40;
+		return GEMINI_TEMP_FAILURE;
 	default:
-		return 50;
+		return GEMINI_PERM_FAILURE;
 	}
 }
 
@@ -90,14 +91,14 @@ capsule_servable(const struct stat *st, const char *path)
 	char name[3 * REQ_MAX_URL + 8];
 
 	if (capsule_refusal(st) == NULL)
-		return 20;
+		return GEMINI_SUCCESS;
 	if (S_ISREG(st->st_mode)) {
 		log_escape(name, sizeof(name), path, strlen(path));
 		log_warnx("%s: not served: a regular file with %ju hard links "
 		    "(capsule-check reports them)", name[0] ? name : ".",
 		    (uintmax_t)st->st_nlink);
 	}
-	return 51;
+	return GEMINI_NOT_FOUND;
 }
 
 int
@@ -128,9 +129,10 @@ capsule_entry(int rootfd, const char *path)
 	struct stat st, st2;
 	int fd, kind = 0;
 
-	/* 1. what the name resolves to beneath the root: a symlink that
-	 * leaves it, or loops, is nothing */
-	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
+	/* 1. what the name resolves to beneath the root: a dot-file is not
+	 * served, a symlink that leaves the root, or loops, is nothing */
+	if (req_path_hidden(path) ||
+	    (fd = capsule_open(rootfd, path, O_PATH)) == -1)
 		return 0;
 	if (fstat(fd, &st) == -1) {
 		close(fd);
@@ -322,7 +324,7 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 	memset(cf, 0, sizeof(*cf));
 	cf->fd = -1;
 	if (req_path_hidden(path))
-		return 51;
+		return GEMINI_NOT_FOUND;
 	/* o_nonblock: a fifo placed in the root must not hang the worker */
 	fd = capsule_open(rootfd, path, O_RDONLY | O_NONBLOCK);
 	if (fd == -1)
@@ -334,27 +336,27 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 	if (S_ISREG(st.st_mode)) {
 		if (dir) {		/* "file.gmi/" names nothing */
 			close(fd);
-			return 51;
+			return GEMINI_NOT_FOUND;
 		}
-		if (capsule_servable(&st, path) != 20) {
+		if (capsule_servable(&st, path) != GEMINI_SUCCESS) {
 			close(fd);
-			return 51;
+			return GEMINI_NOT_FOUND;
 		}
 		if (capsule_setname(cf, path) == -1) {
 			close(fd);
-			return 51;
+			return GEMINI_NOT_FOUND;
 		}
 		cf->fd = fd;
 		cf->size = st.st_size;
-		return 20;
+		return GEMINI_SUCCESS;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		close(fd);
-		return 51;
+		return GEMINI_NOT_FOUND;
 	}
 	if (!dir) {
 		close(fd);
-		return 31;
+		return GEMINI_REDIRECT;
 	}
 	ifd = capsule_open(fd, index, O_RDONLY | O_NONBLOCK);
 	if (ifd != -1) {
@@ -364,12 +366,12 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 		snprintf(ipath, sizeof(ipath), "%s%s%s", path,
 		    path[0] ? "/" : "", index);
 		if (fstat(ifd, &st) == 0 && capsule_servable(&st, ipath) ==
-		    20) {
+		    GEMINI_SUCCESS) {
 			close(fd);
 			cf->fd = ifd;
 			cf->size = st.st_size;
 			capsule_setname(cf, index);
-			return 20;
+			return GEMINI_SUCCESS;
 		}
 		close(ifd);
 	} else if (errno != ENOENT) {
@@ -380,16 +382,41 @@ capsule_resolve(int rootfd, const char *path, int dir, const char *index,
 	}
 	if (!auto_index) {
 		close(fd);
-		return 51;
+		return GEMINI_NOT_FOUND;
 	}
 	if (capsule_listing(rootfd, path, cf) == -1) {
 		close(fd);
-		return 40;
+		return GEMINI_TEMP_FAILURE;
 	}
 	close(fd);
 	snprintf(cf->name, sizeof(cf->name), "index.gmi");
 	cf->size = (off_t)cf->listing_len;
-	return 20;
+	return GEMINI_SUCCESS;
+}
+
+int
+capsule_resolve_file(int rootfd, const char *path, struct capsule_file *cf)
+{
+	int status = capsule_resolve(rootfd, path, 0, NULL, 0, cf);
+
+	if (status == GEMINI_REDIRECT) {
+		capsule_file_close(cf);
+		return GEMINI_NOT_FOUND;
+	}
+	return status;
+}
+
+int
+capsule_is_dir(int rootfd, const char *path)
+{
+	struct stat st;
+	int fd = capsule_open(rootfd, path, O_PATH), isdir;
+
+	if (fd == -1)
+		return 0;
+	isdir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+	close(fd);
+	return isdir;
 }
 
 void

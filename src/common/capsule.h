@@ -5,6 +5,8 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include "status.h"
+
 struct capsule_file {
 	int	 fd;		/* the file, or -1 */
 	off_t	 size;
@@ -18,15 +20,24 @@ int	capsule_probe(int rootfd);
 /* open path (clean, relative) beneath rootfd; -1 with errno, EXDEV when it
  * would leave the root */
 int	capsule_open(int rootfd, const char *path, int flags);
-/* resolve a request: returns the gemini status (20, 31, 51, 40, 50) and
- * fills *cf for 20; 31 means "add a slash" */
+/* resolve a request: returns the gemini status (GEMINI_SUCCESS,
+ * GEMINI_REDIRECT, GEMINI_NOT_FOUND, GEMINI_TEMP_FAILURE or
+ * GEMINI_PERM_FAILURE) and fills *cf for GEMINI_SUCCESS; GEMINI_REDIRECT
+ * means "add a slash" */
 int	capsule_resolve(int rootfd, const char *path, int dir,
 	    const char *index, int auto_index, struct capsule_file *cf);
+/* the same for a file only (gopher, finger): a directory is
+ * GEMINI_NOT_FOUND rather than GEMINI_REDIRECT */
+int	capsule_resolve_file(int rootfd, const char *path,
+	    struct capsule_file *cf);
+/* 1 when path (clean, beneath rootfd) resolves to a directory */
+int	capsule_is_dir(int rootfd, const char *path);
 void	capsule_file_close(struct capsule_file *);
 /*
  * the one rule for what may be served, for gemini, gopher and finger
- * alike, given the fstat of the opened file: 20 for a regular file with
- * one link; 51 (as for a missing file) for anything else. a regular file
+ * alike, given the fstat of the opened file: GEMINI_SUCCESS for a regular
+ * file with one link; GEMINI_NOT_FOUND (as for a missing file) for
+ * anything else. a regular file
  * with more than one hard link is refused, and a warning names path: its
  * other name may lie outside the root, where no resolver looks.
  */
@@ -40,8 +51,8 @@ int	capsule_name_shown(const char *name);
 /* may path (clean, beneath rootfd) be offered in a listing, menu or
  * finger list: 'd' for a directory this process can open, 'f' for a
  * file capsule_servable lets through and this process can open, 0 for
- * anything else (fifo, device, hard link, symlink out or in a loop,
- * unreadable) */
+ * anything else (a dot-file, fifo, device, hard link, symlink out or in
+ * a loop, unreadable) */
 int	capsule_entry(int rootfd, const char *path);
 /* the names in directory dir (clean, beneath rootfd) that may be
  * offered, sorted: no dot-files, none that capsule_name_shown or
@@ -50,7 +61,8 @@ int	capsule_entry(int rootfd, const char *path);
 int	capsule_names(int rootfd, const char *dir, int mark_dirs,
 	    char ***names, size_t *n);
 void	capsule_names_free(char **names, size_t n);
-/* the one place where a file error becomes a status */
+/* the one place where a file error becomes a status: GEMINI_NOT_FOUND,
+ * GEMINI_TEMP_FAILURE or GEMINI_PERM_FAILURE */
 int	capsule_errno_status(int err);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static int log_foreground = 1;
 static int log_level = LOG_LVL_INFO;
@@ -61,12 +62,6 @@ void
 log_setlevel(int level)
 {
 	log_level = level;
-}
-
-int
-log_getlevel(void)
-{
-	return log_level;
 }
 
 int
@@ -152,31 +147,14 @@ fatalx(const char *fmt, ...)
 }
 
 /* the length of a well-formed utf-8 sequence at s for a printable code
- * point (U+00A0 and up: no C1 control, overlong form or surrogate), else
- * 0. log.c links alone into every program, hence its own check */
+ * point (U+00A0 and up: no C1 control, overlong form or surrogate), else 0 */
 static size_t
-log_utf8_len(const unsigned char *s, size_t len)
+log_utf8_len(const char *s, size_t len)
 {
 	uint32_t cp;
-	size_t n, i;
+	size_t n;
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < 0xa0 || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	if ((n = utf8_decode(s, len, &cp)) == 0 || cp < 0xa0)
 		return 0;
 	return n;
 }
@@ -197,8 +175,8 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
 		 * to some terminals, and invalid utf-8 turns the log into
 		 * a "binary file" for grep: only whole, printable utf-8
 		 * passes */
-		if (c >= 0x80 && (n = log_utf8_len((const unsigned char *)
-		    src + i, srclen - i)) > 0) {
+		if (c >= 0x80 && (n = log_utf8_len(src + i,
+		    srclen - i)) > 0) {
 			if (o + n >= dstsz)
 				break;
 			memcpy(dst + o, src + i, n);

@@ -13,7 +13,6 @@ void	log_init(const char *ident, int foreground);
  * back to syslog or stderr. -1 with errno when the file cannot open */
 int	log_file_open(const char *path);
 void	log_setlevel(int level);
-int	log_getlevel(void);
 int	log_level_parse(const char *name);	/* -1 when unknown */
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "request.h"
+#include "status.h"
 #include "hex.h"
 #include "utf8.h"
 
@@ -16,6 +17,36 @@ req_urlchar(unsigned char c)
 	    (c >= '0' && c <= '9'))
 		return 1;
 	return strchr("-._~:/?#[]@!$&'()*+,;=%", c) != NULL && c != '\0';
+}
+
+int
+req_path_decode(const char *s, size_t len, char *out, size_t outsz,
+    size_t *outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (len - i < 3 || (hi = hex_value(s[i + 1])) == -1 ||
+			    (lo = hex_value(s[i + 2])) == -1)
+				return REQ_DECODE_BAD;
+			if (hi == 0 && lo == 0)
+				return REQ_DECODE_NUL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (o + 1 >= outsz)
+			return REQ_DECODE_LONG;
+		out[o++] = c;
+	}
+	if (outsz > 0)
+		out[o] = '\0';
+	*outlen = o;
+	return outsz > 0 ? REQ_DECODE_OK : REQ_DECODE_LONG;
 }
 
 int
@@ -89,14 +120,16 @@ req_path_hidden(const char *p)
 	return 0;
 }
 
-#define REQ_FAIL(r, why) do { (r)->error = (why); return 59; } while (0)
+#define REQ_FAIL(r, why) do {						\
+	(r)->error = (why);						\
+	return GEMINI_BAD_REQUEST;					\
+} while (0)
 
 int
 req_parse(const char *url, size_t len, struct request *r)
 {
-	const char *p = url, *end = url + len, *auth, *authend, *hend;
+	const char *p = url, *end = url + len, *auth, *authend, *hend, *pend;
 	size_t i, n;
-	char *o;
 
 	memset(r, 0, sizeof(*r));
 
@@ -193,23 +226,21 @@ req_parse(const char *url, size_t len, struct request *r)
 	}
 
 	/* 4. path, percent-decoded; %00 and bad escapes are malformed */
-	o = r->path;
-	while (p < end && *p != '?' && *p != '#') {
-		if (*p == '%') {
-			int hi, lo;
-
-			if (end - p < 3 || (hi = hex_value(p[1])) == -1 ||
-			    (lo = hex_value(p[2])) == -1)
-				REQ_FAIL(r, "bad percent-encoding");
-			if (hi == 0 && lo == 0)
-				REQ_FAIL(r, "encoded nul byte");
-			*o++ = (char)(hi << 4 | lo);
-			p += 3;
-		} else
-			*o++ = *p++;
+	for (pend = p; pend < end && *pend != '?' && *pend != '#'; pend++)
+		;
+	switch (req_path_decode(p, (size_t)(pend - p), r->path,
+	    sizeof(r->path), &n)) {
+	case REQ_DECODE_OK:
+		break;
+	case REQ_DECODE_NUL:
+		REQ_FAIL(r, "encoded nul byte");
+	case REQ_DECODE_BAD:
+		REQ_FAIL(r, "bad percent-encoding");
+	default:			/* the line is shorter than path */
+		REQ_FAIL(r, "request longer than 1024 bytes");
 	}
-	*o = '\0';
-	if (!utf8_valid(r->path, (size_t)(o - r->path)))
+	p = pend;
+	if (!utf8_valid(r->path, n))
 		REQ_FAIL(r, "path is not valid utf-8 once decoded");
 
 	/* 5. query kept raw; a fragment has no place in a request */

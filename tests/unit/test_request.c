@@ -147,6 +147,36 @@ test_hidden(void)
 	CHECK(!req_path_hidden("a.b/c"), "a dot inside a name is fine");
 }
 
+/* req_path_decode: the one percent-decoder, for requests and
+ * capsule-check's links */
+static void
+test_decode(void)
+{
+	char out[8];
+	size_t n = 99;
+
+	CHECK(req_path_decode("a%20b%2Fc", 9, out, sizeof(out), &n) ==
+	    REQ_DECODE_OK && n == 5 && strcmp(out, "a b/c") == 0,
+	    "escapes are decoded, %%2F too");
+	CHECK(req_path_decode("%41%4a", 6, out, sizeof(out), &n) ==
+	    REQ_DECODE_OK && strcmp(out, "AJ") == 0, "either case of hex");
+	CHECK(req_path_decode("a%2", 3, out, sizeof(out), &n) ==
+	    REQ_DECODE_BAD, "an escape cut short is bad");
+	CHECK(req_path_decode("%g0", 3, out, sizeof(out), &n) ==
+	    REQ_DECODE_BAD, "a non-hex escape is bad");
+	CHECK(req_path_decode("a%00", 4, out, sizeof(out), &n) ==
+	    REQ_DECODE_NUL, "%%00 is refused");
+	CHECK(req_path_decode("abcdefgh", 8, out, sizeof(out), &n) ==
+	    REQ_DECODE_LONG, "what does not fit is refused, not clipped");
+	CHECK(req_path_decode("abcdefg", 7, out, sizeof(out), &n) ==
+	    REQ_DECODE_OK && n == 7, "what just fits is decoded");
+	CHECK(req_path_decode("a%20", 1, out, sizeof(out), &n) ==
+	    REQ_DECODE_OK && n == 1 && strcmp(out, "a") == 0,
+	    "len bounds the input");
+	CHECK(req_path_decode("a%20", 2, out, sizeof(out), &n) ==
+	    REQ_DECODE_BAD, "an escape cut by len is bad");
+}
+
 int
 main(void)
 {
@@ -172,5 +202,6 @@ main(void)
 	test_lengths();
 	test_clean();
 	test_hidden();
+	test_decode();
 	return UNIT_DONE();
 }
