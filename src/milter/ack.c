@@ -18,6 +18,7 @@
 #include "db.h"
 #include "log.h"
 #include "mailhdr.h"
+#include "outmsg.h"
 #include "template.h"
 #include "xio.h"
 
@@ -28,11 +29,6 @@
 static const char *const ack_months[] = { "January", "February", "March",
     "April", "May", "June", "July", "August", "September", "October",
     "November", "December" };
-static const char *const ack_mon3[] = { "Jan", "Feb", "Mar", "Apr", "May",
-    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-static const char *const ack_day3[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-    "Fri", "Sat" };
-
 static struct {
 	int		 spool_fd;	/* state-dir/spool */
 	int		 tmp_fd, new_fd, failed_fd, free_fd;
@@ -84,50 +80,6 @@ ack_interval_text(time_t t, char *buf, size_t bufsz)
 	    units[i].many);
 }
 
-/* rfc 5322 date, whatever the locale */
-static void
-ack_date_rfc(time_t t, char *buf, size_t bufsz)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(buf, bufsz, "%s, %d %s %d %02d:%02d:%02d +0000",
-	    ack_day3[tm.tm_wday], tm.tm_mday, ack_mon3[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* append a header line, folded at white space (rfc 5322 2.1.1: 78
- * characters where it can be, never more than 998: the callers' values
- * have no word that long); the value must already be safe */
-static int
-hdr_add(char **buf, size_t *len, size_t *cap, const char *name,
-    const char *value)
-{
-	size_t vl = strlen(value), foldsz = vl * 2 + 16, need;
-	char *nb, *folded;
-
-	/* at worst every word gets its own line: two bytes more each */
-	if ((folded = malloc(foldsz)) == NULL)
-		return -1;
-	if (mailhdr_fold(value, strlen(name) + 2, "\r\n", folded,
-	    foldsz) == -1) {
-		free(folded);
-		return -1;
-	}
-	need = strlen(name) + strlen(folded) + 5;
-	if (*len + need > *cap) {
-		*cap = (*len + need) * 2;
-		if ((nb = realloc(*buf, *cap)) == NULL) {
-			free(folded);
-			return -1;
-		}
-		*buf = nb;
-	}
-	*len += (size_t)sprintf(*buf + *len, "%s: %s\r\n", name, folded);
-	free(folded);
-	return 0;
-}
-
 char *
 ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
 {
@@ -136,15 +88,14 @@ ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
 	const char *tmpl, *team;
 	size_t tmpllen, i;
 	char interval[64];
-	char date[64], rdate[64], subj[MAILHDR_VALUE_MAX + 128];
-	char enc[MAILHDR_VALUE_MAX * 3], name[MAILHDR_NAME_MAX * 3];
-	char line[MAILHDR_VALUE_MAX * 4], refs[MAILHDR_VALUE_MAX];
+	char date[64], subj[MAILHDR_VALUE_MAX + 128], msgid[MAILHDR_VALUE_MAX];
 	char cleansubj[MAILHDR_VALUE_MAX], cleanname[MAILHDR_NAME_MAX];
-	char *body = NULL, *qp = NULL, *buf = NULL;
-	size_t bodylen, qplen, len = 0, cap = 4096;
+	char *body = NULL, *msg;
+	size_t bodylen;
 	struct tmpl_var vars[10];
+	struct outmsg m;
 	const char *greet;
-	int needed, n;
+	int n;
 
 	/* 1. the text, from the template */
 	snprintf(cleansubj, sizeof(cleansubj), "%s", a->subject);
@@ -181,35 +132,13 @@ ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
 	if ((body = tmpl_expand(tmpl, tmpllen, vars, 10, &bodylen, err,
 	    errsz)) == NULL)
 		return NULL;
-	if ((qp = mailhdr_qp_encode(body, bodylen, &qplen, &needed)) == NULL)
-		goto nomem;
-	free(body);
-	body = NULL;
-	if ((buf = malloc(cap)) == NULL)
-		goto nomem;
 
 	/* 2. the header: rfc 3834 and rfc 2047, nothing from the sender
 	 * unencoded */
-	if (e->ack_from_name[0]) {
-		if (mailhdr_encode_phrase(e->ack_from_name, "\r\n ", name,
-		    sizeof(name)) == -1)
-			goto toolong;
-		n = snprintf(line, sizeof(line), "%s <%s>", name, e->ack_from);
-	} else
-		n = snprintf(line, sizeof(line), "<%s>", e->ack_from);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    hdr_add(&buf, &len, &cap, "From", line) == -1)
-		goto toolong;
-	if (cleanname[0]) {
-		if (mailhdr_encode_phrase(cleanname, "\r\n ", name,
-		    sizeof(name)) == -1)
-			goto toolong;
-		n = snprintf(line, sizeof(line), "%s <%s>", name, a->to_addr);
-	} else
-		n = snprintf(line, sizeof(line), "<%s>", a->to_addr);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    hdr_add(&buf, &len, &cap, "To", line) == -1)
-		goto toolong;
+	outmsg_init(&m);
+	if (outmsg_address(&m, "From", e->ack_from_name, e->ack_from) == -1 ||
+	    outmsg_address(&m, "To", cleanname, a->to_addr) == -1)
+		goto fail;
 	/* "Re: [ENQ-2026-000042] original", the tag once */
 	{
 		char tag[80];
@@ -224,73 +153,34 @@ ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
 		else
 			n = snprintf(subj, sizeof(subj), "Re: %s%s%s", tag,
 			    rest[0] ? " " : "", rest);
-		if (n < 0 || (size_t)n >= sizeof(subj))
-			goto toolong;
+		if (n < 0 || (size_t)n >= sizeof(subj)) {
+			errno = E2BIG;
+			goto fail;
+		}
 	}
-	if (mailhdr_encode_text(subj, "\r\n ", enc, sizeof(enc)) == -1 ||
-	    hdr_add(&buf, &len, &cap, "Subject", enc) == -1)
-		goto toolong;
-	ack_date_rfc(a->now, rdate, sizeof(rdate));
-	if (hdr_add(&buf, &len, &cap, "Date", rdate) == -1)
-		goto nomem;
-	n = snprintf(line, sizeof(line), "<%s.%s@%s>", a->reference,
-	    a->token, a->hostname);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    hdr_add(&buf, &len, &cap, "Message-ID", line) == -1)
-		goto toolong;
-	if (a->message_id && a->message_id[0]) {
-		if (hdr_add(&buf, &len, &cap, "In-Reply-To",
-		    a->message_id) == -1)
-			goto nomem;
-		n = snprintf(line, sizeof(line), "%s %s", a->references ?
-		    a->references : "", a->message_id);
-		if (n < 0 || (size_t)n >= sizeof(line) ||
-		    mailhdr_msgids(line, refs, 900) == -1 ||
-		    hdr_add(&buf, &len, &cap, "References", refs) == -1)
-			goto toolong;
-	}
-	if (hdr_add(&buf, &len, &cap, "Auto-Submitted", "auto-replied") ==
-	    -1 || hdr_add(&buf, &len, &cap, "X-Auto-Response-Suppress",
-	    "All") == -1 ||
-	    hdr_add(&buf, &len, &cap, "X-Enquiry-Reference",
-	    a->reference) == -1 ||
-	    hdr_add(&buf, &len, &cap, "MIME-Version", "1.0") == -1 ||
-	    hdr_add(&buf, &len, &cap, "Content-Type",
-	    "text/plain; charset=utf-8") == -1 ||
-	    hdr_add(&buf, &len, &cap, "Content-Transfer-Encoding",
-	    needed ? "quoted-printable" : "7bit") == -1)
-		goto nomem;
+	if (outmsg_text(&m, "Subject", subj) == -1 ||
+	    outmsg_date(&m, a->now) == -1 ||
+	    outmsg_msgid(msgid, sizeof(msgid), a->reference, a->token,
+	    a->hostname) == -1 ||
+	    outmsg_header(&m, "Message-ID", msgid) == -1 ||
+	    outmsg_reply(&m, a->message_id, a->references) == -1 ||
+	    outmsg_header(&m, "Auto-Submitted", "auto-replied") == -1 ||
+	    outmsg_header(&m, "X-Auto-Response-Suppress", "All") == -1 ||
+	    outmsg_header(&m, "X-Enquiry-Reference", a->reference) == -1)
+		goto fail;
 
 	/* 3. blank line and body */
-	if (len + qplen + 8 > cap) {
-		char *nb;
-
-		cap = len + qplen + 8;
-		if ((nb = realloc(buf, cap)) == NULL)
-			goto nomem;
-		buf = nb;
-	}
-	memcpy(buf + len, "\r\n", 2);
-	len += 2;
-	memcpy(buf + len, qp, qplen);
-	len += qplen;
-	if (len < 2 || buf[len - 2] != '\r' || buf[len - 1] != '\n') {
-		memcpy(buf + len, "\r\n", 2);
-		len += 2;
-	}
-	buf[len] = '\0';
-	free(qp);
-	*lenp = len;
-	return buf;
-toolong:
-	snprintf(err, errsz, "acknowledgement header too long");
-	goto fail;
-nomem:
-	snprintf(err, errsz, "out of memory");
-fail:
+	if ((msg = outmsg_finish(&m, body, bodylen, lenp)) == NULL)
+		goto fail;
 	free(body);
-	free(qp);
-	free(buf);
+	return msg;
+fail:
+	if (errno == ENOMEM)
+		snprintf(err, errsz, "out of memory");
+	else
+		snprintf(err, errsz, "acknowledgement header too long");
+	outmsg_free(&m);
+	free(body);
 	return NULL;
 }
 

@@ -45,6 +45,7 @@
 #include "milter_list.h"
 #include "mlist.h"
 #include "mlist_db.h"
+#include "outmsg.h"
 #include "xio.h"
 
 #define ML_REQUEST_BODY		(64 * 1024)	/* the first line is enough */
@@ -305,21 +306,6 @@ ml_hex(char *buf, size_t nbytes)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 }
 
-static void
-ml_date_rfc(time_t t, char *buf, size_t bufsz)
-{
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	static const char *const day[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(buf, bufsz, "%s, %d %s %d %02d:%02d:%02d +0000",
-	    day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
-	    tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 struct ml_mail {
 	const char	*from;		/* bare */
 	const char	*from_name;	/* "" for none */
@@ -331,19 +317,6 @@ struct ml_mail {
 	const char	*auto_submitted; /* auto-replied | auto-generated */
 	const char	*body;		/* utf-8, "\n" lines */
 };
-
-/* append "Name: value\r\n"; -1 when it does not fit */
-static int
-ml_put(char *buf, size_t bufsz, size_t *len, const char *name,
-    const char *value)
-{
-	int n = snprintf(buf + *len, bufsz - *len, "%s: %s\r\n", name, value);
-
-	if (n < 0 || (size_t)n >= bufsz - *len)
-		return -1;
-	*len += (size_t)n;
-	return 0;
-}
 
 static struct db *ml_db;	/* the milter's store: auto-reply-limit */
 
@@ -358,12 +331,12 @@ milter_list_set_db(struct db *db)
 static int
 ml_send(const struct milter_conf *c, const struct ml_mail *mm)
 {
-	char head[8192], enc[MAILHDR_VALUE_MAX * 3], line[MAILHDR_VALUE_MAX * 4];
-	char refs[MAILHDR_VALUE_MAX], date[64], ref[40], spool[128], id[33];
-	char *qp, *msg;
-	size_t hlen = 0, qplen, len;
+	char msgid[MAILHDR_VALUE_MAX], ref[40], spool[128], id[33];
+	struct outmsg m;
+	char *msg;
+	size_t len;
 	time_t now = time(NULL);
-	int needed, n;
+	int n;
 
 	/* 0. backscatter: every automatic mail counts against its
 	 * recipient's hourly cap, as acknowledgements do */
@@ -372,75 +345,27 @@ ml_send(const struct milter_conf *c, const struct ml_mail *mm)
 		return n == 0 ? 1 : -1;
 
 	/* 1. the header: nothing unencoded from outside */
-	if (mm->from_name[0]) {
-		if (mailhdr_encode_phrase(mm->from_name, "\r\n ", enc,
-		    sizeof(enc)) == -1)
-			return -1;
-		n = snprintf(line, sizeof(line), "%s <%s>", enc, mm->from);
-	} else
-		n = snprintf(line, sizeof(line), "<%s>", mm->from);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    ml_put(head, sizeof(head), &hlen, "From", line) == -1)
-		return -1;
-	n = snprintf(line, sizeof(line), "<%s>", mm->to);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    ml_put(head, sizeof(head), &hlen, "To", line) == -1)
-		return -1;
-	if (mailhdr_encode_text(mm->subject, "\r\n ", enc, sizeof(enc)) ==
-	    -1 || ml_put(head, sizeof(head), &hlen, "Subject", enc) == -1)
-		return -1;
-	ml_date_rfc(now, date, sizeof(date));
 	ml_hex(id, 16);
-	n = snprintf(line, sizeof(line), "<list.%s@%s>", id, c->hostname);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    ml_put(head, sizeof(head), &hlen, "Date", date) == -1 ||
-	    ml_put(head, sizeof(head), &hlen, "Message-ID", line) == -1)
+	outmsg_init(&m);
+	if (outmsg_address(&m, "From", mm->from_name, mm->from) == -1 ||
+	    outmsg_address(&m, "To", NULL, mm->to) == -1 ||
+	    outmsg_text(&m, "Subject", mm->subject) == -1 ||
+	    outmsg_date(&m, now) == -1 ||
+	    outmsg_msgid(msgid, sizeof(msgid), "list", id, c->hostname) ==
+	    -1 || outmsg_header(&m, "Message-ID", msgid) == -1 ||
+	    (mm->reply_to && outmsg_address(&m, "Reply-To", NULL,
+	    mm->reply_to) == -1) ||
+	    outmsg_reply(&m, mm->in_reply_to, mm->references) == -1 ||
+	    outmsg_header(&m, "Auto-Submitted", mm->auto_submitted) == -1 ||
+	    outmsg_header(&m, "X-Auto-Response-Suppress", "All") == -1) {
+		outmsg_free(&m);
 		return -1;
-	if (mm->reply_to) {
-		n = snprintf(line, sizeof(line), "<%s>", mm->reply_to);
-		if (n < 0 || (size_t)n >= sizeof(line) ||
-		    ml_put(head, sizeof(head), &hlen, "Reply-To", line) == -1)
-			return -1;
 	}
-	if (mm->in_reply_to && mm->in_reply_to[0]) {
-		n = snprintf(line, sizeof(line), "%s %s", mm->references ?
-		    mm->references : "", mm->in_reply_to);
-		if (n < 0 || (size_t)n >= sizeof(line) ||
-		    mailhdr_msgids(line, refs, 900) == -1 ||
-		    ml_put(head, sizeof(head), &hlen, "In-Reply-To",
-		    mm->in_reply_to) == -1 ||
-		    ml_put(head, sizeof(head), &hlen, "References", refs) == -1)
-			return -1;
-	}
-	if (ml_put(head, sizeof(head), &hlen, "Auto-Submitted",
-	    mm->auto_submitted) == -1 ||
-	    ml_put(head, sizeof(head), &hlen, "X-Auto-Response-Suppress",
-	    "All") == -1 ||
-	    ml_put(head, sizeof(head), &hlen, "MIME-Version", "1.0") == -1 ||
-	    ml_put(head, sizeof(head), &hlen, "Content-Type",
-	    "text/plain; charset=utf-8") == -1)
-		return -1;
 
 	/* 2. the body */
-	if ((qp = mailhdr_qp_encode(mm->body, strlen(mm->body), &qplen,
-	    &needed)) == NULL)
+	if ((msg = outmsg_finish(&m, mm->body, strlen(mm->body), &len)) ==
+	    NULL)
 		return -1;
-	if (ml_put(head, sizeof(head), &hlen, "Content-Transfer-Encoding",
-	    needed ? "quoted-printable" : "7bit") == -1 ||
-	    (msg = malloc(hlen + qplen + 5)) == NULL) {
-		free(qp);
-		return -1;
-	}
-	memcpy(msg, head, hlen);
-	memcpy(msg + hlen, "\r\n", 2);
-	memcpy(msg + hlen + 2, qp, qplen);
-	len = hlen + 2 + qplen;
-	if (len < 2 || msg[len - 2] != '\r' || msg[len - 1] != '\n') {
-		memcpy(msg + len, "\r\n", 2);
-		len += 2;
-	}
-	msg[len] = '\0';
-	free(qp);
 
 	/* 3. the spool, as for acknowledgements: the worker sends it with
 	 * MAIL FROM:<> */
