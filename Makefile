@@ -52,9 +52,9 @@ CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter milter milter_proto db ack ackmac outmsg mailhdr \
-	mailbody \
-	template xio conf_mlist mlist mlist_db listcmd milter_list
+MILTER_MODS = conf_milter milter milter_proto db ack ackmac outmsg spool \
+	submit mailhdr mailbody template xio conf_mlist mlist mlist_db \
+	listcmd milter_list
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
 COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)

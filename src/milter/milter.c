@@ -23,6 +23,7 @@
 #include "milter.h"
 #include "milter_list.h"
 #include "milter_proto.h"
+#include "spool.h"
 
 #define MILTER_BODY_SAMPLE	(16 * 1024)	/* for keyword routing */
 #define MILTER_RCPT_MAX		1000
@@ -933,7 +934,7 @@ milter_eom(SMFICTX *ctx)
 			    "acknowledgement");
 		}
 		milter_composed_msgid(msg, ackid, sizeof(ackid));
-		if (ack_spool_tmp(mc.ref, m->sender, msg, len, now, spool,
+		if (spool_tmp(mc.ref, m->sender, msg, len, now, spool,
 		    sizeof(spool)) == -1) {
 			log_warn("%s: spool", qid);
 			free(msg);
@@ -966,11 +967,11 @@ milter_eom(SMFICTX *ctx)
 		goto dbfail;
 	if (db_commit(milter_db) == -1) {
 		if (spooled)
-			ack_spool_discard(spool);
+			spool_discard(spool);
 		free(routes);
 		return milter_tempfail(ctx, qid, "database commit failed");
 	}
-	if (spooled && ack_spool_commit(spool) == -1)
+	if (spooled && spool_commit(spool) == -1)
 		log_warn("%s: spool %s stays in tmp/ until the sweep", qid,
 		    spool);
 
@@ -994,7 +995,7 @@ milter_eom(SMFICTX *ctx)
 dbfail:
 	db_rollback(milter_db);
 	if (spooled)
-		ack_spool_discard(spool);
+		spool_discard(spool);
 	free(routes);
 	log_warnx("%s: database: %s", qid, db_errmsg(milter_db));
 	return milter_tempfail(ctx, qid, "database write failed");

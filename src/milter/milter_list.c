@@ -35,7 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ack.h"
 #include "conf_milter.h"
 #include "conf_mlist.h"
 #include "db.h"
@@ -46,6 +45,7 @@
 #include "mlist.h"
 #include "mlist_db.h"
 #include "outmsg.h"
+#include "spool.h"
 #include "xio.h"
 
 #define ML_REQUEST_BODY		(64 * 1024)	/* the first line is enough */
@@ -307,6 +307,7 @@ ml_hex(char *buf, size_t nbytes)
 }
 
 struct ml_mail {
+	const char	*list;		/* its address, the spool's ref */
 	const char	*from;		/* bare */
 	const char	*from_name;	/* "" for none */
 	const char	*to;		/* bare */
@@ -331,7 +332,7 @@ milter_list_set_db(struct db *db)
 static int
 ml_send(const struct milter_conf *c, const struct ml_mail *mm)
 {
-	char msgid[MAILHDR_VALUE_MAX], ref[40], spool[128], id[33];
+	char msgid[MAILHDR_VALUE_MAX], spool[SPOOL_NAME_MAX], id[33];
 	struct outmsg m;
 	char *msg;
 	size_t len;
@@ -367,17 +368,16 @@ ml_send(const struct milter_conf *c, const struct ml_mail *mm)
 	    NULL)
 		return -1;
 
-	/* 3. the spool, as for acknowledgements: the worker sends it with
-	 * MAIL FROM:<> */
-	n = snprintf(ref, sizeof(ref), "LIST-%s", id);
-	if (ack_spool_tmp(ref, mm->to, msg, len, now, spool,
+	/* 3. the spool, under the list's address, as acknowledgements are
+	 * under their reference: the submitter sends it with MAIL FROM:<> */
+	if (spool_tmp(mm->list, mm->to, msg, len, now, spool,
 	    sizeof(spool)) == -1) {
 		log_warn("list: spool");
 		free(msg);
 		return -1;
 	}
 	free(msg);
-	if (ack_spool_commit(spool) == -1)
+	if (spool_commit(spool) == -1)
 		log_warn("list: spool %s stays in tmp/", spool);
 	return 0;
 }
@@ -492,6 +492,7 @@ ml_answer(const struct ml_req *q, const char *kind, const char *to,
 			return "failed";
 	}
 	memset(&mm, 0, sizeof(mm));
+	mm.list = q->l->address;
 	mm.from = q->l->request;
 	mm.from_name = q->l->name;
 	mm.to = to;
@@ -976,6 +977,7 @@ ml_notify_owners(const struct milter_conf *c, const struct conf_list *l,
 	    subj[0] ? subj : "(no subject)", qid);
 	for (i = 0; i < l->nowners; i++) {
 		memset(&mm, 0, sizeof(mm));
+		mm.list = l->address;
 		mm.from = l->request;
 		mm.from_name = l->name;
 		mm.to = l->owners[i];

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ack.h"
+#include "spool.h"
 #include "log.h"
 #include "unit.h"
 
@@ -58,7 +58,7 @@ main(void)
 	time_t now = time(NULL);
 
 	log_init("test_ackspool", 1);
-	if (mkdtemp(tmpl) == NULL || ack_init(tmpl, NULL, err,
+	if (mkdtemp(tmpl) == NULL || spool_open(tmpl, NULL, NULL, err,
 	    sizeof(err)) == -1) {
 		printf("not ok - set up the spool: %s\n", err);
 		return 1;
@@ -67,9 +67,9 @@ main(void)
 	for (i = 0; i < NACK; i++) {
 		snprintf(rcpt, sizeof(rcpt), "sender%d@example.org", i);
 		snprintf(msg, sizeof(msg), "body of ack %d\r\n", i);
-		if (ack_spool_tmp("ENQ-2026-000001", rcpt, msg, strlen(msg),
+		if (spool_tmp("ENQ-2026-000001", rcpt, msg, strlen(msg),
 		    now, name, sizeof(name)) == -1 ||
-		    ack_spool_commit(name) == -1)
+		    spool_commit(name) == -1)
 			ok = 0;
 	}
 	CHECK(ok, "%d acknowledgements for one reference spooled and "
@@ -84,7 +84,7 @@ main(void)
 	snprintf(dir, sizeof(dir), "%s/spool/tmp", tmpl);
 	n = count_dir(dir, found);
 	CHECK(n == 0, "nothing left in spool/tmp (%d)", n);
-	ack_shutdown();
+	spool_close();
 	snprintf(dir, sizeof(dir), "rm -rf '%s'", tmpl);
 	if (system(dir) != 0)
 		printf("# could not remove %s\n", tmpl);
