@@ -54,7 +54,7 @@ CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
 MILTER_MODS = conf_milter milter milter_proto db ack ackmac outmsg spool \
 	submit mailhdr mailbody template xio conf_mlist mlist mlist_db \
-	listcmd milter_list
+	listcmd milter_list list_request list_archive list_mail
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(SSL_LIBS)
 
 COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)

@@ -23,6 +23,7 @@
 #include "db.h"
 #include "log.h"
 #include "milter.h"
+#include "list_mail.h"
 #include "milter_list.h"
 #include "milter_proto.h"
 #include "spool.h"
@@ -478,7 +479,7 @@ main(int argc, char *argv[])
 	if (ackmac_init(c->state_dir, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	milter_set_db(db);
-	milter_list_set_db(db);
+	list_mail_set_db(db);
 	conf_milter_set(c);
 	if (milter_proto_thread_stacks() == -1)
 		log_debug("default thread stack size unchanged");
