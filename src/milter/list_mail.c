@@ -29,6 +29,80 @@ const char *const list_mail_replaced[LIST_MAIL_NREPLACED] = {
 	"Precedence", "Reply-To"
 };
 
+int
+list_mail_is_replaced(const char *line, size_t namelen, int reply_to_list)
+{
+	size_t i;
+
+	for (i = 0; i < LIST_MAIL_NREPLACED; i++) {
+		if (i == LIST_MAIL_REPLYTO && !reply_to_list)
+			continue;
+		if (strlen(list_mail_replaced[i]) == namelen &&
+		    strncasecmp(line, list_mail_replaced[i], namelen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* the list header fields, one "Name: value\n" each, for both the milter
+ * and the archive */
+int
+list_mail_headers(const struct conf_list *l, char *buf, size_t bufsz)
+{
+	char name[MAILHDR_NAME_MAX * 3];
+	size_t len = 0, i;
+	int n;
+
+	/* one line each: not every MTA takes folded values from a milter */
+	if (mailhdr_encode_phrase(l->name, " ", name, sizeof(name)) == -1)
+		return -1;
+#define LM_ADD(...) do {						\
+	n = snprintf(buf + len, bufsz - len, __VA_ARGS__);		\
+	if (n < 0 || (size_t)n >= bufsz - len)				\
+		return -1;						\
+	len += (size_t)n;						\
+} while (0)
+	LM_ADD("List-Id: %s <%s>\n", name, l->list_id);
+	LM_ADD("List-Post: <mailto:%s>\n", l->address);
+	LM_ADD("List-Help: <mailto:%s?subject=help>\n", l->request);
+	LM_ADD("List-Subscribe: <mailto:%s?subject=subscribe>\n", l->request);
+	if (l->unsubscribe_url[0]) {
+		LM_ADD("List-Unsubscribe: <%s>, <mailto:%s?subject="
+		    "unsubscribe>\n", l->unsubscribe_url, l->request);
+		LM_ADD("List-Unsubscribe-Post: List-Unsubscribe=One-Click\n");
+	} else
+		LM_ADD("List-Unsubscribe: <mailto:%s?subject=unsubscribe>\n",
+		    l->request);
+	if (l->nowners) {
+		LM_ADD("List-Owner: ");
+		for (i = 0; i < l->nowners; i++)
+			LM_ADD("%s<mailto:%s>", i ? ", " : "", l->owners[i]);
+		LM_ADD("\n");
+	}
+	LM_ADD("Precedence: list\n");
+	if (l->reply_to_list)
+		LM_ADD("Reply-To: <%s>\n", l->address);
+#undef LM_ADD
+	return 0;
+}
+
+void
+list_text_add(struct list_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->over)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(t->buf) - t->len)
+		t->over = 1;
+	else
+		t->len += (size_t)n;
+}
+
 void
 list_mail_hex(char *buf, size_t nbytes)
 {
@@ -105,81 +179,6 @@ list_mail_send(const struct milter_conf *c, const struct list_mail *mm)
 	free(msg);
 	if (spool_commit(spool) == -1)
 		log_warn("list: spool %s stays in tmp/", spool);
-	return 0;
-}
-
-void
-list_text_add(struct list_text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->over)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(t->buf) - t->len)
-		t->over = 1;
-	else
-		t->len += (size_t)n;
-}
-
-int
-list_mail_is_replaced(const char *line, size_t namelen, int reply_to_list)
-{
-	size_t i;
-
-	for (i = 0; i < LIST_MAIL_NREPLACED; i++) {
-		if (i == LIST_MAIL_REPLYTO && !reply_to_list)
-			continue;
-		if (strlen(list_mail_replaced[i]) == namelen &&
-		    strncasecmp(line, list_mail_replaced[i], namelen) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-
-/* the list header fields, one "Name: value\n" each, for both the milter
- * and the archive */
-int
-list_mail_headers(const struct conf_list *l, char *buf, size_t bufsz)
-{
-	char name[MAILHDR_NAME_MAX * 3];
-	size_t len = 0, i;
-	int n;
-
-	/* one line each: not every MTA takes folded values from a milter */
-	if (mailhdr_encode_phrase(l->name, " ", name, sizeof(name)) == -1)
-		return -1;
-#define LM_ADD(...) do {						\
-	n = snprintf(buf + len, bufsz - len, __VA_ARGS__);		\
-	if (n < 0 || (size_t)n >= bufsz - len)				\
-		return -1;						\
-	len += (size_t)n;						\
-} while (0)
-	LM_ADD("List-Id: %s <%s>\n", name, l->list_id);
-	LM_ADD("List-Post: <mailto:%s>\n", l->address);
-	LM_ADD("List-Help: <mailto:%s?subject=help>\n", l->request);
-	LM_ADD("List-Subscribe: <mailto:%s?subject=subscribe>\n", l->request);
-	if (l->unsubscribe_url[0]) {
-		LM_ADD("List-Unsubscribe: <%s>, <mailto:%s?subject="
-		    "unsubscribe>\n", l->unsubscribe_url, l->request);
-		LM_ADD("List-Unsubscribe-Post: List-Unsubscribe=One-Click\n");
-	} else
-		LM_ADD("List-Unsubscribe: <mailto:%s?subject=unsubscribe>\n",
-		    l->request);
-	if (l->nowners) {
-		LM_ADD("List-Owner: ");
-		for (i = 0; i < l->nowners; i++)
-			LM_ADD("%s<mailto:%s>", i ? ", " : "", l->owners[i]);
-		LM_ADD("\n");
-	}
-	LM_ADD("Precedence: list\n");
-	if (l->reply_to_list)
-		LM_ADD("Reply-To: <%s>\n", l->address);
-#undef LM_ADD
 	return 0;
 }
 

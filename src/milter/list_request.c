@@ -69,9 +69,37 @@ list_request_lifetime(time_t s, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "%lld seconds", (long long)s);
 }
 
-/* a reply to the request's sender, rate limited per kind; "sent",
- * "rate-limited" or "failed" */
+/* what became of a request's answer */
+enum list_reply {
+	LIST_REPLY_NONE,	/* none was due */
+	LIST_REPLY_SENT,	/* spooled */
+	LIST_REPLY_LIMITED,	/* rate limited: none sent */
+	LIST_REPLY_FAILED,	/* could not be spooled */
+	LIST_REPLY_TEMPFAIL	/* the request itself must wait: *why says
+				 * why */
+};
+
+/* for the log line */
 static const char *
+list_reply_name(enum list_reply r)
+{
+	switch (r) {
+	case LIST_REPLY_SENT:
+		return "sent";
+	case LIST_REPLY_LIMITED:
+		return "rate-limited";
+	case LIST_REPLY_FAILED:
+		return "failed";
+	case LIST_REPLY_TEMPFAIL:
+		return "tempfail";
+	default:
+		return "-";
+	}
+}
+
+/* a reply to the request's sender, rate limited per kind: SENT, LIMITED
+ * or FAILED */
+static enum list_reply
 list_request_answer(const struct list_request *q, const char *kind,
     const char *to, const char *subject, const char *reply_to,
     const struct list_text *t, int limited)
@@ -81,14 +109,14 @@ list_request_answer(const struct list_request *q, const char *kind,
 	int rc;
 
 	if (t->over)
-		return "failed";
+		return LIST_REPLY_FAILED;
 	if (limited) {
 		snprintf(key, sizeof(key), "%s:%s", q->l->address, kind);
 		if ((rc = mlist_db_reply_allowed(to, key, q->now,
 		    q->l->reply_interval)) == 0)
-			return "rate-limited";
+			return LIST_REPLY_LIMITED;
 		if (rc == -1)
-			return "failed";
+			return LIST_REPLY_FAILED;
 	}
 	memset(&mm, 0, sizeof(mm));
 	mm.list = q->l->address;
@@ -103,37 +131,35 @@ list_request_answer(const struct list_request *q, const char *kind,
 	mm.body = t->buf;
 	switch (list_mail_send(q->c, &mm)) {
 	case 0:
-		return "sent";
+		return LIST_REPLY_SENT;
 	case 1:
-		return "rate-limited";
+		return LIST_REPLY_LIMITED;
 	default:
-		return "failed";
+		return LIST_REPLY_FAILED;
 	}
 }
 
 /* subscribe, unsubscribe, add, remove: a token, mailed to who must
  * confirm */
-static const char *
+static enum list_reply
 list_request_ask(const struct list_request *q, const char *action,
     const char *addr, const char *to)
 {
 	struct list_text t = { .len = 0 };
 	char token[MLIST_TOKEN_LEN + 1], confirm[MAILHDR_ADDR_MAX];
 	char subject[128], life[64];
-	const char *res;
 
 	if (mlist_db_token_new(q->l->address, action, addr, q->now, q->now +
 	    q->l->token_lifetime, token, sizeof(token)) == -1)
-		return "failed";
+		return LIST_REPLY_FAILED;
 	snprintf(confirm, sizeof(confirm), "%s%s@%s", q->l->confirm_prefix,
 	    token, q->l->domain);
 	snprintf(subject, sizeof(subject), "confirm %s", token);
 	list_request_lifetime(q->l->token_lifetime, life, sizeof(life));
 	if (strcmp(action, "subscribe") == 0)
-		list_text_add(&t, "Someone, probably you, asked to subscribe\n "
-		    " %s\n"
-		    "to the mailing list \"%s\" <%s>.\n\n", addr, q->l->name,
-		    q->l->address);
+		list_text_add(&t, "Someone, probably you, asked to "
+		    "subscribe\n  %s\nto the mailing list \"%s\" <%s>.\n\n",
+		    addr, q->l->name, q->l->address);
 	else if (strcmp(action, "unsubscribe") == 0)
 		list_text_add(&t, "Someone, probably you, asked to "
 		    "unsubscribe\n  %s\nfrom the mailing list \"%s\" <%s>.\n"
@@ -141,24 +167,22 @@ list_request_ask(const struct list_request *q, const char *action,
 		    "nothing.)\n\n", addr, q->l->name, q->l->address);
 	else
 		list_text_add(&t, "An owner's command for the mailing list "
-		    "\"%s\" "
-		    "<%s>\nasked to %s\n  %s\n\nThe command came by mail, "
-		    "which anyone can forge, so it waits\nfor your "
+		    "\"%s\" <%s>\nasked to %s\n  %s\n\nThe command came by "
+		    "mail, which anyone can forge, so it waits\nfor your "
 		    "confirmation.\n\n", q->l->name, q->l->address, action,
 		    addr);
 	list_text_add(&t, "To confirm, reply to this message, or send any "
-	    "message "
-	    "to\n  %s\n\nThe confirmation is valid for %s and can be used "
-	    "once.\nIf you did not ask for this, ignore this message and "
-	    "nothing\nwill change.\n", confirm, life);
-	res = list_request_answer(q, action, to, subject, confirm, &t, 1);
-	return res;
+	    "message to\n  %s\n\nThe confirmation is valid for %s and can "
+	    "be used once.\nIf you did not ask for this, ignore this "
+	    "message and nothing\nwill change.\n", confirm, life);
+	return list_request_answer(q, action, to, subject, confirm, &t, 1);
 }
 
-/* a confirmation came back: do what its token says */
-static const char *
+/* a confirmation came back: do what its token says. TEMPFAIL with *why
+ * when the token or the members file could not be used now */
+static enum list_reply
 list_request_confirm(const struct list_request *q, const char *token,
-    int *tempfail)
+    const char **why)
 {
 	struct list_text t = { .len = 0 };
 	char action[32], addr[MAILHDR_ADDR_MAX], err[512];
@@ -168,8 +192,8 @@ list_request_confirm(const struct list_request *q, const char *token,
 	rc = mlist_db_token_get(q->l->address, token, q->now, action,
 	    sizeof(action), addr, sizeof(addr));
 	if (rc == -1) {
-		*tempfail = 1;
-		return "database";
+		*why = "database";
+		return LIST_REPLY_TEMPFAIL;
 	}
 	if (rc == 1) {
 		list_text_add(&t, "The confirmation code %s for the mailing "
@@ -186,12 +210,12 @@ list_request_confirm(const struct list_request *q, const char *token,
 	    &changed, err, sizeof(err)) == -1) {
 		log_warnx("%s: list %s: %s <%s>: %s", q->qid, q->l->address,
 		    action, addr, err);
-		*tempfail = 1;
-		return "members file";
+		*why = "members file";
+		return LIST_REPLY_TEMPFAIL;
 	}
 	if (mlist_db_token_use(q->l->address, token) == -1) {
-		*tempfail = 1;
-		return "database";
+		*why = "database";
+		return LIST_REPLY_TEMPFAIL;
 	}
 	log_info("%s: list %s: %s <%s> confirmed by <%s>: members file %s",
 	    q->qid, q->l->address, action, addr, q->sender, changed ?
@@ -210,8 +234,7 @@ list_request_confirm(const struct list_request *q, const char *token,
 		    q->l->address);
 	} else {
 		list_text_add(&t, "Done: %s %s %s the mailing list \"%s\" "
-		    "<%s>%s.\n",
-		    addr, changed ? "was" : "needed no change:",
+		    "<%s>%s.\n", addr, changed ? "was" : "needed no change:",
 		    strcmp(action, "add") == 0 ? "added to" : "removed from",
 		    q->l->name, q->l->address, changed ? "" :
 		    " (already so)");
@@ -221,7 +244,7 @@ list_request_confirm(const struct list_request *q, const char *token,
 	return list_request_answer(q, "done", q->sender, subject, NULL, &t, 0);
 }
 
-static const char *
+static enum list_reply
 list_request_help(const struct list_request *q, struct list_text *t,
     char *subject, size_t subjectsz)
 {
@@ -236,9 +259,9 @@ list_request_handle(const struct list_request *q, int kind,
 {
 	struct list_text t = { .len = 0 };
 	struct listcmd cmd;
-	const char *res = "-";
+	enum list_reply res = LIST_REPLY_NONE;
 	char subject[MAILHDR_ADDR_MAX + 64];
-	int noack, tempfail = 0;
+	int noack;
 
 	/* 1. the command: from the address, the subject or the body */
 	if (kind == CONF_LIST_CONFIRM) {
@@ -287,7 +310,7 @@ list_request_handle(const struct list_request *q, int kind,
 		res = list_request_ask(q, "unsubscribe", q->sender, q->sender);
 		break;
 	case LISTCMD_CONFIRM:
-		res = list_request_confirm(q, cmd.arg, &tempfail);
+		res = list_request_confirm(q, cmd.arg, why);
 		break;
 	case LISTCMD_ADD:
 	case LISTCMD_REMOVE:
@@ -303,11 +326,9 @@ list_request_handle(const struct list_request *q, int kind,
 		res = list_request_help(q, &t, subject, sizeof(subject));
 		break;
 	}
-	if (tempfail) {
-		*why = res;
+	if (res == LIST_REPLY_TEMPFAIL)
 		return -1;
-	}
-	if (strcmp(res, "failed") == 0) {
+	if (res == LIST_REPLY_FAILED) {
 		*why = "cannot spool the answer";
 		return -1;
 	}
@@ -315,6 +336,6 @@ list_request_handle(const struct list_request *q, int kind,
 	    q->l->address, listcmd_name(cmd.verb),
 	    cmd.verb == LISTCMD_ADD || cmd.verb == LISTCMD_REMOVE ? " " : "",
 	    cmd.verb == LISTCMD_ADD || cmd.verb == LISTCMD_REMOVE ? cmd.arg :
-	    "", q->sender, res);
+	    "", q->sender, list_reply_name(res));
 	return 0;
 }
