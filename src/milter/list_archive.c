@@ -58,7 +58,8 @@ list_archive(const struct milter_conf *c, const struct conf_list *l,
 			return -1;
 	}
 	gettimeofday(&tv, NULL);
-	list_mail_hex(rnd, 8);
+	if (list_mail_hex(rnd, 8) == -1)
+		return -1;
 	n = snprintf(name, sizeof(name), "%lld.M%ldP%ldR%s.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), rnd,
 	    c->hostname);

@@ -6,6 +6,7 @@
  * auto-reply-limit. */
 #include <sys/random.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,19 +104,25 @@ list_text_add(struct list_text *t, const char *fmt, ...)
 		t->len += (size_t)n;
 }
 
-void
+int
 list_mail_hex(char *buf, size_t nbytes)
 {
 	unsigned char r[16];
+	ssize_t got;
 	size_t i;
 
+	/* no weaker fallback: a name or Message-ID that may repeat is
+	 * worse than a mail tried again later (ackmac_token fails too) */
 	if (nbytes > sizeof(r))
 		nbytes = sizeof(r);
-	if (getrandom(r, nbytes, 0) != (ssize_t)nbytes)
-		for (i = 0; i < nbytes; i++)
-			r[i] = (unsigned char)random();
+	if ((got = getrandom(r, nbytes, 0)) != (ssize_t)nbytes) {
+		if (got >= 0)
+			errno = EIO;
+		return -1;
+	}
 	for (i = 0; i < nbytes; i++)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+	return 0;
 }
 
 /* the milter's store: auto-reply-limit */
@@ -140,13 +147,17 @@ list_mail_send(const struct milter_conf *c, const struct list_mail *mm)
 	int n;
 
 	/* 0. backscatter: every automatic mail counts against its
-	 * recipient's hourly cap, as acknowledgements do */
+	 * recipient's hourly cap, as acknowledgements do (its Message-ID's
+	 * random part first, so a failure costs no count) */
+	if (list_mail_hex(id, 16) == -1) {
+		log_warn("list: random");
+		return -1;
+	}
 	if (list_mail_db != NULL && (n = db_autoreply_allow_now(list_mail_db,
 	    mm->to, now, c->auto_reply_limit)) != 1)
 		return n == 0 ? 1 : -1;
 
 	/* 1. the header: nothing unencoded from outside */
-	list_mail_hex(id, 16);
 	outmsg_init(&m);
 	if (outmsg_address(&m, "From", mm->from_name, mm->from) == -1 ||
 	    outmsg_address(&m, "To", NULL, mm->to) == -1 ||
