@@ -54,8 +54,9 @@ CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db ack ackmac mailhdr mailbody \
-	template xio conf_mlist mlist listcmd milter_list
+MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db ack ackmac \
+	outmsg spool submit mailhdr mailbody template xio conf_mlist mlist \
+	listcmd milter_list list_request list_archive list_mail
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
 
 COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)

@@ -1,11 +1,7 @@
-/* acknowledgements: composed from the template, written to a durable spool
- * before the milter answers, submitted by a worker thread over smtp (libcurl,
- * up to submit-connections at once) with a null return path, retried with
- * back-off until accepted.
- *
- * spool layout under state-dir/spool: tmp/ (written and fsync'd while the
- * enquiry's transaction is open), new/ (committed: the worker sends these),
- * failed/ (refused for good by the relay; move back to new/ to retry). */
+/* acknowledgements: the text from the template and its variables, the
+ * header with the reference and the ackmac-marked Message-ID, composed
+ * with outmsg. the milter spools them (spool.h) before it answers the MTA;
+ * the submitter (submit.h) sends them with a null return path. */
 #ifndef ACK_H
 #define ACK_H
 
@@ -13,7 +9,6 @@
 #include <time.h>
 
 struct conf_enquiry;
-struct db;
 
 struct ack_msg {
 	const char			*reference;
@@ -41,20 +36,10 @@ void	 ack_date_text(time_t, char *buf, size_t bufsz);
 /* an ack-interval for people: "7 days", "12 hours", "1 minute" */
 void	 ack_interval_text(time_t, char *buf, size_t bufsz);
 
-/* create the spool under state_dir and remember db for the worker */
-int	ack_init(const char *state_dir, struct db *, char *err, size_t errsz);
-void	ack_shutdown(void);
-/* write tmp/NAME durably (file and directory fsync'd); name returned,
- * "TIME.REF.PID-SEQ", unique: no spool file is ever written over */
-int	ack_spool_tmp(const char *ref, const char *rcpt, const char *msg,
-	    size_t len, time_t now, char *name, size_t namesz);
-/* move tmp/NAME to new/ and wake the worker; -1 leaves it in tmp for the
- * sweep to find */
-int	ack_spool_commit(const char *name);
-void	ack_spool_discard(const char *name);
-
-/* the submit worker */
-int	ack_start(void);
-void	ack_stop(void);
+/* for the spool's crash sweep (spool_open's committed, db a struct db):
+ * did the enquiry transaction that spooled an acknowledgement for ref to
+ * rcpt at when commit? 1 yes, 0 no, -1 cannot tell */
+int	ack_committed(void *db, const char *ref, const char *rcpt,
+	    long long when);
 
 #endif

@@ -23,8 +23,11 @@
 #include "db.h"
 #include "log.h"
 #include "milter.h"
+#include "list_mail.h"
 #include "milter_list.h"
 #include "milter_proto.h"
+#include "spool.h"
+#include "submit.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -468,18 +471,20 @@ main(int argc, char *argv[])
 		fatalx("state-dir path too long");
 	if ((db = db_open(path, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if (ack_init(c->state_dir, db, err, sizeof(err)) == -1)
+	if (submit_init(err, sizeof(err)) == -1 ||
+	    spool_open(c->state_dir, ack_committed, db, err, sizeof(err)) ==
+	    -1)
 		fatalx("%s", err);
 	/* made once as the user it runs as: what marks our own acks */
 	if (ackmac_init(c->state_dir, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	milter_set_db(db);
-	milter_list_set_db(db);
+	list_mail_set_db(db);
 	conf_milter_set(c);
 	if (milter_proto_thread_stacks() == -1)
 		log_debug("default thread stack size unchanged");
-	if (ack_start() == -1)
-		fatal("ack worker");
+	if (submit_start() == -1)
+		fatal("submit worker");
 	if ((rc = pthread_create(&tid, NULL, reload_thread, &set)) != 0) {
 		errno = rc;
 		fatal("reload thread");
@@ -490,8 +495,9 @@ main(int argc, char *argv[])
 	rc = smfi_main();
 
 	log_info("stopping");
-	ack_stop();
-	ack_shutdown();
+	submit_stop();
+	spool_close();
+	submit_cleanup();
 	db_close(db);
 	conf_milter_set(NULL);
 	return rc == MI_SUCCESS ? 0 : 1;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mailbody.h"
 #include "mailhdr.h"
+#include "spool.h"
 
 /*
  * the first category with a keyword in the decoded subject or the decoded
@@ -417,7 +418,7 @@ enquiry_ack_spool(const struct enquiry_msg *m, struct enquiry_result *res,
 		return -1;
 	}
 	enquiry_composed_msgid(msg, ackid, ackidsz);
-	if (ack_spool_tmp(res->mc.ref, m->sender, msg, len, now, spool,
+	if (spool_tmp(res->mc.ref, m->sender, msg, len, now, spool,
 	    spoolsz) == -1) {
 		log_warn("%s: spool", qid);
 		free(msg);
@@ -546,12 +547,12 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 		goto dbfail;
 	if (db_commit(db) == -1) {
 		if (spooled)
-			ack_spool_discard(spool);
+			spool_discard(spool);
 		enquiry_result_free(res);
 		res->fail = "database commit failed";
 		return -1;
 	}
-	if (spooled && ack_spool_commit(spool) == -1)
+	if (spooled && spool_commit(spool) == -1)
 		log_warn("%s: spool %s stays in tmp/ until the sweep", qid,
 		    spool);
 	res->why = why;
@@ -560,7 +561,7 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 dbfail:
 	db_rollback(db);
 	if (spooled)
-		ack_spool_discard(spool);
+		spool_discard(spool);
 	enquiry_result_free(res);
 	log_warnx("%s: database: %s", qid, db_errmsg(db));
 	res->fail = "database write failed";

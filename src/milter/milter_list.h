@@ -1,6 +1,7 @@
-/* the mailing-list side of the milter: posting policy at RCPT, expansion,
- * list headers, archive and moderation at end of message, and the
- * LIST-request commands. milter.c calls these from its callbacks; the
+/* the mailing-list side of the milter, its libmilter glue: posting policy
+ * at RCPT, expansion, list headers, archive (list_archive.h) and
+ * moderation at end of message, and the LIST-request commands
+ * (list_request.h). milter.c calls these from its callbacks; the
  * per-message state hangs off milter.c's message */
 #ifndef MILTER_LIST_H
 #define MILTER_LIST_H
@@ -8,7 +9,6 @@
 #include <libmilter/mfapi.h>
 #include <stddef.h>
 
-struct db;
 struct mailhdr_info;
 struct milter_conf;
 struct milter_list_msg;
@@ -44,7 +44,5 @@ int	milter_list_expand(SMFICTX *, struct milter_conf *, const char *addr);
  * seen before), 0 when not */
 int	milter_list_posted(const struct milter_list_msg *);
 void	milter_list_free(struct milter_list_msg *);
-/* the store that counts automatic replies (auto-reply-limit) */
-void	milter_list_set_db(struct db *);
 
 #endif

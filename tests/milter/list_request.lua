@@ -19,6 +19,10 @@ check(has(s, "\r\nAuto-Submitted: auto-replied\r\n") and
     "help: rfc 3834 (Auto-Submitted, In-Reply-To)")
 check(has(s, "subscribe") and has(s, "Questions: write to rachelle.stevens@rmet.org."),
     "help: commands and the configured text")
+-- the spool file says whose mail it is: the list's, by its address
+check(string.sub(s, 1, #"rcpt newcomer@example.org\nref partners@rmet.org\n\n") ==
+    "rcpt newcomer@example.org\nref partners@rmet.org\n\n",
+    "help: spooled under the list's address (ref partners@rmet.org)")
 
 -- rate limit: a second help within reply-interval gets nothing
 conn, r = lsend({ from = "<newcomer@example.org>",

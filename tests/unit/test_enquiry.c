@@ -18,6 +18,7 @@
 #include "enquiry.h"
 #include "log.h"
 #include "mailhdr.h"
+#include "spool.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/test_enquiry.XXXXXX";
@@ -158,7 +159,7 @@ main(void)
 	CHECK(db != NULL, "store opens: %s", db ? "" : err);
 	if (conf == NULL || db == NULL)
 		return 1;
-	CHECK(ack_init(dir, db, err, sizeof(err)) == 0 &&
+	CHECK(spool_open(dir, ack_committed, db, err, sizeof(err)) == 0 &&
 	    ackmac_init(dir, err, sizeof(err)) == 0, "spool and key: %s",
 	    err);
 
@@ -253,6 +254,7 @@ main(void)
 	    "case");
 	done(&m, &res);
 
+	spool_close();
 	db_close(db);
 	conf_milter_free(conf);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
