@@ -48,7 +48,7 @@ MILTER_LIBS = -lmilter -lpthread
 # program needs; a module is a .c file of its folder, named without it.
 # a program's sources see their own folder and common/, never another
 # program's: a rule needed by two programs lives in common/
-COMMON_MODS = log confline utf8 capsule request
+COMMON_MODS = log confline utf8 capsule request readfile
 # capsuled: every module but main goes into a library the unit tests link
 CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
@@ -107,7 +107,7 @@ $(B)/capsuled: $(B)/obj/capsuled/capsuled.o $(B)/libcapsuled.a
 
 # the capsule checker asks common/capsule.c what capsuled serves and lists
 CHECK_OBJS = $(B)/obj/capsule-check/capsule-check.o \
-	$(patsubst %,$(B)/obj/common/%.o,capsule request utf8 log)
+	$(patsubst %,$(B)/obj/common/%.o,capsule request utf8 log readfile)
 $(B)/capsule-check: $(CHECK_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 

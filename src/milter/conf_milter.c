@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mailbody.h"
 #include "mailhdr.h"
+#include "readfile.h"
 #include "template.h"
 
 const char *const conf_milter_tmpl_names[] = {
@@ -299,9 +300,6 @@ load_template(const char *tpath, char **text, size_t *len, const char *path,
     int line, char *err, size_t errsz)
 {
 	char msg[256];
-	struct stat st;
-	ssize_t r;
-	size_t got = 0;
 	int fd;
 
 	if ((fd = open(tpath, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -309,31 +307,21 @@ load_template(const char *tpath, char **text, size_t *len, const char *path,
 		    line, tpath, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > TMPL_MAX) {
-		snprintf(err, errsz, "%s:%d: ack-template \"%s\": not a "
-		    "regular file of at most %d bytes", path, line, tpath,
-		    TMPL_MAX);
+	if ((*text = readfile_fd(fd, TMPL_MAX, len)) == NULL) {
+		if (errno == ENOMEM)
+			snprintf(err, errsz, "out of memory");
+		else if (errno == EFBIG)
+			snprintf(err, errsz, "%s:%d: ack-template \"%s\": not a "
+			    "regular file of at most %d bytes", path, line,
+			    tpath, TMPL_MAX);
+		else
+			snprintf(err, errsz, "%s:%d: ack-template \"%s\": %s",
+			    path, line, tpath, strerror(errno));
 		close(fd);
 		return -1;
-	}
-	if ((*text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		snprintf(err, errsz, "out of memory");
-		return -1;
-	}
-	while (got < (size_t)st.st_size) {
-		r = read(fd, *text + got, (size_t)st.st_size - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
 	}
 	close(fd);
-	(*text)[got] = '\0';
-	*len = got;
-	if (tmpl_check(*text, got, conf_milter_tmpl_names,
+	if (tmpl_check(*text, *len, conf_milter_tmpl_names,
 	    conf_milter_ntmpl_names, msg, sizeof(msg)) == -1) {
 		/* msg is "line N: problem" */
 		snprintf(err, errsz, "%s:%s", tpath,
