@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,27 +32,6 @@ const size_t conf_milter_ntmpl_names =
 
 static pthread_mutex_t conf_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_conf *conf_current;
-
-/* where libconfuse's messages go while one thread parses */
-static __thread char *conf_errbuf;
-static __thread size_t conf_errsz;
-static __thread int conf_errset;
-
-static void
-conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	if (conf_errbuf == NULL || conf_errset)
-		return;		/* the first problem is the one to fix */
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg && cfg->filename)
-		snprintf(conf_errbuf, conf_errsz, "%s:%d: %s", cfg->filename,
-		    cfg->line, msg);
-	else
-		snprintf(conf_errbuf, conf_errsz, "%s", msg);
-	conf_errset = 1;
-}
 
 static int
 v_address(cfg_t *cfg, cfg_opt_t *opt)
@@ -594,7 +572,6 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		conf_milter_free(c);
 		return NULL;
 	}
-	cfg_set_error_function(cfg, conf_errfunc);
 	cfg_set_validate_func(cfg, "socket-mode", v_mode);
 	cfg_set_validate_func(cfg, "log-level", v_loglevel);
 	cfg_set_validate_func(cfg, "submit", v_submit);
@@ -616,11 +593,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	    conf_value_v_envaddr);
 	conf_mlist_validators(cfg);
 
-	conf_errbuf = err;
-	conf_errsz = errsz;
-	conf_errset = 0;
-	rc = confline_parse(cfg, path);
-	conf_errbuf = NULL;
+	rc = confline_parse(cfg, path, err, errsz);
 	if (rc == CFG_FILE_ERROR) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		goto fail;
