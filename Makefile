@@ -209,10 +209,10 @@ FUZZ_gemtext_MODS = gemtext plaintext buf utf8
 FUZZ_plaintext_MODS = plaintext buf utf8
 FUZZ_proxy_MODS = proxy
 FUZZ_request_MODS = request utf8
-FUZZ_mailhdr_MODS = mailhdr
+FUZZ_mailhdr_MODS = mailhdr utf8
 FUZZ_mailbody_MODS = mailbody
 FUZZ_template_MODS = template
-FUZZ_listcmd_MODS = listcmd mailhdr
+FUZZ_listcmd_MODS = listcmd mailhdr utf8
 # the whole request path, over a capsule it makes (tests/fuzz/fuzz_serve.c)
 FUZZ_serve_MODS = server gemini plain capsule request mime conf confline \
 	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log
