@@ -48,7 +48,7 @@ MILTER_LIBS = -lmilter -lpthread
 # program needs; a module is a .c file of its folder, named without it.
 # a program's sources see their own folder and common/, never another
 # program's: a rule needed by two programs lives in common/
-COMMON_MODS = log confline utf8 capsule request readfile rnd
+COMMON_MODS = log confline utf8 capsule request readfile rnd priv
 # capsuled: every module but main goes into a library the unit tests link
 CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
