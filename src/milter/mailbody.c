@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "hex.h"
 #include "mailbody.h"
 
@@ -469,22 +470,6 @@ mb_cs(struct mailbody *mb, unsigned char c)
 	mb->u8need = 0;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* 2. the transfer encoding, undone a byte at a time */
 static void
 mb_cte(struct mailbody *mb, const char *s, size_t n)
@@ -500,7 +485,7 @@ mb_cte(struct mailbody *mb, const char *s, size_t n)
 				mb->b64_bits = 0;	/* padding: realign */
 				break;
 			}
-			if ((v = b64val(c)) < 0)
+			if ((v = base64_value(c)) < 0)
 				break;
 			mb->b64_acc = (mb->b64_acc << 6) | (unsigned int)v;
 			mb->b64_bits += 6;

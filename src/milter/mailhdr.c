@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "mailhdr.h"
+#include "base64.h"
 #include "hex.h"
 #include "utf8.h"
 
@@ -634,22 +635,6 @@ mailhdr_addr_parse(const char *in, char *addr, size_t addrsz, char *name,
 	return 0;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* decode the text of one encoded-word into raw bytes; -1 if malformed */
 static int
 ew_decode(char enc, const char *t, size_t n, struct obuf *o)
@@ -662,7 +647,7 @@ ew_decode(char enc, const char *t, size_t n, struct obuf *o)
 		for (i = 0; i < n; i++) {
 			if (t[i] == '=')
 				break;
-			if ((v = b64val((unsigned char)t[i])) == -1)
+			if ((v = base64_value((unsigned char)t[i])) == -1)
 				return -1;
 			acc = (acc << 6) | (unsigned int)v;
 			bits += 6;
