@@ -10,8 +10,6 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/milter.sh"
 
 milter_require postfix
-
-
 milter_pf_setup
 
 { milter_pf_conf; cat <<EOF
