@@ -1,5 +1,5 @@
 # capsuled and enquiry-milter: a plain Makefile.
-# make | make run | make test | make bench | make fuzz | make install
+# make | make run | make test | make check | make bench | make fuzz | make install
 
 VERSION = 0.1.0
 PREFIX ?= /usr/local
@@ -133,13 +133,21 @@ test:
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tests/run.sh
 
+# the unit tests and the integration tests that take seconds each (FAST_TESTS
+# in tests/run.sh): under a minute, for the edit-build-test loop. make test
+# stays the whole suite, and what CI ends with
+check:
+	@contrib/deps.sh build test
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@FAST=1 tests/run.sh
+
 check-capsule: all
 	$(B)/capsule-check capsule
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all run test check-capsule clean FORCE
+.PHONY: all run test check check-capsule clean FORCE
 
 # the benchmark (issue 7): its own gemini load generator, then a table of
 # capsuled against molly-brown. it measures and asserts nothing; a capsuled
