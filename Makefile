@@ -1,5 +1,5 @@
 # capsuled and enquiry-milter: a plain Makefile.
-# make | make run | make test | make bench | make fuzz | make install
+# make | make run | make test | make check | make bench | make fuzz | make install
 
 VERSION = 0.1.0
 PREFIX ?= /usr/local
@@ -48,7 +48,7 @@ MILTER_LIBS = -lmilter -lpthread
 # program needs; a module is a .c file of its folder, named without it.
 # a program's sources see their own folder and common/, never another
 # program's: a rule needed by two programs lives in common/
-COMMON_MODS = log confline utf8 capsule request
+COMMON_MODS = log confline utf8 capsule request readfile rnd priv
 # capsuled: every module but main goes into a library the unit tests link
 CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
@@ -107,7 +107,7 @@ $(B)/capsuled: $(B)/obj/capsuled/capsuled.o $(B)/libcapsuled.a
 
 # the capsule checker asks common/capsule.c what capsuled serves and lists
 CHECK_OBJS = $(B)/obj/capsule-check/capsule-check.o \
-	$(patsubst %,$(B)/obj/common/%.o,capsule request utf8 log)
+	$(patsubst %,$(B)/obj/common/%.o,capsule request utf8 log readfile)
 $(B)/capsule-check: $(CHECK_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -133,13 +133,21 @@ test:
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tests/run.sh
 
+# the unit tests and the integration tests that take seconds each (FAST_TESTS
+# in tests/run.sh): under a minute, for the edit-build-test loop. make test
+# stays the whole suite, and what CI ends with
+check:
+	@contrib/deps.sh build test
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@FAST=1 tests/run.sh
+
 check-capsule: all
 	$(B)/capsule-check capsule
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all run test check-capsule clean FORCE
+.PHONY: all run test check check-capsule clean FORCE
 
 # the benchmark (issue 7): its own gemini load generator, then a table of
 # capsuled against molly-brown. it measures and asserts nothing; a capsuled
@@ -209,10 +217,10 @@ FUZZ_gemtext_MODS = gemtext plaintext buf utf8
 FUZZ_plaintext_MODS = plaintext buf utf8
 FUZZ_proxy_MODS = proxy
 FUZZ_request_MODS = request utf8
-FUZZ_mailhdr_MODS = mailhdr
+FUZZ_mailhdr_MODS = mailhdr utf8
 FUZZ_mailbody_MODS = mailbody
 FUZZ_template_MODS = template
-FUZZ_listcmd_MODS = listcmd mailhdr
+FUZZ_listcmd_MODS = listcmd mailhdr utf8
 # the whole request path, over a capsule it makes (tests/fuzz/fuzz_serve.c)
 FUZZ_serve_MODS = server gemini plain capsule request mime conf confline \
 	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log

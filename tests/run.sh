@@ -3,6 +3,8 @@
 # unit tests: build/tests/test_*; integration tests: tests/t-*.sh, tests/t-*.py
 # a program that exits non-zero without reporting a failure counts as one.
 # ONLY=pattern runs the matching tests only.
+# FAST=1 (make check) runs the unit tests and the integration tests of
+# FAST_TESTS only.
 # SANITIZE=1 (make test SANITIZE=1): every sanitized program, daemons and
 # their sandboxed workers included, writes its ASan/UBSan/LSan reports into
 # one directory; a test after which a report appears fails, and shows it.
@@ -40,9 +42,29 @@ sanitizer_show() {
 	done
 }
 
+# make check's integration tests: those that took 5 s or less each in a
+# whole-suite run on a 2-core machine shared with other builds (together
+# about 40 s, the unit tests about 1 s). what starts Postfix, loads a
+# server or waits out faults (10 to 40 s each) runs in make test only.
+# measure again (tests/run.sh prints each test's seconds) before adding one
+FAST_TESTS="t-addrcap.py t-capsule-pages.py t-check-capsule.sh t-confline.sh
+	t-contrib.sh t-gembench.sh t-gemini.py t-haproxy.py t-install.sh
+	t-logrotate.py t-milter-backscatter.sh t-milter-logfile.sh
+	t-plain-attack.py t-plain-defects.py t-plaintext.py t-proxy-listen.py
+	t-run-deps.sh t-sandbox.py t-state.py"
+
 for t in build/tests/test_* tests/t-*.sh tests/t-*.py; do
 	[ -x "$t" ] || continue
 	case "$t" in *.d|*.o) continue ;; esac
+	if [ -n "${FAST:-}" ]; then
+		case "$t" in
+		tests/t-*)
+			case " $(echo $FAST_TESTS) " in
+			*" ${t#tests/} "*) ;;
+			*) continue ;;
+			esac ;;
+		esac
+	fi
 	if [ -n "${ONLY:-}" ]; then
 		case "$t" in *$ONLY*) ;; *) continue ;; esac
 	fi

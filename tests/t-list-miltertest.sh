@@ -11,17 +11,7 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/milter.sh"
 milter_require miltertest
 
-T=$(mktemp -d /tmp/t-list.XXXXXX) || exit 1
-[ -n "${KEEP:-}" ] && echo "# keeping $T"
-chmod 755 "$T"
-cleanup() {
-	milter_stop
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
+milter_tmpdir t-list
 
 # the members files, writable by the milter's user (its directory too:
 # edits rename a new file into place)
@@ -35,11 +25,7 @@ printf 'cohort1@example.org\n' >"$T/lists/cohort.txt"
 printf 'rachelle.stevens@rmet.org\nclerk@rmet.org\n' >"$T/lists/governance.txt"
 chown -R "$user" "$T/lists"
 
-cat >"$T/m.conf" <<CONF
-socket    = "unix:$T/milter.sock"
-state-dir = "$T/state"
-user      = "$user"
-submit    = "127.0.0.1:$deadport"
+{ milter_spool_conf; cat <<CONF
 submit-timeout = "2s"
 log-level = "info"
 hostname  = "milter.test"
@@ -88,6 +74,7 @@ list "governance@rmet.org" {
 	owners   = {"rachelle.stevens@rmet.org"}
 }
 CONF
+} >"$T/m.conf"
 
 # 1. configuration: list blocks checked, errors with file:line (a
 # problem with a whole block names the line that closes it)
@@ -141,7 +128,4 @@ done
 
 # 3. stop cleanly
 milter_stop_checked "$T/milter.log"
-if [ $failed -ne 0 ]; then
-	echo "# milter log:"; sed 's/^/#   /' "$T/milter.log" | tail -60
-fi
-[ $failed -eq 0 ]
+milter_done "$T/milter.log" 60

@@ -13,31 +13,15 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 milter_require postfix
 
 
-cleanup() {
-	milter_stop
-	pf_cleanup
-}
-trap cleanup EXIT
+milter_pf_setup
 trap 'exit 1' INT TERM
-
-pf_init || { echo "not ok - set up postfix"; exit 1; }
-M=$PF_DIR/milter
-mkdir -p "$M/lists" && chmod 755 "$M"
-SOCK=$M/milter.sock
+mkdir -p "$M/lists"
 printf '# partners\njane@example.org\nbob@example.org\ncarol@example.net\n' \
     >"$M/lists/partners.txt"
 printf 'governor1@example.org\ngovernor2@example.org\n' >"$M/lists/governors.txt"
 chown -R nobody "$M/lists"
 
-cat >"$M/m.conf" <<EOF
-socket       = "unix:$SOCK"
-socket-mode  = "0660"
-socket-group = "postfix"
-state-dir    = "$M/state"
-user         = "nobody"
-submit       = "127.0.0.1:$PF_PORT"
-submit-timeout = "5s"
-hostname     = "milter.rmet.test"
+{ milter_pf_conf; cat <<EOF
 list "partners@rmet.org" {
 	name        = "Teaching school partners"
 	members     = "$M/lists/partners.txt"
@@ -54,12 +38,9 @@ list "governors-list@rmet.org" {
 	owners  = {"clerk@rmet.org"}
 }
 EOF
+} >"$M/m.conf"
 
-pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
-    "milter_default_action = tempfail" "milter_connect_timeout = 5s"
-sink_start || { echo "not ok - smtp-sink"; exit 1; }
-check "milter started" milter_start
-pf_start || { echo "not ok - postfix start"; exit 1; }
+milter_pf_start
 ok "throwaway postfix on 127.0.0.1:$PF_PORT, sink on 127.0.0.1:$PF_SINK_PORT"
 
 send() { # send FROM TO SUBJECT [swaks options...]; output in $PF_DIR/swaks.out
@@ -210,8 +191,4 @@ check "no temporary members files left" \
 milter_stop_checked "$M/milter.log"
 sleep 1
 check "queue empty" [ "$(pf_queue_count)" -eq 0 ]
-if [ $failed -ne 0 ]; then
-	echo "# milter log:"; sed 's/^/#   /' "$M/milter.log" | tail -40
-	echo "# postfix log:"; sed 's/^/#   /' "$PF_DIR/maillog" | tail -40
-fi
-[ $failed -eq 0 ]
+milter_done "$M/milter.log"

@@ -12,29 +12,12 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/milter.sh"
 
 milter_require postfix
-cleanup() {
-	milter_stop
-	pf_cleanup
-}
-trap cleanup EXIT
-
-pf_init || { echo "not ok - set up postfix"; exit 1; }
-M=$PF_DIR/milter
-mkdir -p "$M" && chmod 755 "$M"
-SOCK=$M/milter.sock
+milter_pf_setup
 cp "$TOP/etc/templates/enquiry-ack.txt" "$M/ack.txt"
 printf 'rachelle.stevens@rmet.org\nmember1@example.org\n' >"$M/partners.txt"
 chmod 644 "$M/ack.txt" "$M/partners.txt"
 
-cat >"$M/m.conf" <<EOF
-socket       = "unix:$SOCK"
-socket-mode  = "0660"
-socket-group = "postfix"
-state-dir    = "$M/state"
-user         = "nobody"
-submit       = "127.0.0.1:$PF_PORT"
-submit-timeout = "5s"
-hostname     = "milter.rmet.test"
+{ milter_pf_conf; cat <<EOF
 enquiry "enquiries@rmet.org" {
 	route-to     = {"rachelle.stevens@rmet.org"}
 	ack-from     = "Rushey Mead Educational Trust <enquiries@rmet.org>"
@@ -48,12 +31,9 @@ list "partners@rmet.org" {
 	subject-tag = "[Partners]"
 }
 EOF
+} >"$M/m.conf"
 
-pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
-    "milter_default_action = tempfail" "milter_connect_timeout = 5s"
-sink_start || { echo "not ok - smtp-sink"; exit 1; }
-check "milter started" milter_start
-pf_start || { echo "not ok - postfix start"; exit 1; }
+milter_pf_start
 
 D=$PF_DIR/msgs
 mkdir -p "$D"
@@ -108,7 +88,4 @@ checke "pat is acknowledged under that reference" \
     '[ -n "$a" ] && [ "$(field "$a" X-Enquiry-Reference)" = "$ref" ]'
 
 milter_stop_checked "$M/milter.log"
-if [ $failed -ne 0 ]; then
-	echo "# milter log:"; sed 's/^/#   /' "$M/milter.log" | tail -30
-fi
-[ $failed -eq 0 ]
+milter_done "$M/milter.log" 30

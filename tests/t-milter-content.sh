@@ -63,28 +63,11 @@ checke "-n refuses a keyword that can never match a word ($out)" \
 rm -rf "$T"
 
 milter_require postfix
-cleanup() {
-	milter_stop
-	pf_cleanup
-}
-trap cleanup EXIT
-
-pf_init || { echo "not ok - set up postfix"; exit 1; }
-M=$PF_DIR/milter
-mkdir -p "$M" && chmod 755 "$M"
-SOCK=$M/milter.sock
+milter_pf_setup
 cp "$TOP/etc/templates/enquiry-ack.txt" "$M/ack.txt"
 chmod 644 "$M/ack.txt"
 
-cat >"$M/m.conf" <<EOF
-socket       = "unix:$SOCK"
-socket-mode  = "0660"
-socket-group = "postfix"
-state-dir    = "$M/state"
-user         = "nobody"
-submit       = "127.0.0.1:$PF_PORT"
-submit-timeout = "5s"
-hostname     = "milter.rmet.test"
+{ milter_pf_conf; cat <<EOF
 enquiry "enquiries@rmet.org" {
 	route-to       = {"rachelle.stevens@rmet.org"}
 	reference      = "ENQ"
@@ -99,12 +82,9 @@ enquiry "enquiries@rmet.org" {
 	}
 }
 EOF
+} >"$M/m.conf"
 
-pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
-    "milter_default_action = tempfail" "milter_connect_timeout = 5s"
-sink_start || { echo "not ok - smtp-sink"; exit 1; }
-check "milter started" milter_start
-pf_start || { echo "not ok - postfix start"; exit 1; }
+milter_pf_start
 
 # send CASE FROM FILE: the message in FILE (LF lines), from FROM
 D=$PF_DIR/msgs
@@ -356,8 +336,4 @@ checke "-l shows the over-long subject, not an empty one" \
     '"$BIN" -c "$M/m.conf" -l 1 | grep -q "=?UTF-8?B?dmlz"'
 
 milter_stop_checked "$M/milter.log"
-if [ $failed -ne 0 ]; then
-	echo "# milter log:"; sed 's/^/#   /' "$M/milter.log" | tail -30
-	echo "# postfix log:"; sed 's/^/#   /' "$PF_DIR/maillog" | tail -30
-fi
-[ $failed -eq 0 ]
+milter_done "$M/milter.log" 30

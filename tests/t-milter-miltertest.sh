@@ -10,28 +10,13 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/milter.sh"
 milter_require miltertest
 
-T=$(mktemp -d /tmp/t-milter.XXXXXX) || exit 1
-[ -n "${KEEP:-}" ] && echo "# keeping $T"
-chmod 755 "$T"
-cleanup() {
-	milter_stop
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-# a port nothing listens on: bind port 0, read it, close
-deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
+milter_tmpdir t-milter
 
 # the template is re-read on SIGUSR1 as the unprivileged user: keep a copy
 # where it can read it, whatever the checkout's permissions
 cp "$TOP/etc/templates/enquiry-ack.txt" "$T/ack.txt" && chmod 644 "$T/ack.txt"
 
-cat >"$T/m.conf" <<EOF
-socket    = "unix:$T/milter.sock"
-state-dir = "$T/state"
-user      = "$user"
-submit    = "127.0.0.1:$deadport"
+{ milter_spool_conf; cat <<EOF
 submit-timeout = "2s"
 submit-retry-max = "2s"
 log-level = "info"
@@ -55,6 +40,7 @@ enquiry "admissions@rmet.org" {
 	ack-template  = "$T/ack.txt"
 }
 EOF
+} >"$T/m.conf"
 cat >"$T/extra.conf" <<EOF
 enquiry "governors@rmet.org" {
 	route-to     = {"clerk@rmet.org"}

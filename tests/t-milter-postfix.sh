@@ -10,28 +10,9 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/milter.sh"
 
 milter_require postfix
+milter_pf_setup
 
-
-cleanup() {
-	milter_stop
-	pf_cleanup
-}
-trap cleanup EXIT
-
-pf_init || { echo "not ok - set up postfix"; exit 1; }
-M=$PF_DIR/milter
-mkdir -p "$M" && chmod 755 "$M"
-SOCK=$M/milter.sock
-
-cat >"$M/m.conf" <<EOF
-socket       = "unix:$SOCK"
-socket-mode  = "0660"
-socket-group = "postfix"
-state-dir    = "$M/state"
-user         = "nobody"
-submit       = "127.0.0.1:$PF_PORT"
-submit-timeout = "5s"
-hostname     = "milter.rmet.test"
+{ milter_pf_conf; cat <<EOF
 enquiry "enquiries@rmet.org" {
 	route-to       = {"rachelle.stevens@rmet.org"}
 	reference      = "ENQ"
@@ -45,12 +26,9 @@ enquiry "enquiries@rmet.org" {
 	}
 }
 EOF
+} >"$M/m.conf"
 
-pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
-    "milter_default_action = tempfail" "milter_connect_timeout = 5s"
-sink_start || { echo "not ok - smtp-sink"; exit 1; }
-check "milter started" milter_start
-pf_start || { echo "not ok - postfix start"; exit 1; }
+milter_pf_start
 ok "throwaway postfix on 127.0.0.1:$PF_PORT, sink on 127.0.0.1:$PF_SINK_PORT"
 
 send() { # send FROM TO SUBJECT [swaks options...]
@@ -202,8 +180,4 @@ check "spool empty" [ -z "$(find "$M/state/spool/new" "$M/state/spool/tmp" -type
 check "every decision logged with the queue id" \
     [ "$(grep -c ': enquiry enquiries@rmet.org ref=ENQ-' "$M/milter.log")" -eq 4 ] &&
     [ "$(grep -c ': enquiry enquiries@rmet.org ref=AUTO-ENQ-' "$M/milter.log")" -eq 5 ]
-if [ $failed -ne 0 ]; then
-	echo "# milter log:"; sed 's/^/#   /' "$M/milter.log" | tail -40
-	echo "# postfix log:"; sed 's/^/#   /' "$PF_DIR/maillog" | tail -40
-fi
-[ $failed -eq 0 ]
+milter_done "$M/milter.log"

@@ -18,17 +18,8 @@ BIN=${ENQUIRY_MILTER:-$TOP/build/enquiry-milter}
 . "$TOP/tests/lib/milter.sh"
 [ -x "$BIN" ] || { echo "not ok - $BIN not built"; exit 1; }
 
-T=$(mktemp -d /tmp/t-mstate.XXXXXX) || exit 1
-chmod 755 "$T"
-cleanup() {
-	milter_stop
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
+milter_tmpdir t-mstate
 S=$T/state
-deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cp "$TOP/etc/templates/enquiry-ack.txt" "$T/ack.txt" && chmod 644 "$T/ack.txt"
 mkconf() { # mkconf FILE [EXTRA LINE...]
 	_f=$1; shift

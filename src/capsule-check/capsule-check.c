@@ -60,6 +60,7 @@
 #include "capsule.h"
 #include "hex.h"
 #include "log.h"
+#include "readfile.h"
 #include "request.h"
 #include "utf8.h"
 
@@ -506,9 +507,7 @@ capcheck_file(struct capcheck *ck, int dirfd, const char *name,
     const char *rel, const char *pagedir)
 {
 	unsigned char *buf;
-	struct stat st;
-	size_t got = 0;
-	ssize_t r;
+	size_t got;
 	int fd;
 
 	ck->files++;
@@ -516,44 +515,32 @@ capcheck_file(struct capcheck *ck, int dirfd, const char *name,
 		capcheck_problem(ck, rel, 1, "cannot open: %s", strerror(errno));
 		return;
 	}
-	if (fstat(fd, &st) == -1) {
-		capcheck_problem(ck, rel, 1, "cannot stat: %s", strerror(errno));
+	buf = (unsigned char *)readfile_fd(fd, CAPCHECK_MAXFILE, &got);
+	if (buf == NULL) {
+		if (errno == ENOMEM)
+			fatal("malloc");
+		if (errno == EFBIG)
+			capcheck_problem(ck, rel, 1, "too large to check (over "
+			    "%lu bytes)", CAPCHECK_MAXFILE);
+		else
+			capcheck_problem(ck, rel, 1, "cannot read: %s",
+			    errno == ENODATA ? "file shrank" : strerror(errno));
 		close(fd);
 		return;
 	}
-	if ((unsigned long long)st.st_size > CAPCHECK_MAXFILE) {
-		capcheck_problem(ck, rel, 1, "too large to check (over %lu "
-		    "bytes)", CAPCHECK_MAXFILE);
-		close(fd);
-		return;
+	switch (capcheck_kind(name, buf, got)) {
+	case KIND_BINARY:
+		break;
+	case KIND_TEXT:
+		capcheck_text(ck, rel, pagedir, KIND_TEXT, buf, got);
+		break;
+	case KIND_GEMTEXT:
+		capcheck_text(ck, rel, pagedir, KIND_GEMTEXT, buf, got);
+		break;
+	case KIND_MARKDOWN:
+		capcheck_text(ck, rel, pagedir, KIND_MARKDOWN, buf, got);
+		break;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		fatal("malloc");
-	while (got < (size_t)st.st_size) {
-		r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (got < (size_t)st.st_size)
-		capcheck_problem(ck, rel, 1, "cannot read: %s",
-		    r == -1 ? strerror(errno) : "file shrank");
-	else
-		switch (capcheck_kind(name, buf, got)) {
-		case KIND_BINARY:
-			break;
-		case KIND_TEXT:
-			capcheck_text(ck, rel, pagedir, KIND_TEXT, buf, got);
-			break;
-		case KIND_GEMTEXT:
-			capcheck_text(ck, rel, pagedir, KIND_GEMTEXT, buf, got);
-			break;
-		case KIND_MARKDOWN:
-			capcheck_text(ck, rel, pagedir, KIND_MARKDOWN, buf, got);
-			break;
-		}
 	free(buf);
 	close(fd);
 }

@@ -1,6 +1,5 @@
 /* the per-address connection count shared by every worker */
 #include <sys/mman.h>
-#include <sys/random.h>
 
 #include <netinet/in.h>
 
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "addrcap.h"
+#include "rnd.h"
 
 struct addrcap_table {
 	uint64_t	key[2];		/* the hash secret */
@@ -29,8 +29,7 @@ addrcap_init(void)
 	if (p == MAP_FAILED)
 		return -1;
 	addrcap_tab = p;
-	if (getrandom(addrcap_tab->key, sizeof(addrcap_tab->key), 0) !=
-	    (ssize_t)sizeof(addrcap_tab->key)) {
+	if (rnd_bytes(addrcap_tab->key, sizeof(addrcap_tab->key)) == -1) {
 		munmap(p, sizeof(*addrcap_tab));
 		addrcap_tab = NULL;
 		return -1;

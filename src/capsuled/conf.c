@@ -1,7 +1,6 @@
 /* capsuled configuration: every libconfuse call for capsuled lives here */
 #include <confuse.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,32 +10,6 @@
 #include "conf.h"
 #include "confline.h"
 #include "log.h"
-
-/* libconfuse reports through this; keep the first error, as file:line */
-struct conf_errbuf {
-	char	*buf;
-	size_t	 size;
-	int	 set;
-};
-static __thread struct conf_errbuf *conf_err;
-
-static void
-conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char msg[512];
-	int n;
-
-	if (conf_err == NULL || conf_err->set)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg != NULL && cfg->filename != NULL)
-		n = snprintf(conf_err->buf, conf_err->size, "%s:%d: %s",
-		    cfg->filename, cfg->line, msg);
-	else
-		n = snprintf(conf_err->buf, conf_err->size, "%s", msg);
-	(void)n;
-	conf_err->set = 1;
-}
 
 int
 conf_split_addr(const char *addr, char **host, char **port)
@@ -273,7 +246,6 @@ static cfg_opt_t conf_opts[] = {
 int
 conf_load(const char *path, struct config **out, char *err, size_t errsz)
 {
-	struct conf_errbuf eb = { err, errsz, 0 };
 	struct config *c;
 	cfg_t *cfg;
 	unsigned int i, j;
@@ -290,7 +262,6 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: cannot initialise parser", path);
 		return -1;
 	}
-	cfg_set_error_function(cfg, conf_errfunc);
 	cfg_set_validate_func(cfg, "listen", conf_validate_listen);
 	cfg_set_validate_func(cfg, "proxy-listen", conf_validate_listen);
 	cfg_set_validate_func(cfg, "gopher-listen", conf_validate_listen);
@@ -305,11 +276,9 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "server", conf_validate_server);
 	cfg_set_validate_func(cfg, "mime", conf_validate_mime);
 
-	conf_err = &eb;
-	rc = confline_parse(cfg, path);
-	conf_err = NULL;
+	rc = confline_parse(cfg, path, err, errsz);
 	if (rc != CFG_SUCCESS) {
-		if (!eb.set)
+		if (err[0] == '\0')
 			snprintf(err, errsz, "%s: cannot parse", path);
 		cfg_free(cfg);
 		return -1;

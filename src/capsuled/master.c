@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "priv.h"
 #include "sandbox.h"
 #include "server.h"
 #include "trust.h"
@@ -125,9 +126,11 @@ master_worker_main(struct master *m, struct srv *s)
 	close(m->logpipe[0]);
 	if (m->logfd != -1)
 		close(m->logfd);
-	if (s->drop_privs && sandbox_drop(s->conf->user, s->uid, s->gid)
-	    == -1)
+	if (s->drop_privs && priv_drop(s->conf->user, s->uid, s->gid,
+	    PRIV_GROUP_PRIMARY) == -1) {
+		log_warn("cannot drop privileges to %s", s->conf->user);
 		_exit(1);
+	}
 	if (sandbox_restrict(roots, s->nservers, NULL, 0) == -1)
 		_exit(1);
 	server_worker(s);

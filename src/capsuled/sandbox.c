@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <stddef.h>
-#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,22 +100,6 @@ sandbox_user(const char *user, uid_t *uid, gid_t *gid, char *err,
 	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	return 0;
-}
-
-int
-sandbox_drop(const char *user, uid_t uid, gid_t gid)
-{
-	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1) {
-		log_warn("cannot drop privileges to %s", user);
-		return -1;
-	}
-	/* the way back must be closed */
-	if (setuid(0) != -1 || geteuid() == 0 || getegid() == 0) {
-		log_warnx("privileges were not dropped");
-		return -1;
-	}
 	return 0;
 }
 

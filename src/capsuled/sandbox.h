@@ -7,8 +7,6 @@
 /* look up the user to drop to; -1 with err when it does not exist */
 int	sandbox_user(const char *user, uid_t *uid, gid_t *gid, char *err,
 	    size_t errsz);
-/* setgroups/setgid/setuid to the user, then verify root cannot return */
-int	sandbox_drop(const char *user, uid_t uid, gid_t gid);
 /* no_new_privs, a landlock ruleset allowing only reads beneath the
  * given directory descriptors (and writes beneath writable ones), then a
  * seccomp filter refusing what a worker never calls. returns 1 when

@@ -8,6 +8,30 @@
 
 #define CONFLINE_MAX	(4u * 1024 * 1024)	/* a config, not a database */
 
+/* where libconfuse's messages go while one thread parses */
+struct confline_err {
+	char	*buf;
+	size_t	 size;
+	int	 set;
+};
+static __thread struct confline_err *confline_err;
+
+static void
+confline_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (confline_err == NULL || confline_err->set)
+		return;		/* the first problem is the one to fix */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg != NULL && cfg->filename != NULL)
+		snprintf(confline_err->buf, confline_err->size, "%s:%d: %s",
+		    cfg->filename, cfg->line, msg);
+	else
+		snprintf(confline_err->buf, confline_err->size, "%s", msg);
+	confline_err->set = 1;
+}
+
 /* what libconfuse's lexer takes as a word character: '//' and '/ *' start
  * a comment only where no unquoted word is under way ("a//b" is a word,
  * as libconfuse reads it) */
@@ -66,13 +90,16 @@ confline_blank(char *text, size_t len)
 }
 
 int
-confline_parse(cfg_t *cfg, const char *path)
+confline_parse(cfg_t *cfg, const char *path, char *err, size_t errsz)
 {
+	struct confline_err ce = { err, errsz, 0 };
 	FILE *fp;
 	char *text = NULL, *name;
 	size_t len = 0, cap = 0, n;
 	int rc, saved;
 
+	if (errsz > 0)
+		err[0] = '\0';
 	if ((fp = fopen(path, "r")) == NULL)
 		return CFG_FILE_ERROR;
 	for (;;) {
@@ -109,7 +136,10 @@ confline_parse(cfg_t *cfg, const char *path)
 		goto fail;
 	if (len == 0)
 		fgetc(fp);	/* fmemopen wants a size: an empty file */
+	cfg_set_error_function(cfg, confline_errfunc);
+	confline_err = &ce;
 	rc = cfg_parse_fp(cfg, fp);
+	confline_err = NULL;
 	fclose(fp);
 	free(text);
 	return rc;

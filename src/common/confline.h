@@ -14,7 +14,9 @@
  * newlines and everything in quoted strings; pure */
 void	confline_blank(char *text, size_t len);
 /* cfg_parse(cfg, path) on the blanked copy: the same return values
- * (CFG_FILE_ERROR with errno set when the file cannot be read) */
-int	confline_parse(cfg_t *cfg, const char *path);
+ * (CFG_FILE_ERROR with errno set when the file cannot be read). while it
+ * parses, libconfuse's messages (a validator's cfg_error too) are caught:
+ * err gets the first, as "file:line: what", or "" when there was none */
+int	confline_parse(cfg_t *cfg, const char *path, char *err, size_t errsz);
 
 #endif

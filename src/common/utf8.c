@@ -44,38 +44,31 @@ const char *
 utf8_error(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	uint32_t c;
+	uint32_t cp;
 	size_t n, i;
 
-	if (len == 0 || s[0] < 0x80)
-		return len == 0 ? "truncated sequence" : NULL;
-	/* 1. the lead byte (the ranges are RFC 3629's table) */
+	/* what utf8_decode takes is fine: one rule decides, this only
+	 * names which part of it the bytes break */
+	if (utf8_decode(str, len, &cp) > 0)
+		return NULL;
+	/* the ranges are RFC 3629's table */
+	if (len == 0)
+		return "truncated sequence";
 	if (s[0] < 0xc0)
 		return "stray continuation byte";
 	if (s[0] < 0xc2)
 		return "overlong encoding";
-	if (s[0] < 0xe0)
-		n = 2, c = s[0] & 0x1f;
-	else if (s[0] < 0xf0)
-		n = 3, c = s[0] & 0x0f;
-	else if (s[0] < 0xf5)
-		n = 4, c = s[0] & 0x07;
-	else
+	if (s[0] >= 0xf5)
 		return "byte that never occurs in UTF-8 (above U+10FFFF)";
-	/* 2. continuation bytes */
-	for (i = 1; i < n; i++) {
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	for (i = 1; i < n; i++)
 		if (i >= len || (s[i] & 0xc0) != 0x80)
 			return "truncated sequence";
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* 3. the value */
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000))
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xf0 && s[1] < 0x90))
 		return "overlong encoding";
-	if (c >= 0xd800 && c <= 0xdfff)
+	if (s[0] == 0xed && s[1] >= 0xa0)
 		return "UTF-16 surrogate";
-	if (c > 0x10ffff)
-		return "code point above U+10FFFF";
-	return NULL;
+	return "code point above U+10FFFF";
 }
 
 size_t

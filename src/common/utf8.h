@@ -12,7 +12,8 @@
  * *cp; 0 when s does not start with one (then *cp is U+FFFD) */
 size_t	utf8_decode(const char *s, size_t len, uint32_t *cp);
 /* why s does not start with a valid sequence, for a message ("overlong
- * encoding", "truncated sequence", ...); NULL when it does */
+ * encoding", "truncated sequence", ...); NULL exactly when utf8_decode
+ * takes it */
 const char *utf8_error(const char *s, size_t len);
 /* 1 when all of s is valid utf-8 */
 int	utf8_valid(const char *s, size_t len);

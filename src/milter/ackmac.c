@@ -1,5 +1,4 @@
 /* the key and the MAC that mark our own acknowledgements */
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "ackmac.h"
+#include "rnd.h"
 
 #define ACKMAC_KEY_LEN	32
 /* short enough that "Message-ID: <REF.RANDOM.MAC@host>" stays within 78
@@ -57,7 +57,7 @@ ackmac_create(int dfd)
 	}
 	if (fd == -1)
 		return -1;
-	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key) ||
+	if (rnd_bytes(key, sizeof(key)) == -1 ||
 	    write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) ||
 	    fsync(fd) == -1) {
 		close(fd);
@@ -164,7 +164,7 @@ ackmac_token(const char *ref, const char *rcpt, char *out, size_t outsz)
 	char rnd[2 * ACKMAC_RAND_LEN + 1], mac[2 * ACKMAC_MAC_LEN + 1];
 	int n;
 
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+	if (rnd_bytes(r, sizeof(r)) == -1)
 		return -1;
 	ackmac_hex(r, sizeof(r), rnd);
 	if (ackmac_mac(ref, rnd, rcpt, mac) == -1)

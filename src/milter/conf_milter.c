@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "log.h"
 #include "mailbody.h"
 #include "mailhdr.h"
+#include "readfile.h"
 #include "template.h"
 
 const char *const conf_milter_tmpl_names[] = {
@@ -32,27 +32,6 @@ const size_t conf_milter_ntmpl_names =
 
 static pthread_mutex_t conf_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_conf *conf_current;
-
-/* where libconfuse's messages go while one thread parses */
-static __thread char *conf_errbuf;
-static __thread size_t conf_errsz;
-static __thread int conf_errset;
-
-static void
-conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	if (conf_errbuf == NULL || conf_errset)
-		return;		/* the first problem is the one to fix */
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg && cfg->filename)
-		snprintf(conf_errbuf, conf_errsz, "%s:%d: %s", cfg->filename,
-		    cfg->line, msg);
-	else
-		snprintf(conf_errbuf, conf_errsz, "%s", msg);
-	conf_errset = 1;
-}
 
 static int
 v_address(cfg_t *cfg, cfg_opt_t *opt)
@@ -299,9 +278,6 @@ load_template(const char *tpath, char **text, size_t *len, const char *path,
     int line, char *err, size_t errsz)
 {
 	char msg[256];
-	struct stat st;
-	ssize_t r;
-	size_t got = 0;
 	int fd;
 
 	if ((fd = open(tpath, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -309,31 +285,21 @@ load_template(const char *tpath, char **text, size_t *len, const char *path,
 		    line, tpath, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > TMPL_MAX) {
-		snprintf(err, errsz, "%s:%d: ack-template \"%s\": not a "
-		    "regular file of at most %d bytes", path, line, tpath,
-		    TMPL_MAX);
+	if ((*text = readfile_fd(fd, TMPL_MAX, len)) == NULL) {
+		if (errno == ENOMEM)
+			snprintf(err, errsz, "out of memory");
+		else if (errno == EFBIG)
+			snprintf(err, errsz, "%s:%d: ack-template \"%s\": not a "
+			    "regular file of at most %d bytes", path, line,
+			    tpath, TMPL_MAX);
+		else
+			snprintf(err, errsz, "%s:%d: ack-template \"%s\": %s",
+			    path, line, tpath, strerror(errno));
 		close(fd);
 		return -1;
-	}
-	if ((*text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		snprintf(err, errsz, "out of memory");
-		return -1;
-	}
-	while (got < (size_t)st.st_size) {
-		r = read(fd, *text + got, (size_t)st.st_size - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
 	}
 	close(fd);
-	(*text)[got] = '\0';
-	*len = got;
-	if (tmpl_check(*text, got, conf_milter_tmpl_names,
+	if (tmpl_check(*text, *len, conf_milter_tmpl_names,
 	    conf_milter_ntmpl_names, msg, sizeof(msg)) == -1) {
 		/* msg is "line N: problem" */
 		snprintf(err, errsz, "%s:%s", tpath,
@@ -606,7 +572,6 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 		conf_milter_free(c);
 		return NULL;
 	}
-	cfg_set_error_function(cfg, conf_errfunc);
 	cfg_set_validate_func(cfg, "socket-mode", v_mode);
 	cfg_set_validate_func(cfg, "log-level", v_loglevel);
 	cfg_set_validate_func(cfg, "submit", v_submit);
@@ -628,11 +593,7 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	    conf_value_v_envaddr);
 	conf_mlist_validators(cfg);
 
-	conf_errbuf = err;
-	conf_errsz = errsz;
-	conf_errset = 0;
-	rc = confline_parse(cfg, path);
-	conf_errbuf = NULL;
+	rc = confline_parse(cfg, path, err, errsz);
 	if (rc == CFG_FILE_ERROR) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		goto fail;

@@ -1,6 +1,5 @@
 /* the milter's state in sqlite: references, the enquiry log, ack times,
  * list tokens and list reply times */
-#include <sys/random.h>
 
 #include <ctype.h>
 #include <pthread.h>
@@ -11,6 +10,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "rnd.h"
 
 enum {
 	ST_REF_NEXT, ST_FIND_MSGID, ST_REF_KNOWN, ST_ACK_LAST, ST_ACK_SET,
@@ -601,16 +601,12 @@ db_token_new(struct db *db, const char *list, const char *action,
     const char *addr, long long now, long long expires, char *token,
     size_t tokensz)
 {
-	unsigned char r[DB_TOKEN_LEN / 2];
 	sqlite3_stmt *st;
-	size_t i;
 	int rc;
 
 	if (tokensz < DB_TOKEN_LEN + 1 ||
-	    getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+	    rnd_hex(token, tokensz, DB_TOKEN_LEN / 2) == -1)
 		return -1;
-	for (i = 0; i < sizeof(r); i++)
-		snprintf(token + 2 * i, 3, "%02x", r[i]);
 	pthread_mutex_lock(&db->mtx);
 	/* expired tokens go as new ones come */
 	st = db->st[ST_TOKEN_EXPIRE];

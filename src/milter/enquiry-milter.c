@@ -26,6 +26,7 @@
 #include "list_mail.h"
 #include "milter_list.h"
 #include "milter_proto.h"
+#include "priv.h"
 #include "spool.h"
 #include "submit.h"
 
@@ -130,10 +131,9 @@ list_enquiries(struct milter_conf *c, int n)
 			    c->user);
 			return 1;
 		}
-		/* its groups only: not root's (initgroups first) */
-		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		/* its groups only: not root's */
+		if (priv_drop(pw->pw_name, pw->pw_uid, pw->pw_gid,
+		    PRIV_GROUPS_USER) == -1) {
 			fprintf(stderr, "enquiry-milter: cannot become %s: "
 			    "%s\n", c->user, strerror(errno));
 			return 1;
@@ -284,17 +284,6 @@ prepare_socket(const char *spath, uid_t uid, gid_t gid, mode_t mode)
 	if (chmod(proc, mode) == -1)
 		fatal("chmod %s", spath);
 	close(fd);
-}
-
-static void
-drop_privileges(struct passwd *pw)
-{
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", pw->pw_name);
-	if (setuid(0) == 0)
-		fatalx("still root after dropping privileges");
 }
 
 /* -n: what start-up would refuse, found before it (1), and what would
@@ -457,7 +446,9 @@ main(int argc, char *argv[])
 
 	/* 4. no more root */
 	if (pw) {
-		drop_privileges(pw);
+		if (priv_drop(pw->pw_name, pw->pw_uid, pw->pw_gid,
+		    PRIV_GROUPS_USER) == -1)
+			fatal("cannot drop privileges to %s", pw->pw_name);
 		log_info("running as %s", c->user);
 		free(pw);
 	}

@@ -15,6 +15,7 @@
 #include "conf_mlist.h"
 #include "list_archive.h"
 #include "list_mail.h"
+#include "rnd.h"
 #include "xio.h"
 
 static int
@@ -58,7 +59,7 @@ list_archive(const struct milter_conf *c, const struct conf_list *l,
 			return -1;
 	}
 	gettimeofday(&tv, NULL);
-	if (list_mail_hex(rnd, 8) == -1)
+	if (rnd_hex(rnd, sizeof(rnd), 8) == -1)
 		return -1;
 	n = snprintf(name, sizeof(name), "%lld.M%ldP%ldR%s.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), rnd,

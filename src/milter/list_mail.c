@@ -4,8 +4,6 @@
  * acknowledgements, under the list's address, for the submitter to send
  * with a null return path; each counts against its recipient's
  * auto-reply-limit. */
-#include <sys/random.h>
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include "log.h"
 #include "mailhdr.h"
 #include "outmsg.h"
+#include "rnd.h"
 #include "spool.h"
 
 /* header fields a post's own are replaced by ours */
@@ -104,27 +103,6 @@ list_text_add(struct list_text *t, const char *fmt, ...)
 		t->len += (size_t)n;
 }
 
-int
-list_mail_hex(char *buf, size_t nbytes)
-{
-	unsigned char r[16];
-	ssize_t got;
-	size_t i;
-
-	/* no weaker fallback: a name or Message-ID that may repeat is
-	 * worse than a mail tried again later (ackmac_token fails too) */
-	if (nbytes > sizeof(r))
-		nbytes = sizeof(r);
-	if ((got = getrandom(r, nbytes, 0)) != (ssize_t)nbytes) {
-		if (got >= 0)
-			errno = EIO;
-		return -1;
-	}
-	for (i = 0; i < nbytes; i++)
-		snprintf(buf + 2 * i, 3, "%02x", r[i]);
-	return 0;
-}
-
 /* the milter's store: auto-reply-limit, list tokens, reply times */
 static struct db *list_mail_db;
 
@@ -154,8 +132,10 @@ list_mail_send(const struct milter_conf *c, const struct list_mail *mm)
 
 	/* 0. backscatter: every automatic mail counts against its
 	 * recipient's hourly cap, as acknowledgements do (its Message-ID's
-	 * random part first, so a failure costs no count) */
-	if (list_mail_hex(id, 16) == -1) {
+	 * random part first, so a failure costs no count; no weaker
+	 * fallback: a Message-ID that may repeat is worse than a mail tried
+	 * again later) */
+	if (rnd_hex(id, sizeof(id), 16) == -1) {
 		log_warn("list: random");
 		return -1;
 	}

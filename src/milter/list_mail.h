@@ -61,8 +61,5 @@ struct list_text {
 
 void	list_text_add(struct list_text *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* nbytes (at most 16) random bytes as 2 * nbytes hex digits and a NUL:
- * 0, or -1 (errno set) when the kernel gives none */
-int	list_mail_hex(char *buf, size_t nbytes);
 
 #endif

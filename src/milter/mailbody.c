@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
+#include "hex.h"
 #include "mailbody.h"
 
 enum {
@@ -468,34 +470,6 @@ mb_cs(struct mailbody *mb, unsigned char c)
 	mb->u8need = 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* 2. the transfer encoding, undone a byte at a time */
 static void
 mb_cte(struct mailbody *mb, const char *s, size_t n)
@@ -511,7 +485,7 @@ mb_cte(struct mailbody *mb, const char *s, size_t n)
 				mb->b64_bits = 0;	/* padding: realign */
 				break;
 			}
-			if ((v = b64val(c)) < 0)
+			if ((v = base64_value(c)) < 0)
 				break;
 			mb->b64_acc = (mb->b64_acc << 6) | (unsigned int)v;
 			mb->b64_bits += 6;
@@ -528,7 +502,7 @@ mb_cte(struct mailbody *mb, const char *s, size_t n)
 				else if (c != '\r')
 					mb_cs(mb, (unsigned char)c);
 			} else if (mb->qp_state == 1) {
-				if (hexval(c) >= 0) {
+				if (hex_value(c) >= 0) {
 					mb->qp_hi = c;
 					mb->qp_state = 2;
 				} else if (c == '\n')
@@ -540,9 +514,9 @@ mb_cte(struct mailbody *mb, const char *s, size_t n)
 				}
 			} else {
 				mb->qp_state = 0;
-				if ((v = hexval(c)) >= 0)
+				if ((v = hex_value(c)) >= 0)
 					mb_cs(mb, (unsigned char)
-					    (hexval(mb->qp_hi) * 16 + v));
+					    (hex_value(mb->qp_hi) * 16 + v));
 				else {
 					mb_cs(mb, '=');
 					mb_cs(mb, (unsigned char)mb->qp_hi);

@@ -6,7 +6,9 @@
 #include <strings.h>
 
 #include "mailhdr.h"
+#include "base64.h"
 #include "hex.h"
+#include "utf8.h"
 
 /* a growing output that refuses to overflow and remembers it did */
 struct obuf {
@@ -92,51 +94,19 @@ first_token(const char *in, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
-/* length of a valid utf-8 sequence at s (at most n bytes), 0 if invalid */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 void
 mailhdr_clean(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
 	size_t n = strlen(s), i = 0, l;
+	uint32_t cp;
 
 	while (i < n) {
 		if (p[i] < 0x20 || p[i] == 0x7f) {
 			p[i++] = ' ';
 			continue;
 		}
-		l = utf8_len(p + i, n - i);
+		l = utf8_decode(s + i, n - i, &cp);
 		if (l == 0) {
 			p[i++] = '?';
 			continue;
@@ -665,22 +635,6 @@ mailhdr_addr_parse(const char *in, char *addr, size_t addrsz, char *name,
 	return 0;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* decode the text of one encoded-word into raw bytes; -1 if malformed */
 static int
 ew_decode(char enc, const char *t, size_t n, struct obuf *o)
@@ -693,7 +647,7 @@ ew_decode(char enc, const char *t, size_t n, struct obuf *o)
 		for (i = 0; i < n; i++) {
 			if (t[i] == '=')
 				break;
-			if ((v = b64val((unsigned char)t[i])) == -1)
+			if ((v = base64_value((unsigned char)t[i])) == -1)
 				return -1;
 			acc = (acc << 6) | (unsigned int)v;
 			bits += 6;
@@ -884,13 +838,14 @@ encode_words(struct obuf *o, const char *s, const char *fold)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), chunk, l;
+	uint32_t cp;
 	int first = 1;
 
 	while (n > 0) {
 		/* 39 bytes -> 52 base64 + 12 = 64, cut on a character */
 		chunk = 0;
 		while (chunk < n) {
-			l = utf8_len(p + chunk, n - chunk);
+			l = utf8_decode(s + chunk, n - chunk, &cp);
 			if (l == 0)
 				l = 1;
 			if (chunk + l > 39)

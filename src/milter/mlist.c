@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "mailhdr.h"
+#include "readfile.h"
 #include "mlist.h"
 #include "xio.h"
 
@@ -146,40 +147,6 @@ fail:
 	return NULL;
 }
 
-/* the whole file; NULL with errno */
-static char *
-read_file(int fd, size_t *lenp)
-{
-	struct stat st;
-	char *buf;
-	size_t got = 0;
-	ssize_t r;
-
-	if (fstat(fd, &st) == -1)
-		return NULL;
-	if (!S_ISREG(st.st_mode) || st.st_size > MLIST_FILE_MAX) {
-		errno = EFBIG;
-		return NULL;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		return NULL;
-	while (got < (size_t)st.st_size) {
-		r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			free(buf);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	*lenp = got;
-	return buf;
-}
-
 struct mlist_members *
 mlist_load(const char *path, int strict, char *err, size_t errsz)
 {
@@ -189,7 +156,7 @@ mlist_load(const char *path, int strict, char *err, size_t errsz)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    (text = read_file(fd, &len)) == NULL) {
+	    (text = readfile_fd(fd, MLIST_FILE_MAX, &len)) == NULL) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -381,7 +348,7 @@ mlist_edit(const char *path, enum mlist_op op, const char *addr,
 	} else {
 		if (fstat(fd, &st) == 0)
 			mode = st.st_mode & 07777;
-		text = read_file(fd, &len);
+		text = readfile_fd(fd, MLIST_FILE_MAX, &len);
 		close(fd);
 		fd = -1;
 	}

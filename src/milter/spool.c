@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "mailhdr.h"
+#include "readfile.h"
 #include "spool.h"
 #include "xio.h"
 
@@ -258,8 +259,7 @@ spool_read_at(int dfd, const char *name, char *rcpt, size_t rcptsz,
 {
 	struct stat st;
 	char *buf, *p, *e;
-	ssize_t r;
-	size_t got = 0;
+	size_t got;
 	int fd;
 
 	/* only what this milter wrote: a regular file of its user's, one
@@ -276,21 +276,10 @@ spool_read_at(int dfd, const char *name, char *rcpt, size_t rcptsz,
 		errno = EPERM;
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1 || st.st_size > SPOOL_FILE_MAX ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	while (got < (size_t)st.st_size) {
-		r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	buf = readfile_fd(fd, SPOOL_FILE_MAX, &got);
 	close(fd);
-	buf[got] = '\0';
+	if (buf == NULL)
+		return NULL;
 	/* "rcpt ADDR\nref REF\n\n" then the message */
 	if (strncmp(buf, "rcpt ", 5) != 0 || (e = strchr(buf, '\n')) == NULL ||
 	    (size_t)(e - buf - 5) >= rcptsz || (p = strstr(e, "\n\n")) ==

@@ -105,3 +105,73 @@ milter_check_shipped() {
 	else notok "-n accepts $2 with user nobody: $_out"; fi
 	rm -f "$_copy"
 }
+# milter_tmpdir NAME: for a test without Postfix. a throwaway directory $T
+# (/tmp/NAME.XXXXXX, mode 755; KEEP=1 keeps it), removed at exit once the
+# milter has stopped; $user, the user the milter runs as (nobody as root,
+# else whoever runs the test); $deadport, a loopback port nothing listens
+# on, so that submitted mail stays in the spool where a test reads it
+milter_tmpdir() {
+	T=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+	[ -n "${KEEP:-}" ] && echo "# keeping $T"
+	chmod 755 "$T"
+	trap 'milter_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+	if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
+	deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+}
+# milter_spool_conf: the first lines of such a test's config (socket and
+# state in $T, submissions to $deadport); the test adds its own after them
+milter_spool_conf() {
+	cat <<CONF
+socket    = "unix:$T/milter.sock"
+state-dir = "$T/state"
+user      = "$user"
+submit    = "127.0.0.1:$deadport"
+CONF
+}
+# milter_pf_setup: for a test through Postfix (tests/lib/postfix.sh sourced
+# first). a throwaway Postfix ($PF_DIR, pf_init) holding the milter's
+# directory $M (mode 755) and socket path $SOCK; the milter, Postfix and
+# the sink stop at exit
+milter_pf_setup() {
+	trap 'milter_stop; pf_cleanup' EXIT
+	pf_init || { echo "not ok - set up postfix"; exit 1; }
+	M=$PF_DIR/milter
+	mkdir -p "$M" && chmod 755 "$M"
+	SOCK=$M/milter.sock
+}
+# milter_pf_conf: the first lines of its config: the socket Postfix's smtpd
+# reaches, state in $M, acknowledgements submitted back into the Postfix
+milter_pf_conf() {
+	cat <<CONF
+socket       = "unix:$SOCK"
+socket-mode  = "0660"
+socket-group = "postfix"
+state-dir    = "$M/state"
+user         = "nobody"
+submit       = "127.0.0.1:$PF_PORT"
+submit-timeout = "5s"
+hostname     = "milter.rmet.test"
+CONF
+}
+# milter_pf_start: Postfix's smtpd calls the milter (tempfail while it is
+# down), then the sink, the milter (on $M/m.conf) and Postfix start
+milter_pf_start() {
+	pf_config "smtpd_milters = unix:$SOCK" "milter_protocol = 6" \
+	    "milter_default_action = tempfail" "milter_connect_timeout = 5s"
+	sink_start || { echo "not ok - smtp-sink"; exit 1; }
+	check "milter started" milter_start
+	pf_start || { echo "not ok - postfix start"; exit 1; }
+}
+# milter_done LOG [LINES]: a test's last line. after a failure, the last
+# LINES (40) of the milter's LOG and, where one ran, of Postfix's log; the
+# status says whether every check passed
+milter_done() {
+	if [ "$failed" -ne 0 ]; then
+		echo "# milter log:"; sed 's/^/#   /' "$1" | tail -n "${2:-40}"
+		if [ -n "${PF_DIR:-}" ] && [ -f "$PF_DIR/maillog" ]; then
+			echo "# postfix log:"
+			sed 's/^/#   /' "$PF_DIR/maillog" | tail -n "${2:-40}"
+		fi
+	fi
+	[ "$failed" -eq 0 ]
+}

@@ -12,6 +12,17 @@ why(const char *s)
 	return utf8_error(s, strlen(s));
 }
 
+/* utf8_error's reason for s, and utf8_decode refusing exactly then */
+static void
+problem(const char *s, size_t len, const char *want, const char *what)
+{
+	uint32_t cp;
+
+	CHECK_STR(utf8_error(s, len), want, "%s", what);
+	CHECK((utf8_decode(s, len, &cp) == 0) == (want != NULL),
+	    "%s: utf8_decode agrees", what);
+}
+
 int
 main(void)
 {
@@ -57,6 +68,18 @@ main(void)
 		CHECK(agree, "utf8_error refuses exactly what utf8_decode "
 		    "does, over every two-byte prefix");
 	}
+	/* each rule with its reason, and utf8_decode agreeing on it */
+	problem("\xc3\xa9", 2, NULL, "U+00E9");
+	problem("\xef\xbf\xbd", 3, NULL, "U+FFFD");
+	problem("\xf4\x8f\xbf\xbf", 4, NULL, "U+10FFFF");
+	problem("\xc0\xaf", 2, "overlong encoding", "C0 AF, an overlong '/'");
+	problem("\xf0\x8f\xbf\xbf", 4, "overlong encoding",
+	    "a 4-byte overlong");
+	problem("\xed\xa0\x80", 3, "UTF-16 surrogate", "U+D800");
+	problem("\xff", 1, "byte that never occurs in UTF-8 (above U+10FFFF)",
+	    "an FF byte");
+	problem("\xe2\x82x", 3, "truncated sequence", "cut short by ascii");
+	problem("", 0, "truncated sequence", "nothing at all");
 	CHECK(utf8_valid("caf\xc3\xa9", 5) && !utf8_valid("caf\xe9", 4),
 	    "utf8_valid");
 	CHECK(utf8_width("caf\xc3\xa9\xff", 6) == 5, "utf8_width counts an "
