@@ -223,17 +223,6 @@ v_category(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
-static char *
-xstrdup_lower(const char *s, int lower)
-{
-	char *d = strdup(s ? s : ""), *p;
-
-	if (d && lower)
-		for (p = d; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-	return d;
-}
-
 static int
 copy_list(cfg_t *sec, const char *name, char ***out, size_t *n, int addr)
 {
@@ -251,7 +240,7 @@ copy_list(cfg_t *sec, const char *name, char ***out, size_t *n, int addr)
 				return -1;
 			v = buf;
 		}
-		if (((*out)[i] = xstrdup_lower(v, 1)) == NULL)
+		if (((*out)[i] = conf_value_strdup(v, 1)) == NULL)
 			return -1;
 		(*n)++;
 	}
@@ -339,25 +328,25 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	struct conf_category *k;
 	cfg_t *sec, *cs;
 
-	c->socket = xstrdup_lower(cfg_getstr(cfg, "socket"), 0);
+	c->socket = conf_value_strdup(cfg_getstr(cfg, "socket"), 0);
 	conf_value_mode(cfg_getstr(cfg, "socket-mode"), &c->socket_mode);
-	c->socket_group = xstrdup_lower(cfg_getstr(cfg, "socket-group"), 0);
-	c->state_dir = xstrdup_lower(cfg_getstr(cfg, "state-dir"), 0);
+	c->socket_group = conf_value_strdup(cfg_getstr(cfg, "socket-group"), 0);
+	c->state_dir = conf_value_strdup(cfg_getstr(cfg, "state-dir"), 0);
 	c->log_file = cfg_getstr(cfg, "log-file") ?
-	    xstrdup_lower(cfg_getstr(cfg, "log-file"), 0) : NULL;
-	c->user = xstrdup_lower(cfg_getstr(cfg, "user"), 0);
+	    conf_value_strdup(cfg_getstr(cfg, "log-file"), 0) : NULL;
+	c->user = conf_value_strdup(cfg_getstr(cfg, "user"), 0);
 	conf_value_hostport(cfg_getstr(cfg, "submit"), host, sizeof(host),
 	    &c->submit_port);
-	c->submit_host = xstrdup_lower(host, 0);
+	c->submit_host = conf_value_strdup(host, 0);
 	c->submit_timeout = conf_value_duration(cfg_getstr(cfg,
 	    "submit-timeout"));
 	c->submit_retry_max = conf_value_duration(cfg_getstr(cfg,
 	    "submit-retry-max"));
 	c->submit_connections = (int)cfg_getint(cfg, "submit-connections");
 	c->log_level = log_level_parse(cfg_getstr(cfg, "log-level"));
-	c->capsule_url = xstrdup_lower(cfg_getstr(cfg, "capsule-url"), 0);
-	c->hostname = xstrdup_lower(cfg_getstr(cfg, "hostname"), 1);
-	c->authserv_id = xstrdup_lower(cfg_getstr(cfg, "authserv-id"), 1);
+	c->capsule_url = conf_value_strdup(cfg_getstr(cfg, "capsule-url"), 0);
+	c->hostname = conf_value_strdup(cfg_getstr(cfg, "hostname"), 1);
+	c->authserv_id = conf_value_strdup(cfg_getstr(cfg, "authserv-id"), 1);
 	c->auto_reply_limit = (int)cfg_getint(cfg, "auto-reply-limit");
 	if (!c->socket || !c->socket_group || !c->state_dir || !c->user ||
 	    !c->submit_host || !c->capsule_url || !c->hostname ||
@@ -392,24 +381,24 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 				    "given twice", c->path, sec->line, addr);
 				return -1;
 			}
-		e->address = xstrdup_lower(addr, 1);
+		e->address = conf_value_strdup(addr, 1);
 		e->keep_original = cfg_getbool(sec, "keep-original");
-		e->reference = xstrdup_lower(cfg_getstr(sec, "reference"), 0);
-		e->ack_template_path = xstrdup_lower(cfg_getstr(sec,
+		e->reference = conf_value_strdup(cfg_getstr(sec, "reference"), 0);
+		e->ack_template_path = conf_value_strdup(cfg_getstr(sec,
 		    "ack-template"), 0);
 		e->ack_interval = conf_value_duration(cfg_getstr(sec,
 		    "ack-interval"));
-		e->bounce_address = xstrdup_lower(cfg_getstr(sec,
+		e->bounce_address = conf_value_strdup(cfg_getstr(sec,
 		    "bounce-address"), 1);
-		e->team = xstrdup_lower(cfg_getstr(sec, "team"), 0);
+		e->team = conf_value_strdup(cfg_getstr(sec, "team"), 0);
 		if (cfg_getstr(sec, "ack-from")[0] == '\0') {
-			e->ack_from = xstrdup_lower(addr, 1);
-			e->ack_from_name = xstrdup_lower("", 0);
+			e->ack_from = conf_value_strdup(addr, 1);
+			e->ack_from_name = conf_value_strdup("", 0);
 		} else {
 			mailhdr_addr_parse(cfg_getstr(sec, "ack-from"), addr,
 			    sizeof(addr), name, sizeof(name));
-			e->ack_from = xstrdup_lower(addr, 1);
-			e->ack_from_name = xstrdup_lower(name, 0);
+			e->ack_from = conf_value_strdup(addr, 1);
+			e->ack_from_name = conf_value_strdup(name, 0);
 		}
 		if (!e->address || !e->reference || !e->ack_template_path ||
 		    !e->bounce_address || !e->ack_from || !e->ack_from_name ||
@@ -436,7 +425,7 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 		for (j = 0; j < cfg_size(sec, "category"); j++) {
 			cs = cfg_getnsec(sec, "category", j);
 			k = &e->categories[e->ncategories++];
-			if ((k->name = xstrdup_lower(cfg_title(cs), 0)) ==
+			if ((k->name = conf_value_strdup(cfg_title(cs), 0)) ==
 			    NULL)
 				goto nomem;
 			if (copy_list(cs, "keywords", &k->keywords,
@@ -446,9 +435,9 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 				goto nomem;
 			/* what its acknowledgement says: its own template
 			 * and team, or the enquiry's */
-			if ((k->team = xstrdup_lower(cfg_getstr(cs, "team"),
+			if ((k->team = conf_value_strdup(cfg_getstr(cs, "team"),
 			    0)) == NULL || (k->ack_template_path =
-			    xstrdup_lower(cfg_getstr(cs, "ack-template"),
+			    conf_value_strdup(cfg_getstr(cs, "ack-template"),
 			    0)) == NULL)
 				goto nomem;
 			if (k->ack_template_path[0] && load_template(

@@ -183,12 +183,6 @@ conf_mlist_validators(cfg_t *cfg)
 }
 
 static char *
-xstrdup(const char *s)
-{
-	return strdup(s ? s : "");
-}
-
-static char *
 xprintf(const char *fmt, const char *a, const char *b)
 {
 	char *s;
@@ -218,25 +212,27 @@ conf_mlist_convert(cfg_t *cfg, const char *path, struct conf_list **lists,
 		l = &(*lists)[(*nlists)++];
 		l->line = sec->line;
 		mailhdr_envaddr(cfg_title(sec), addr, sizeof(addr));
-		if ((l->address = xstrdup(addr)) == NULL)
+		if ((l->address = conf_value_strdup(addr, 0)) == NULL)
 			goto nomem;
 		at = strrchr(addr, '@');
 		*at = '\0';
-		l->local = xstrdup(addr);
-		l->domain = xstrdup(at + 1);
+		l->local = conf_value_strdup(addr, 0);
+		l->domain = conf_value_strdup(at + 1, 0);
 		if (!l->local || !l->domain)
 			goto nomem;
 		l->request = xprintf("%s-request@%s", l->local, l->domain);
 		l->confirm_prefix = xprintf("%s-confirm+%s", l->local, "");
-		l->name = xstrdup(cfg_getstr(sec, "name")[0] ?
-		    cfg_getstr(sec, "name") : l->local);
+		l->name = conf_value_strdup(cfg_getstr(sec, "name")[0] ?
+		    cfg_getstr(sec, "name") : l->local, 0);
 		l->list_id = cfg_getstr(sec, "list-id")[0] ?
-		    xstrdup(cfg_getstr(sec, "list-id")) :
+		    conf_value_strdup(cfg_getstr(sec, "list-id"), 0) :
 		    xprintf("%s.%s", l->local, l->domain);
-		l->members = xstrdup(cfg_getstr(sec, "members"));
+		l->members = conf_value_strdup(cfg_getstr(sec, "members"),
+		    0);
 		l->posting = one_of(cfg_getstr(sec, "posting"),
 		    posting_words);
-		l->subject_tag = xstrdup(cfg_getstr(sec, "subject-tag"));
+		l->subject_tag = conf_value_strdup(cfg_getstr(sec,
+		    "subject-tag"), 0);
 		l->reply_to_list = strcmp(cfg_getstr(sec, "reply-to"),
 		    "list") == 0;
 		l->subscribe_closed = strcmp(cfg_getstr(sec, "subscribe"),
@@ -246,17 +242,18 @@ conf_mlist_convert(cfg_t *cfg, const char *path, struct conf_list **lists,
 		if (cfg_getstr(sec, "bounce-address")[0]) {
 			mailhdr_envaddr(cfg_getstr(sec, "bounce-address"),
 			    addr, sizeof(addr));
-			l->bounce_address = xstrdup(addr);
+			l->bounce_address = conf_value_strdup(addr, 0);
 		} else
 			l->bounce_address = xprintf("%s-bounces@%s",
 			    l->local, l->domain);
-		l->help_text = xstrdup(cfg_getstr(sec, "help-text"));
+		l->help_text = conf_value_strdup(cfg_getstr(sec,
+		    "help-text"), 0);
 		l->token_lifetime = conf_value_duration(cfg_getstr(sec,
 		    "token-lifetime"));
 		l->reply_interval = conf_value_duration(cfg_getstr(sec,
 		    "reply-interval"));
-		l->unsubscribe_url = xstrdup(cfg_getstr(sec,
-		    "unsubscribe-url"));
+		l->unsubscribe_url = conf_value_strdup(cfg_getstr(sec,
+		    "unsubscribe-url"), 0);
 		if (!l->request || !l->confirm_prefix || !l->name ||
 		    !l->list_id || !l->members || !l->subject_tag ||
 		    !l->bounce_address || !l->help_text ||
@@ -268,7 +265,8 @@ conf_mlist_convert(cfg_t *cfg, const char *path, struct conf_list **lists,
 		for (j = 0; j < cfg_size(sec, "owners"); j++) {
 			mailhdr_envaddr(cfg_getnstr(sec, "owners", j), addr,
 			    sizeof(addr));
-			if ((l->owners[l->nowners++] = xstrdup(addr)) == NULL)
+			if ((l->owners[l->nowners++] = conf_value_strdup(addr,
+			    0)) == NULL)
 				goto nomem;
 		}
 		/* 1. the members file must be there and clean now; later

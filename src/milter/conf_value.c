@@ -118,3 +118,14 @@ conf_value_v_envaddr(cfg_t *cfg, cfg_opt_t *opt)
 	}
 	return 0;
 }
+
+char *
+conf_value_strdup(const char *s, int lower)
+{
+	char *d = strdup(s ? s : ""), *p;
+
+	if (d != NULL && lower)
+		for (p = d; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return d;
+}

@@ -22,6 +22,10 @@ int	conf_value_mode(const char *, mode_t *);
 int	conf_value_hostport(const char *, char *host, size_t hostsz,
 	    int *port);
 
+/* a copy of an option's string for the converted config: NULL (unset)
+ * becomes "", lower folds ascii letters to lower case (addresses, host
+ * names); NULL only when out of memory, which the caller reports */
+char	*conf_value_strdup(const char *, int lower);
 /* the most recent value of a string option, or NULL */
 const char *conf_value_last(cfg_opt_t *);
 int	conf_value_v_duration(cfg_t *, cfg_opt_t *);

@@ -45,6 +45,22 @@ test_duration(void)
 }
 
 static void
+test_strdup(void)
+{
+	char *a = conf_value_strdup(NULL, 0), *b = conf_value_strdup(
+	    "Enquiries@RMET.org", 1), *c = conf_value_strdup("Our Team", 0);
+
+	CHECK(a != NULL && a[0] == '\0', "an unset option copies as \"\"");
+	CHECK(b != NULL && strcmp(b, "enquiries@rmet.org") == 0,
+	    "lower folds an address: %s", b ? b : "(null)");
+	CHECK(c != NULL && strcmp(c, "Our Team") == 0,
+	    "text is copied as written: %s", c ? c : "(null)");
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void
 test_mode(void)
 {
 	static const struct {
@@ -334,6 +350,7 @@ main(void)
 	put(members, "jane@example.org\n");
 
 	test_duration();
+	test_strdup();
 	test_mode();
 	test_hostport();
 	test_load();
