@@ -223,7 +223,7 @@ FUZZ_template_MODS = template
 FUZZ_listcmd_MODS = listcmd mailhdr utf8
 # the whole request path, over a capsule it makes (tests/fuzz/fuzz_serve.c)
 FUZZ_serve_MODS = server gemini plain capsule request mime conf confline \
-	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log
+	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log rnd priv
 FUZZ_serve_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 
 define fuzz_harness

@@ -396,4 +396,46 @@ else:
     finally:
         srv.cleanup()
 
+# a reload that runs out of memory while converting its configuration is
+# refused like any other, and the master lives on (it used to call fatal)
+def sanitized():
+    try:
+        with open(os.path.join(gemtest.TOP, "build", ".flavour")) as f:
+            return f.read().strip() == "sanitize"
+    except OSError:
+        return False
+
+
+if cc is None:
+    t.skip("cc missing: the failing strdup is not tried")
+elif sanitized():
+    # the sanitizer's own strdup is bound before any LD_PRELOAD
+    t.skip("a sanitized build: the failing strdup cannot be preloaded")
+else:
+    srv = Server(workers=1)
+    try:
+        shim = os.path.join(srv.dir, "failstrdup.so")
+        subprocess.run([cc, "-shared", "-fPIC", "-o", shim, os.path.join(
+            gemtest.TOP, "tests", "lib", "failstrdup.c"), "-ldl"],
+            check=True)
+        os.environ["LD_PRELOAD"] = shim
+        try:
+            srv.start()
+        finally:
+            del os.environ["LD_PRELOAD"]
+        t.eq(request(srv.port, srv.url("/")).status, 20,
+             "served before the reload")
+        with open(srv.conf, "w") as f:
+            f.write(srv.config_text.replace('aliases = {',
+                                            'aliases = {"nomem.invalid", '))
+        t.ok(reload_and_wait(srv, "out of memory"),
+             "a reload out of memory is refused, saying so", srv.log()[-800:])
+        time.sleep(0.5)
+        t.ok(srv.proc.poll() is None, "the master lives on",
+             srv.log()[-800:])
+        t.eq(request(srv.port, srv.url("/")).status, 20,
+             "and serves as before")
+    finally:
+        srv.cleanup()
+
 t.done()

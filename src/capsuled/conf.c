@@ -159,6 +159,14 @@ conf_validate_mime(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/*
+ * the converted config's strings and arrays. running out of memory while
+ * converting is remembered and conf_load then fails with "out of memory":
+ * a reload runs in the master, which must not die of it (the milter's
+ * conf_value_strdup fails the same way). an unset option stays NULL
+ */
+static __thread int conf_nomem;
+
 static char *
 conf_strdup(const char *s)
 {
@@ -167,7 +175,7 @@ conf_strdup(const char *s)
 	if (s == NULL)
 		return NULL;
 	if ((d = strdup(s)) == NULL)
-		fatal("strdup");
+		conf_nomem = 1;
 	return d;
 }
 
@@ -177,7 +185,7 @@ conf_calloc(size_t n, size_t sz)
 	void *p = calloc(n ? n : 1, sz);
 
 	if (p == NULL)
-		fatal("calloc");
+		conf_nomem = 1;
 	return p;
 }
 
@@ -185,21 +193,28 @@ static void
 conf_add_listens(struct config *c, cfg_t *cfg, const char *key,
     enum listen_kind kind)
 {
+	struct listen_conf *nl;
 	unsigned int i, n = cfg_size(cfg, key);
 
-	if (n == 0)
+	if (n == 0 || conf_nomem)
 		return;
-	c->listens = realloc(c->listens,
-	    (c->nlistens + n) * sizeof(*c->listens));
-	if (c->listens == NULL)
-		fatal("realloc");
+	if ((nl = reallocarray(c->listens, c->nlistens + n,
+	    sizeof(*nl))) == NULL) {
+		conf_nomem = 1;
+		return;
+	}
+	c->listens = nl;
 	for (i = 0; i < n; i++) {
 		struct listen_conf *l = &c->listens[c->nlistens++];
 
+		memset(l, 0, sizeof(*l));
 		l->kind = kind;
-		l->addr = conf_strdup(cfg_getnstr(cfg, key, i));
-		if (conf_split_addr(l->addr, &l->host, &l->port) == -1)
-			fatalx("%s: bad address", l->addr); /* validated */
+		/* the validator took the address: only memory can fail */
+		if ((l->addr = conf_strdup(cfg_getnstr(cfg, key, i))) == NULL ||
+		    conf_split_addr(l->addr, &l->host, &l->port) == -1) {
+			conf_nomem = 1;
+			return;
+		}
 	}
 }
 
@@ -296,7 +311,12 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		return -1;
 	}
 
-	c = conf_calloc(1, sizeof(*c));
+	conf_nomem = 0;
+	if ((c = conf_calloc(1, sizeof(*c))) == NULL) {
+		cfg_free(cfg);
+		snprintf(err, errsz, "%s: out of memory", path);
+		return -1;
+	}
 	c->path = conf_strdup(path);
 	conf_add_listens(c, cfg, "listen", LISTEN_GEMINI);
 	conf_add_listens(c, cfg, "proxy-listen", LISTEN_PROXY);
@@ -321,38 +341,43 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	c->request_timeout = (int)cfg_getint(cfg, "request-timeout");
 	c->connection_timeout = (int)cfg_getint(cfg, "connection-timeout");
 
-	for (i = 0; i < cfg_size(cfg, "mime"); i++) {
+	for (i = 0; i < cfg_size(cfg, "mime") && !conf_nomem; i++) {
 		cfg_t *m = cfg_getnsec(cfg, "mime", i);
 
 		for (j = 0; j < cfg_size(m, "extensions"); j++) {
-			struct mime_conf *mc;
+			struct mime_conf *mc, *nm;
 			char *e;
 
-			c->mimes = realloc(c->mimes,
-			    (c->nmimes + 1) * sizeof(*c->mimes));
-			if (c->mimes == NULL)
-				fatal("realloc");
+			if ((nm = reallocarray(c->mimes, c->nmimes + 1,
+			    sizeof(*nm))) == NULL) {
+				conf_nomem = 1;
+				break;
+			}
+			c->mimes = nm;
 			mc = &c->mimes[c->nmimes++];
 			mc->type = conf_strdup(cfg_title(m));
 			e = cfg_getnstr(m, "extensions", j);
 			if (e[0] == '.')
 				e++;
-			mc->ext = conf_strdup(e);
+			if ((mc->ext = conf_strdup(e)) == NULL)
+				break;
 			for (e = mc->ext; *e; e++)
 				if (*e >= 'A' && *e <= 'Z')
 					*e = (char)(*e - 'A' + 'a');
 		}
 	}
 
-	c->nservers = cfg_size(cfg, "server");
-	c->servers = conf_calloc(c->nservers, sizeof(*c->servers));
+	if ((c->servers = conf_calloc(cfg_size(cfg, "server"),
+	    sizeof(*c->servers))) != NULL)
+		c->nservers = cfg_size(cfg, "server");
 	for (i = 0; i < c->nservers; i++) {
 		cfg_t *s = cfg_getnsec(cfg, "server", i);
 		struct server_conf *sc = &c->servers[i];
 
 		sc->name = conf_strdup(cfg_title(s));
-		sc->naliases = cfg_size(s, "aliases");
-		sc->aliases = conf_calloc(sc->naliases, sizeof(char *));
+		if ((sc->aliases = conf_calloc(cfg_size(s, "aliases"),
+		    sizeof(char *))) != NULL)
+			sc->naliases = cfg_size(s, "aliases");
 		for (j = 0; j < sc->naliases; j++)
 			sc->aliases[j] = conf_strdup(cfg_getnstr(s,
 			    "aliases", j));
@@ -364,6 +389,11 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		sc->auto_index = cfg_getbool(s, "auto-index");
 	}
 	cfg_free(cfg);
+	if (conf_nomem) {
+		conf_free(c);
+		snprintf(err, errsz, "%s: out of memory", path);
+		return -1;
+	}
 	*out = c;
 	return 0;
 }
