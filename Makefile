@@ -149,7 +149,7 @@ clean:
 
 .PHONY: all run test check check-capsule clean FORCE
 
-# the benchmark (issue 7): its own gemini load generator, then a table of
+# the benchmark: its own gemini load generator, then a table of
 # capsuled against molly-brown. it measures and asserts nothing; a capsuled
 # that does not build yet leaves molly-brown measured alone.
 $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
@@ -191,7 +191,7 @@ bench:
 	@tests/bench/run.sh
 	@tests/bench/mail.sh
 
-# the mail row (issue 4): messages/s arriving in smtp-sink through a
+# the mail row: messages/s arriving in smtp-sink through a
 # throwaway Postfix with and without enquiry-milter, and their ratio
 bench-mail:
 	@contrib/deps.sh build test
@@ -260,7 +260,7 @@ fuzz:
 
 .PHONY: fuzz
 
-# make install / make uninstall (issue 9): contrib/install.sh does the work
+# make install / make uninstall: contrib/install.sh does the work
 # and says how edited configs and capsule pages are kept (never overwritten:
 # the new version goes beside an edited config as FILE.dist). the binaries
 # carry SYSCONFDIR for their default config: give the same SYSCONFDIR to
