@@ -359,17 +359,24 @@ finally:
 
 cc = shutil.which("cc")
 strace = shutil.which("strace")
+
+
+def shim(srv, name):
+    """tests/lib/NAME.c built as a preloadable library in srv's dir"""
+    so = os.path.join(srv.dir, name + ".so")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", so, os.path.join(
+        gemtest.TOP, "tests", "lib", name + ".c"), "-ldl"], check=True)
+    return so
+
+
 if cc is None or strace is None:
     t.skip("cc or strace missing: the failing rename is not tried")
 else:
     srv = Server(workers=1)
     try:
-        shim = os.path.join(srv.dir, "failrename.so")
-        subprocess.run([cc, "-shared", "-fPIC", "-o", shim, os.path.join(
-            gemtest.TOP, "tests", "lib", "failrename.c"), "-ldl"],
-            check=True)
+        so = shim(srv, "failrename")
         trace = os.path.join(srv.dir, "trace")
-        env = dict(os.environ, LD_PRELOAD=shim)
+        env = dict(os.environ, LD_PRELOAD=so)
         # a sanitized build (make test SANITIZE=1): its leak checker
         # cannot run under ptrace, so not under strace
         if "ASAN_OPTIONS" in env:
@@ -414,11 +421,8 @@ elif sanitized():
 else:
     srv = Server(workers=1)
     try:
-        shim = os.path.join(srv.dir, "failstrdup.so")
-        subprocess.run([cc, "-shared", "-fPIC", "-o", shim, os.path.join(
-            gemtest.TOP, "tests", "lib", "failstrdup.c"), "-ldl"],
-            check=True)
-        os.environ["LD_PRELOAD"] = shim
+        so = shim(srv, "failstrdup")
+        os.environ["LD_PRELOAD"] = so
         try:
             srv.start()
         finally:
