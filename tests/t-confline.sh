@@ -68,6 +68,22 @@ case_line build/enquiry-milter etc/enquiry-milter.conf \
     "$(wc -l <etc/enquiry-milter.conf)" 'no-such-key = 1' \
     "an unknown key on the last line"
 
+# a file that cannot be opened: named on its option's line, not on the
+# line its block ends on (libconfuse keeps no line for an option)
+case_line build/enquiry-milter etc/enquiry-milter.conf \
+    "$(grep -n '^	ack-template' etc/enquiry-milter.conf | head -n 1 | cut -d: -f1)" \
+    '	ack-template = "/nonexistent/ack.txt"' "a missing ack-template"
+case_line build/enquiry-milter etc/enquiry-milter.conf \
+    "$(grep -n '^	members' etc/enquiry-milter.conf | head -n 1 | cut -d: -f1)" \
+    '	members = "/nonexistent/members.txt"' "a missing members file"
+case_line build/capsuled etc/capsuled.conf \
+    "$(grep -n '^	root' etc/capsuled.conf | head -n 1 | cut -d: -f1)" \
+    '	root = "/nonexistent/capsule"' "a missing root"
+case_line build/capsuled etc/capsuled.conf \
+    "$(grep -n '^	root' etc/capsuled.conf | head -n 1 | cut -d: -f1)" \
+    '	root = "capsule" cert = "/nonexistent/c.pem" key = "/nonexistent/k.pem"' \
+    "a missing certificate"
+
 case_line build/capsuled etc/capsuled.conf 8 'log-level  = "loud"' \
     "a bad log-level"
 case_line build/capsuled etc/capsuled.conf 12 'finger-listen = {"nowhere"}' \

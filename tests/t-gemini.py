@@ -255,6 +255,28 @@ t.ok(re.search(r"reload failed.*capsuled\.conf:\d+:", srv.log()),
      "the reload error names file:line")
 t.eq(get("/").meta, "text/gemini; lang=cy",
      "the running configuration stays after a broken reload")
+# a root or certificate that cannot be opened: named on the line that
+# set it, not without a line (libconfuse keeps none for an option)
+lines = conf.splitlines()
+rootline = next(i for i, l in enumerate(lines) if "root =" in l) + 1
+for what, repl in (("root", '  root = "/nonexistent/capsule"'),
+                   ("cert", '  root = "%s" cert = "/nonexistent/c.pem" '
+                    'key = "/nonexistent/k.pem"' % srv.root)):
+    bad = list(lines)
+    bad[rootline - 1] = repl
+    with open(srv.conf, "w") as f:
+        f.write("\n".join(bad) + "\n")
+    want = "capsuled.conf:%d: server \"localhost\": " % rootline
+    before = srv.log().count(want)
+    srv.reload()
+    end = time.time() + 5
+    while srv.log().count(want) == before and time.time() < end:
+        time.sleep(0.05)
+    t.ok(srv.log().count(want) > before,
+         "a reload with a missing %s names file:%d" % (what, rootline),
+         srv.log()[-300:])
+    t.eq(get("/").meta, "text/gemini; lang=cy",
+         "the running configuration stays after a missing %s" % what)
 srv.stop()
 
 # restart: the same certificate again

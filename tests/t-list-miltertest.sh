@@ -95,7 +95,7 @@ printf 'list "l@rmet.org" {\n\tposting = "open"\n}\n' |
 printf '\nlist "m@rmet.org" {\n\tmembers = "%s"\n\tposting = "moderated"\n}\n' "$T/lists/open.txt" |
     badconf "$T/bad.conf:5: list \"m@rmet.org\": posting = \"moderated\" needs owners"
 printf 'list "l@rmet.org" {\n\tmembers = "%s"\n}\n' "$T/none.txt" |
-    badconf "$T/bad.conf:3: list \"l@rmet.org\": members: $T/none.txt: No such file or directory"
+    badconf "$T/bad.conf:2: members \"$T/none.txt\": No such file or directory"
 printf 'ok@example.org\nnot an address\n' >"$T/badmembers.txt"
 printf 'list "l@rmet.org" {\n\tmembers = "%s"\n}\n' "$T/badmembers.txt" |
     badconf "$T/badmembers.txt:2: not a mail address"

@@ -111,19 +111,19 @@ check_files(const struct config *conf)
 		const struct server_conf *sc = &conf->servers[i];
 
 		if (stat(sc->root, &st) == -1 || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "%s: server \"%s\": root %s: %s\n",
-			    conf->path, sc->name, sc->root, errno ?
+			fprintf(stderr, "%s:%d: server \"%s\": root %s: %s\n",
+			    conf->path, sc->root_line, sc->name, sc->root, errno ?
 			    strerror(errno) : "not a directory");
 			bad = 1;
 		}
 		if (sc->cert != NULL && access(sc->cert, R_OK) == -1) {
-			fprintf(stderr, "%s: server \"%s\": cert %s: %s\n",
-			    conf->path, sc->name, sc->cert, strerror(errno));
+			fprintf(stderr, "%s:%d: server \"%s\": cert %s: %s\n",
+			    conf->path, sc->cert_line, sc->name, sc->cert, strerror(errno));
 			bad = 1;
 		}
 		if (sc->key != NULL && access(sc->key, R_OK) == -1) {
-			fprintf(stderr, "%s: server \"%s\": key %s: %s\n",
-			    conf->path, sc->name, sc->key, strerror(errno));
+			fprintf(stderr, "%s:%d: server \"%s\": key %s: %s\n",
+			    conf->path, sc->key_line, sc->name, sc->key, strerror(errno));
 			bad = 1;
 		}
 		errno = 0;

@@ -167,6 +167,68 @@ conf_validate_mime(cfg_t *cfg, cfg_opt_t *opt)
  */
 static __thread int conf_nomem;
 
+/* libconfuse keeps no line for an option, and gives a block the line it
+ * ends on: the lines a server's files were set on are noted while this
+ * thread parses */
+struct conf_fileline {
+	const cfg_t	*sec;
+	int		 root, cert, key;
+};
+static __thread struct conf_fileline *conf_lines;
+static __thread size_t conf_nlines;
+
+static int
+conf_note_line(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct conf_fileline *fl = NULL, *nl;
+	size_t i;
+
+	for (i = 0; i < conf_nlines && fl == NULL; i++)
+		if (conf_lines[i].sec == cfg)
+			fl = &conf_lines[i];
+	if (fl == NULL) {
+		nl = realloc(conf_lines, (conf_nlines + 1) * sizeof(*nl));
+		if (nl == NULL) {
+			conf_nomem = 1;
+			return 0;
+		}
+		conf_lines = nl;
+		fl = &conf_lines[conf_nlines++];
+		memset(fl, 0, sizeof(*fl));
+		fl->sec = cfg;
+	}
+	if (strcmp(opt->name, "root") == 0)
+		fl->root = cfg->line;
+	else if (strcmp(opt->name, "cert") == 0)
+		fl->cert = cfg->line;
+	else
+		fl->key = cfg->line;
+	return 0;
+}
+
+/* the line s's option was noted on, else s's own */
+static int
+conf_line_of(const cfg_t *s, const char *name)
+{
+	size_t i;
+	int line = 0;
+
+	for (i = 0; i < conf_nlines; i++)
+		if (conf_lines[i].sec == s)
+			line = strcmp(name, "root") == 0 ? conf_lines[i].root :
+			    strcmp(name, "cert") == 0 ? conf_lines[i].cert :
+			    conf_lines[i].key;
+	return line > 0 ? line : s->line;
+}
+
+static void
+conf_lines_free(void)
+{
+	free(conf_lines);
+	conf_lines = NULL;
+	conf_nlines = 0;
+}
+
 static char *
 conf_strdup(const char *s)
 {
@@ -290,11 +352,16 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	    conf_validate_positive);
 	cfg_set_validate_func(cfg, "server", conf_validate_server);
 	cfg_set_validate_func(cfg, "mime", conf_validate_mime);
+	cfg_set_validate_func(cfg, "server|root", conf_note_line);
+	cfg_set_validate_func(cfg, "server|cert", conf_note_line);
+	cfg_set_validate_func(cfg, "server|key", conf_note_line);
 
+	conf_lines_free();
 	rc = confline_parse(cfg, path, err, errsz);
 	if (rc != CFG_SUCCESS) {
 		if (err[0] == '\0')
 			snprintf(err, errsz, "%s: cannot parse", path);
+		conf_lines_free();
 		cfg_free(cfg);
 		return -1;
 	}
@@ -387,7 +454,11 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		sc->key = conf_strdup(cfg_getstr(s, "key"));
 		sc->index = conf_strdup(cfg_getstr(s, "index"));
 		sc->auto_index = cfg_getbool(s, "auto-index");
+		sc->root_line = conf_line_of(s, "root");
+		sc->cert_line = conf_line_of(s, "cert");
+		sc->key_line = conf_line_of(s, "key");
 	}
+	conf_lines_free();
 	cfg_free(cfg);
 	if (conf_nomem) {
 		conf_free(c);

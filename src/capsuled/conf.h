@@ -28,6 +28,9 @@ struct server_conf {
 	char		*key;
 	char		*index;
 	int		 auto_index;
+	/* the lines root, cert and key were set on (the block's line for
+	 * a default), for "file:line" when a file proves missing later */
+	int		 root_line, cert_line, key_line;
 };
 
 struct config {

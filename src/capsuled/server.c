@@ -138,6 +138,18 @@ server_listen(const struct listen_conf *lc, char *err, size_t errsz)
 	return fd;
 }
 
+/* prefix err with "file:line: server "name": ", keeping what it said */
+static void
+server_err_at(char *err, size_t errsz, const char *path, int line,
+    const char *name)
+{
+	char what[512];
+
+	snprintf(what, sizeof(what), "%s", err);
+	snprintf(err, errsz, "%s:%d: server \"%s\": %s", path, line, name,
+	    what);
+}
+
 int
 server_prepare(struct config *conf, struct srv *old, struct srv **out,
     char *err, size_t errsz)
@@ -200,8 +212,9 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 		s->rootfds[i] = open(sc->root, O_PATH | O_DIRECTORY |
 		    O_CLOEXEC);
 		if (s->rootfds[i] == -1) {
-			snprintf(err, errsz, "%s: server \"%s\": root %s: %s",
-			    conf->path, sc->name, sc->root, strerror(errno));
+			snprintf(err, errsz, "%s:%d: server \"%s\": root %s: "
+			    "%s", conf->path, sc->root_line, sc->name, sc->root,
+			    strerror(errno));
 			goto fail;
 		}
 		if (!capsule_probe(s->rootfds[i])) {
@@ -212,8 +225,13 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 			goto fail;
 		}
 		if (tls_vhost_load(&s->vhosts[i], sc, statefd, conf->state_dir,
-		    &s->owner, err, errsz) == -1)
+		    &s->owner, err, errsz) == -1) {
+			/* a configured pair: say where it was configured */
+			if (sc->cert != NULL)
+				server_err_at(err, errsz, conf->path,
+				    sc->cert_line, sc->name);
 			goto fail;
+		}
 	}
 	if (statefd != -1)
 		close(statefd);

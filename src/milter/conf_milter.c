@@ -580,6 +580,10 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "enquiry|category", v_category);
 	cfg_set_validate_func(cfg, "enquiry|category|route-to",
 	    conf_value_v_envaddr);
+	cfg_set_validate_func(cfg, "enquiry|ack-template",
+	    conf_value_v_readable);
+	cfg_set_validate_func(cfg, "enquiry|category|ack-template",
+	    conf_value_v_readable);
 	conf_mlist_validators(cfg);
 
 	rc = confline_parse(cfg, path, err, errsz);

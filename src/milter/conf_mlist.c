@@ -180,6 +180,7 @@ conf_mlist_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "list|list-id", v_listid);
 	cfg_set_validate_func(cfg, "list|name", v_text);
 	cfg_set_validate_func(cfg, "list|subject-tag", v_text);
+	cfg_set_validate_func(cfg, "list|members", conf_value_v_readable);
 }
 
 static char *

@@ -1,8 +1,10 @@
 /* the values of enquiry-milter's options (see conf_value.h) */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf_value.h"
 #include "mailhdr.h"
@@ -128,4 +130,21 @@ conf_value_strdup(const char *s, int lower)
 		for (p = d; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 	return d;
+}
+
+int
+conf_value_v_readable(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_value_last(opt);
+	int fd;
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	/* nonblocking: a fifo named here must not hang the load */
+	if ((fd = open(v, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		cfg_error(cfg, "%s \"%s\": %s", opt->name, v, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }

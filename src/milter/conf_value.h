@@ -31,5 +31,10 @@ const char *conf_value_last(cfg_opt_t *);
 int	conf_value_v_duration(cfg_t *, cfg_opt_t *);
 /* every value an envelope address (an empty single value is unset) */
 int	conf_value_v_envaddr(cfg_t *, cfg_opt_t *);
+/* a file that can be opened for reading (an empty value is unset): checked
+ * while the option's line is known, since libconfuse keeps no line for an
+ * option and a block's line is the one it ends on. what the file holds is
+ * checked later, when it is loaded */
+int	conf_value_v_readable(cfg_t *, cfg_opt_t *);
 
 #endif

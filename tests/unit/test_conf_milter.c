@@ -334,6 +334,18 @@ test_load(void)
 	    "  members = \"%s\"\n  reply-interval = \"often\"\n}\n",
 	    members);
 	bad(text, 3, "not a duration");
+	/* a file that cannot be opened is named on its option's line, not
+	 * on the line its block ends on */
+	bad("enquiry \"x@rmet.org\" {\n route-to = {\"a@rmet.org\"}\n"
+	    " ack-template = \"/nonexistent/ack.txt\"\n team = \"us\"\n}\n",
+	    3, "/nonexistent/ack.txt");
+	bad("enquiry \"x@rmet.org\" {\n route-to = {\"a@rmet.org\"}\n"
+	    " category \"visit\" {\n  keywords = {\"visit\"}\n"
+	    "  route-to = {\"v@rmet.org\"}\n"
+	    "  ack-template = \"/nonexistent/visit.txt\"\n }\n}\n",
+	    6, "/nonexistent/visit.txt");
+	bad("list \"p@rmet.org\" {\n  members = \"/nonexistent/members\"\n"
+	    "  posting = \"open\"\n}\n", 2, "/nonexistent/members");
 }
 
 int
