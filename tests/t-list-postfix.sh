@@ -96,6 +96,27 @@ done
 check "the post archived" \
     [ "$(find "$M/state/archive/partners@rmet.org/new" -type f | wc -l)" -eq 1 ]
 
+# 1a. a subject of 1,000+ characters: tagged as the enquiry subject is,
+# cut at white space and folded to 78-character lines, never ending in a
+# fold (a plain "%s %s" made one line of over a thousand characters)
+long=$(i=1; while [ $i -le 100 ]; do printf 'longword%03d ' $i; i=$((i + 1)); done)
+long=${long% }
+check "a member posts a ${#long}-character subject" \
+    send jane@example.org partners@rmet.org "$long"
+sink_wait_for bob@example.org longword001 30
+lpost=$(sink_with bob@example.org longword001 | head -1)
+# the Subject field: its first line and its continuation lines, no CR
+tr -d '\r' <"${lpost:-/dev/null}" | awk '/^Subject: / { s = 1; print; next }
+    s && /^[ \t]/ { print; next } { s = 0 }' >"$PF_DIR/long-subject"
+nl=$(wc -l <"$PF_DIR/long-subject")
+widest=$(awk '{ if (length($0) > w) w = length($0) } END { print w + 0 }' "$PF_DIR/long-subject")
+check "the long list subject is folded ($nl lines, widest $widest)" \
+    [ "$nl" -gt 1 -a "$widest" -le 78 ]
+check "it starts with the tag and the subject" \
+    grep -q '^Subject: \[Partners\] longword001 longword002' "$PF_DIR/long-subject"
+check "it is cut at white space, a whole word last, no fold at the end" \
+    sh -c "tail -1 '$PF_DIR/long-subject' | grep -q -E ' longword[0-9]{3}\$'"
+
 # 2. a stranger is refused at RCPT, nothing queued or delivered
 before=$(sink_count)
 send stranger@example.com partners@rmet.org "let me in"

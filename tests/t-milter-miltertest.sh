@@ -133,6 +133,19 @@ n=$(echo "$out" | grep -c -E '^(ENQ|ADM|GOV)-[0-9]{4}-[0-9]{6} ')
 if [ "$n" -eq 3 ] && echo "$out" | head -1 | grep -q '^REFERENCE'; then
 	ok "-l 3 lists the last three enquiries"
 else notok "-l 3 lists the last three enquiries: $out"; fi
+# the columns line up whatever the reference: AUTO- markers are longer
+# than case references. the offset where each line's 2nd column (KIND)
+# and, in the rows, its 5th (SENDER, after the date and time) start
+out=$("$BIN" -c "$T/m.conf" -l 1000 2>&1)
+cols=$(echo "$out" | awk 'function skip(n,  l, o, i) { l = $0; o = 0
+		for (i = 0; i < n; i++) { match(l, /^[^ ]+ +/); o += RLENGTH; l = substr(l, RLENGTH + 1) }
+		return o }
+	NR == 1 { print "kind " skip(1); next }
+	{ print "kind " skip(1); print "sender " skip(4) }' | sort -u | wc -l)
+nauto=$(echo "$out" | grep -c '^AUTO-ENQ-')
+if [ "$nauto" -gt 0 ] && [ "$cols" -eq 2 ]; then
+	ok "-l columns line up with $nauto AUTO- markers among the rows"
+else notok "-l columns line up with AUTO- markers ($nauto, $cols offsets): $out"; fi
 if "$BIN" -c "$T/m.conf" -l 1000 | grep -q 'Visit in June'; then
 	ok "-l shows subjects"
 else notok "-l shows subjects"; fi

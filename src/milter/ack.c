@@ -132,6 +132,7 @@ ack_compose(const struct ack_msg *a, size_t *lenp, char *err, size_t errsz)
 	    outmsg_reply(&m, a->message_id, a->references) == -1 ||
 	    outmsg_header(&m, "Auto-Submitted", "auto-replied") == -1 ||
 	    outmsg_header(&m, "X-Auto-Response-Suppress", "All") == -1 ||
+	    outmsg_header(&m, "X-Loop", e->address) == -1 ||
 	    outmsg_header(&m, "X-Enquiry-Reference", a->reference) == -1)
 		goto fail;
 

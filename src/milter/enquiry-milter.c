@@ -91,31 +91,99 @@ db_path(const struct milter_conf *c, char *buf, size_t bufsz)
 	return n < 0 || (size_t)n >= bufsz ? -1 : 0;
 }
 
+/* the listing's rows, kept until every width is known: a column is as
+ * wide as its widest value (an AUTO-REF-2026-000001 marker is longer than
+ * a case reference) */
+enum { LIST_REF, LIST_KIND, LIST_TIME, LIST_SENDER, LIST_CATEGORY,
+    LIST_SUBJECT, LIST_NCOLS };
+
+struct list_rows {
+	char	**cell;		/* nrows * LIST_NCOLS */
+	size_t	  nrows, cap;
+	int	  width[LIST_NCOLS];
+	int	  failed;
+};
+
 static void
 list_one(const struct db_enquiry *e, void *arg)
 {
+	struct list_rows *lr = arg;
 	char when[32], subj[160];
+	const char *v[LIST_NCOLS];
 	time_t t = (time_t)e->time;
 	struct tm tm;
+	char **n;
+	size_t i, len;
 
-	(void)arg;
+	if (lr->failed)
+		return;
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 	log_escape(subj, sizeof(subj), e->subject ? e->subject : "",
 	    e->subject ? strlen(e->subject) : 0);
 	/* automatic mail opens no case: marked so, beside follow-ups */
-	printf("%-16s  %-9s  %s  %-32s  %-10s  %s\n", e->reference,
-	    e->kind ? e->kind : "-", when,
-	    e->sender && e->sender[0] ? e->sender : "<>",
-	    e->category ? e->category : "", subj);
+	v[LIST_REF] = e->reference;
+	v[LIST_KIND] = e->kind ? e->kind : "-";
+	v[LIST_TIME] = when;
+	v[LIST_SENDER] = e->sender && e->sender[0] ? e->sender : "<>";
+	v[LIST_CATEGORY] = e->category ? e->category : "";
+	v[LIST_SUBJECT] = subj;
+	if (lr->nrows == lr->cap) {
+		lr->cap = lr->cap ? lr->cap * 2 : 64;
+		if ((n = reallocarray(lr->cell, lr->cap, LIST_NCOLS *
+		    sizeof(char *))) == NULL) {
+			lr->failed = 1;
+			return;
+		}
+		lr->cell = n;
+	}
+	n = lr->cell + lr->nrows * LIST_NCOLS;
+	for (i = 0; i < LIST_NCOLS; i++) {
+		if ((n[i] = strdup(v[i])) == NULL) {
+			while (i-- > 0)
+				free(n[i]);
+			lr->failed = 1;
+			return;
+		}
+		len = strlen(n[i]);
+		if (len > (size_t)lr->width[i])
+			lr->width[i] = len > 1024 ? 1024 : (int)len;
+	}
+	lr->nrows++;
+}
+
+static void
+list_print(const struct list_rows *lr, char *const *row)
+{
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n",
+	    lr->width[LIST_REF], row[LIST_REF],
+	    lr->width[LIST_KIND], row[LIST_KIND],
+	    lr->width[LIST_TIME], row[LIST_TIME],
+	    lr->width[LIST_SENDER], row[LIST_SENDER],
+	    lr->width[LIST_CATEGORY], row[LIST_CATEGORY], row[LIST_SUBJECT]);
+}
+
+static void
+list_rows_free(struct list_rows *lr)
+{
+	size_t i;
+
+	for (i = 0; i < lr->nrows * LIST_NCOLS; i++)
+		free(lr->cell[i]);
+	free(lr->cell);
 }
 
 static int
 list_enquiries(struct milter_conf *c, int n)
 {
+	static char *const header[LIST_NCOLS] = { "REFERENCE", "KIND",
+	    "TIME", "SENDER", "CATEGORY", "SUBJECT" };
+	/* at least the widths a case reference, a kind and a date take */
+	struct list_rows lr = { .width = { 16, 9, 16, 32, 10, 0 } };
 	char path[4096], err[512];
 	struct passwd *pw;
 	struct db *db;
+	size_t i;
 
 	if (db_path(c, path, sizeof(path)) == -1 || access(path, F_OK) == -1) {
 		fprintf(stderr, "enquiry-milter: %s: no enquiries yet\n",
@@ -143,14 +211,22 @@ list_enquiries(struct milter_conf *c, int n)
 		fprintf(stderr, "enquiry-milter: %s\n", err);
 		return 1;
 	}
-	printf("%-16s  %-9s  %-16s  %-32s  %-10s  %s\n", "REFERENCE", "KIND",
-	    "TIME", "SENDER", "CATEGORY", "SUBJECT");
-	if (db_list(db, n, list_one, NULL) == -1) {
+	if (db_list(db, n, list_one, &lr) == -1) {
 		fprintf(stderr, "enquiry-milter: %s\n", db_errmsg(db));
+		list_rows_free(&lr);
 		db_close(db);
 		return 1;
 	}
 	db_close(db);
+	if (lr.failed) {
+		fprintf(stderr, "enquiry-milter: out of memory\n");
+		list_rows_free(&lr);
+		return 1;
+	}
+	list_print(&lr, header);
+	for (i = 0; i < lr.nrows; i++)
+		list_print(&lr, lr.cell + i * LIST_NCOLS);
+	list_rows_free(&lr);
 	return 0;
 }
 

@@ -258,6 +258,7 @@ enquiry_automatic(int why)
 	case MAILHDR_NOACK_PRECEDENCE:
 	case MAILHDR_NOACK_LIST:
 	case MAILHDR_NOACK_REPORT:
+	case MAILHDR_NOACK_LOOP:
 		return 1;
 	}
 	return 0;

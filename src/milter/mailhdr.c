@@ -335,6 +335,14 @@ mailhdr_note(struct mailhdr_info *h, const char *name, const char *value)
 		}
 	} else if (strcasecmp(name, "X-Enquiry-Category") == 0) {
 		h->n_xcat++;
+	} else if (strcasecmp(name, "X-Loop") == 0) {
+		/* a bare address or a mailbox; more than a few is a loop of
+		 * its own, and the first ones are enough to see ours */
+		if (h->n_xloop < MAILHDR_XLOOP_MAX &&
+		    mailhdr_addr_parse(value, h->x_loop[h->n_xloop],
+		    sizeof(h->x_loop[0]), tmp, sizeof(tmp)) == 0 &&
+		    h->x_loop[h->n_xloop][0] != '\0')
+			h->n_xloop++;
 	}
 }
 
@@ -408,6 +416,7 @@ mailhdr_classify(const char *envfrom, const struct mailhdr_info *h,
     const char *const *own, size_t nown)
 {
 	size_t i;
+	int j;
 
 	/* 1. rfc 3834 2: never answer a null return path */
 	if (envfrom == NULL || envfrom[0] == '\0')
@@ -421,6 +430,12 @@ mailhdr_classify(const char *envfrom, const struct mailhdr_info *h,
 		return MAILHDR_NOACK_AUTO_SUBMITTED;
 	if (h->has_autoreply)
 		return MAILHDR_NOACK_AUTO_SUBMITTED;
+	/* 3a. an X-Loop naming one of ours: it has been through us, or
+	 * through a list of ours, before */
+	for (j = 0; j < h->n_xloop; j++)
+		for (i = 0; i < nown; i++)
+			if (mailhdr_addr_is_own(h->x_loop[j], own[i]))
+				return MAILHDR_NOACK_LOOP;
 	/* 4. traditional bulk and auto-reply markers */
 	if (precedence_auto(h->precedence))
 		return MAILHDR_NOACK_PRECEDENCE;
@@ -475,7 +490,7 @@ mailhdr_noack_name(int why)
 	static const char *names[MAILHDR_NOACK_MAX] = {
 		"sent", "null-sender", "role-sender", "auto-submitted",
 		"precedence", "list", "suppressed", "report", "own-address",
-		"interval", "duplicate", "auth-fail", "rate-limited"
+		"interval", "duplicate", "auth-fail", "rate-limited", "loop"
 	};
 
 	if (why < 0 || why >= MAILHDR_NOACK_MAX)

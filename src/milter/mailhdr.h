@@ -10,6 +10,7 @@
 #define MAILHDR_VALUE_MAX	1024
 #define MAILHDR_MSGID_MAX	256
 #define MAILHDR_AR_MAX		8	/* Authentication-Results noted */
+#define MAILHDR_XLOOP_MAX	4	/* X-Loop addresses noted */
 
 /* what the milter notes from the header of one message */
 struct mailhdr_info {
@@ -44,6 +45,10 @@ struct mailhdr_info {
 	}	ar[MAILHDR_AR_MAX];
 	int	n_ar;
 	char	received_spf[16];		/* lower case, "" = none */
+	/* X-Loop addresses (rfc 3834 5's loop marker, as list managers
+	 * and auto-responders add it), lower case; the first few */
+	char	x_loop[MAILHDR_XLOOP_MAX][MAILHDR_ADDR_MAX];
+	int	n_xloop;
 };
 
 /* why no acknowledgement goes out; MAILHDR_ACK means one may */
@@ -61,6 +66,7 @@ enum mailhdr_noack {
 	MAILHDR_NOACK_DUPLICATE,	/* decided by the caller */
 	MAILHDR_NOACK_AUTH_FAIL,	/* mailhdr_auth_failed */
 	MAILHDR_NOACK_RATE,		/* auto-reply-limit, by the caller */
+	MAILHDR_NOACK_LOOP,		/* X-Loop names one of ours */
 	MAILHDR_NOACK_MAX
 };
 

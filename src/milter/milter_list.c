@@ -347,7 +347,7 @@ ml_post(SMFICTX *ctx, const struct milter_conf *c, struct ml_rcpt *r,
 	struct mlist_members *mm;
 	struct timespec t0;
 	char added[4096], subject[MAILHDR_VALUE_MAX + 256], err[512];
-	const char *raw = h->subject_raw, *newsubj = NULL;
+	const char *newsubj = NULL;
 	struct list_archive_post post;
 	size_t nadded = 0, i;
 	int k, held = 0, archived = 0;
@@ -363,17 +363,17 @@ ml_post(SMFICTX *ctx, const struct milter_conf *c, struct ml_rcpt *r,
 		*why = "list header too long";
 		return -1;
 	}
-	/* 1. the subject tag, once however often it comes back */
-	while (*raw == ' ' || *raw == '\t')
-		raw++;
+	/* 1. the subject tag, once however often it comes back; cut and
+	 * folded as the enquiry subject is (no subject: the tag alone) */
 	if (first && l->subject_tag[0] && !strcasestr(h->subject,
 	    l->subject_tag)) {
-		if (h->has_subject)
-			snprintf(subject, sizeof(subject), "%s %s",
-			    l->subject_tag, raw);
-		else
-			snprintf(subject, sizeof(subject), "%s",
-			    l->subject_tag);
+		if (mailhdr_subject_tag(h->has_subject ? h->subject_raw : "",
+		    h->subject_cut, l->subject_tag, "\n", subject,
+		    sizeof(subject)) == -1) {
+			mlist_put(mm);
+			*why = "list subject tag too long";
+			return -1;
+		}
 		newsubj = subject;
 	}
 	/* 2. the archive before anything is promised */

@@ -49,6 +49,17 @@ conn, r = lsend({ from = "<vacation@example.org>",
 check(r == SMFIR_DISCARD and #mails_to("vacation@example.org") == 0,
     "auto-submitted request: consumed, no answer")
 mt.disconnect(conn)
+-- an X-Loop naming the list (or its request address) is a loop: the
+-- same, however human the rest looks
+for _, x in ipairs({ "partners@rmet.org", "partners-request@rmet.org" }) do
+	local who = "looped" .. _ .. "@example.org"
+	conn, r = lsend({ from = "<" .. who .. ">",
+	    rcpts = { "<partners-request@rmet.org>" },
+	    headers = { { "Subject", "help" }, { "X-Loop", x } } })
+	check(r == SMFIR_DISCARD and #mails_to(who) == 0,
+	    "X-Loop: " .. x .. " on a request: consumed, no answer")
+	mt.disconnect(conn)
+end
 
 -- a request beside another recipient: only the request address removed
 conn, r = lsend({ from = "<both@example.org>",

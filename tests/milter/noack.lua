@@ -65,12 +65,33 @@ do
 	mt.disconnect(conn)
 end
 
--- Auto-Submitted: no is a person: acknowledged
+-- rfc 3834: an X-Loop naming one of our addresses is a loop: routed,
+-- recorded as automatic mail (an AUTO- marker), never acknowledged
+for _, x in ipairs({ "enquiries@rmet.org", "Enquiries+x@rmet.org",
+    "Trust <admissions@rmet.org>" }) do
+	local conn, r = send({ from = "<loop" .. _ .. "@example.org>",
+	    rcpts = { "<enquiries@rmet.org>" },
+	    headers = { { "X-Loop", x } } })
+	local ref = ref_of(conn)
+	check(accepted(r) and ref ~= nil and
+	    string.sub(ref, 1, 5) == "AUTO-" and
+	    mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>"),
+	    "X-Loop: " .. x .. ": routed as automatic mail " .. tostring(ref))
+	check(ref ~= nil and spooled(ref) == nil,
+	    "X-Loop: " .. x .. ": no acknowledgement")
+	mt.disconnect(conn)
+end
+
+-- Auto-Submitted: no is a person: acknowledged, and so is someone else's
+-- X-Loop; the acknowledgement carries our own X-Loop
 local conn, r = send({ from = "<person@example.org>",
     rcpts = { "<enquiries@rmet.org>" },
-    headers = { { "Auto-Submitted", "no" } } })
+    headers = { { "Auto-Submitted", "no" },
+    { "X-Loop", "helpdesk@example.org" } } })
 local ref = ref_of(conn)
 check(ref ~= nil and spooled(ref) ~= nil, "Auto-Submitted: no is acknowledged")
+check(has(slurp(spooled(ref) or ""), "\r\nX-Loop: enquiries@rmet.org\r\n"),
+    "the acknowledgement carries X-Loop: enquiries@rmet.org")
 mt.disconnect(conn)
 
 -- within ack-interval: routed, not acknowledged again

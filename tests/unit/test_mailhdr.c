@@ -440,6 +440,18 @@ test_classify(void)
 		{ "jane@example.org", "From", "Rachelle <Rachelle.Stevens@"
 		    "rmet.org>", MAILHDR_NOACK_OWN_ADDRESS },
 		{ "someone@rmet.org", NULL, NULL, MAILHDR_ACK },
+		/* rfc 3834: an X-Loop naming one of ours is a loop */
+		{ "jane@example.org", "X-Loop", "enquiries@rmet.org",
+		    MAILHDR_NOACK_LOOP },
+		{ "jane@example.org", "X-Loop", "Enquiries@RMET.org",
+		    MAILHDR_NOACK_LOOP },
+		{ "jane@example.org", "X-Loop", "<enquiries+x@rmet.org>",
+		    MAILHDR_NOACK_LOOP },
+		{ "jane@example.org", "X-Loop", "Trust <enquiries@rmet.org>",
+		    MAILHDR_NOACK_LOOP },
+		{ "jane@example.org", "X-Loop", "helpdesk@example.org",
+		    MAILHDR_ACK },
+		{ "jane@example.org", "X-Loop", "", MAILHDR_ACK },
 	};
 	struct mailhdr_info h;
 	size_t i;
@@ -457,7 +469,16 @@ test_classify(void)
 	}
 	CHECK_STR(mailhdr_noack_name(MAILHDR_NOACK_INTERVAL), "interval",
 	    "reason names");
+	CHECK_STR(mailhdr_noack_name(MAILHDR_NOACK_LOOP), "loop",
+	    "loop reason name");
 	CHECK_STR(mailhdr_noack_name(99), "unknown", "unknown reason");
+	/* ours behind others' X-Loop fields is still ours */
+	mailhdr_info_init(&h);
+	mailhdr_note(&h, "X-Loop", "helpdesk@example.org");
+	mailhdr_note(&h, "X-Loop", "enquiries@rmet.org");
+	got = mailhdr_classify("jane@example.org", &h, own, 2);
+	CHECK(got == MAILHDR_NOACK_LOOP, "second X-Loop is ours -> %s",
+	    mailhdr_noack_name(got));
 }
 
 static void
