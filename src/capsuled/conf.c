@@ -11,7 +11,8 @@
 #include "confline.h"
 #include "log.h"
 
-int
+/* split "host:port", "[v6]:port" or "*:port"; 0 or -1 */
+static int
 conf_split_addr(const char *addr, char **host, char **port)
 {
 	const char *colon, *p;

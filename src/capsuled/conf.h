@@ -59,7 +59,5 @@ int	conf_load(const char *path, struct config **out, char *err,
 void	conf_free(struct config *);
 /* 1 when host is the server's name or one of its aliases (any case) */
 int	conf_server_names(const struct server_conf *, const char *host);
-/* split "host:port", "[v6]:port" or "*:port"; 0 or -1 */
-int	conf_split_addr(const char *addr, char **host, char **port);
 
 #endif

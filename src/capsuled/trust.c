@@ -9,7 +9,9 @@
 
 #include "trust.h"
 
-int
+/* 0 when st (of path) is writable only by root or the owner given;
+ * -1 with "path: what is wrong" in err */
+static int
 trust_stat(const struct stat *st, const char *path,
     const struct trust_owner *o, char *err, size_t errsz)
 {

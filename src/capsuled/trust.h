@@ -14,10 +14,6 @@ struct trust_owner {
 	gid_t	gid;
 };
 
-/* 0 when st (of path) is writable only by root or the owner given;
- * -1 with "path: what is wrong" in err */
-int	trust_stat(const struct stat *, const char *path,
-	    const struct trust_owner *, char *err, size_t errsz);
 /* open a directory without following a symbolic link and check it:
  * the descriptor (O_PATH), -1 with err set, or -1 with errno ENOENT and
  * err set when it does not exist */

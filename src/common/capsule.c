@@ -85,7 +85,14 @@ capsule_refusal(const struct stat *st)
 	return NULL;
 }
 
-int
+/*
+ * the one rule for what may be served, for gemini, gopher and finger
+ * alike, given the fstat of the opened file: GEMINI_SUCCESS for a regular
+ * file with one link; GEMINI_NOT_FOUND (as for a missing file) for
+ * anything else. a regular file with more than one hard link is refused, and a warning names path: its
+ * other name may lie outside the root, where no resolver looks.
+ */
+static int
 capsule_servable(const struct stat *st, const char *path)
 {
 	char name[3 * REQ_MAX_URL + 8];

@@ -33,15 +33,6 @@ int	capsule_resolve_file(int rootfd, const char *path,
 /* 1 when path (clean, beneath rootfd) resolves to a directory */
 int	capsule_is_dir(int rootfd, const char *path);
 void	capsule_file_close(struct capsule_file *);
-/*
- * the one rule for what may be served, for gemini, gopher and finger
- * alike, given the fstat of the opened file: GEMINI_SUCCESS for a regular
- * file with one link; GEMINI_NOT_FOUND (as for a missing file) for
- * anything else. a regular file
- * with more than one hard link is refused, and a warning names path: its
- * other name may lie outside the root, where no resolver looks.
- */
-int	capsule_servable(const struct stat *, const char *path);
 /* the same rule without the log line, for capsule-check: NULL when the
  * file may be served, else why not */
 const char *capsule_refusal(const struct stat *);

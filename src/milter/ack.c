@@ -19,7 +19,8 @@ static const char *const ack_months[] = { "January", "February", "March",
     "April", "May", "June", "July", "August", "September", "October",
     "November", "December" };
 
-void
+/* "25 November 2026" */
+static void
 ack_date_text(time_t t, char *buf, size_t bufsz)
 {
 	struct tm tm;

@@ -31,8 +31,6 @@ struct ack_msg {
  * template) */
 char	*ack_compose(const struct ack_msg *, size_t *len, char *err,
 	    size_t errsz);
-/* "25 November 2026" */
-void	 ack_date_text(time_t, char *buf, size_t bufsz);
 /* an ack-interval for people: "7 days", "12 hours", "1 minute" */
 void	 ack_interval_text(time_t, char *buf, size_t bufsz);
 

@@ -10,6 +10,8 @@
 #include "hex.h"
 #include "utf8.h"
 
+static int	mailhdr_addr_is_own(const char *, const char *);
+
 /* a growing output that refuses to overflow and remembers it did */
 struct obuf {
 	char	*p;
@@ -454,7 +456,8 @@ mailhdr_classify(const char *envfrom, const struct mailhdr_info *h,
 	return MAILHDR_ACK;
 }
 
-int
+/* 1 when addr is own, or own with a +detail: name+tag@d is name@d */
+static int
 mailhdr_addr_is_own(const char *addr, const char *own)
 {
 	const char *plus, *at;

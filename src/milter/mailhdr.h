@@ -86,8 +86,6 @@ const char *mailhdr_noack_name(int);
  * says fail. 0 when authserv_id is "" (no MTA results to trust) */
 int	mailhdr_auth_failed(const struct mailhdr_info *,
 	    const char *authserv_id);
-/* 1 when addr is own, or own with a +detail: name+tag@d is name@d */
-int	mailhdr_addr_is_own(const char *addr, const char *own);
 /* 1 when the local part names a role that must never get an auto-reply */
 int	mailhdr_is_role_address(const char *addr);
 

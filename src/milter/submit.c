@@ -23,7 +23,8 @@ static struct {
 	int		 wake, stop;
 } sub = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
-void
+/* look at new/ now (a file was committed) */
+static void
 submit_wake(void)
 {
 	pthread_mutex_lock(&sub.mtx);

@@ -17,7 +17,5 @@ void	submit_cleanup(void);
 int	submit_start(void);
 /* stop it: what is in flight stays in new/ for the next start */
 void	submit_stop(void);
-/* look at new/ now (a file was committed) */
-void	submit_wake(void);
 
 #endif
