@@ -301,6 +301,34 @@ db_rollback(struct db *db)
 	pthread_mutex_unlock(&db->mtx);
 }
 
+/* the one rule for reading a one-row answer: 1 and text column col of
+ * the row in out, 0 when there is no row, -1 on error or when it does
+ * not fit. a NULL column is "" when nullok, else an error. the statement
+ * is reset and its bindings cleared whatever the answer, so it is ready
+ * for the next caller */
+static int
+db_row_text(sqlite3_stmt *st, int col, int nullok, char *out, size_t outsz)
+{
+	const char *v;
+	int rc, ret = 0;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		v = (const char *)sqlite3_column_text(st, col);
+		if (v == NULL && nullok)
+			v = "";
+		if (v != NULL && strlen(v) < outsz) {
+			strcpy(out, v);
+			ret = 1;
+		} else
+			ret = -1;
+	} else if (rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
 int
 db_ref_next(struct db *db, const char *prefix, int year, char *out,
     size_t outsz)
@@ -330,24 +358,11 @@ db_find_msgid(struct db *db, const char *msgid, const char *sender,
     char *ref, size_t refsz)
 {
 	sqlite3_stmt *st = db->st[ST_FIND_MSGID];
-	int rc, ret = 0;
 
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *r = (const char *)sqlite3_column_text(st, 0);
-
-		if (r && strlen(r) < refsz) {
-			strcpy(ref, r);
-			ret = 1;
-		} else
-			ret = -1;
-	} else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
+	/* reference is NOT NULL: a NULL one is damage, not an answer */
+	return db_row_text(st, 0, 0, ref, refsz);
 }
 
 int
@@ -439,31 +454,6 @@ db_enquiry_add(struct db *db, const struct db_enquiry *e)
 	return db_step_done(db, ST_ENQ_ADD);
 }
 
-/* one text column of one row: 1 and its value, 0 no row, -1 error */
-static int
-db_one_text(struct db *db, int which, char *out, size_t outsz)
-{
-	sqlite3_stmt *st = db->st[which];
-	int rc, ret = 0;
-
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(st, 0);
-
-		if (v == NULL)
-			v = "";
-		if (strlen(v) < outsz) {
-			strcpy(out, v);
-			ret = 1;
-		} else
-			ret = -1;
-	} else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
-}
-
 int
 db_thread_msgid(struct db *db, const char *msgid, const char *enquiry,
     char *ref, size_t refsz)
@@ -474,7 +464,7 @@ db_thread_msgid(struct db *db, const char *msgid, const char *enquiry,
 		return 0;
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
-	return db_one_text(db, ST_THREAD_MSGID, ref, refsz);
+	return db_row_text(st, 0, 1, ref, refsz);
 }
 
 int
@@ -496,9 +486,10 @@ db_case_party(struct db *db, const char *ref, const char *addr)
 int
 db_case_category(struct db *db, const char *ref, char *cat, size_t catsz)
 {
-	sqlite3_bind_text(db->st[ST_CASE_CATEGORY], 1, ref, -1,
-	    SQLITE_STATIC);
-	return db_one_text(db, ST_CASE_CATEGORY, cat, catsz);
+	sqlite3_stmt *st = db->st[ST_CASE_CATEGORY];
+
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	return db_row_text(st, 0, 1, cat, catsz);
 }
 
 int
