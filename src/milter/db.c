@@ -301,6 +301,20 @@ db_rollback(struct db *db)
 	pthread_mutex_unlock(&db->mtx);
 }
 
+/* whether the statement answers a row at all: 1 yes, 0 no, -1 on error;
+ * reset and cleared for the next caller, as db_row_text */
+static int
+db_row_exists(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* the one rule for reading a one-row answer: 1 and text column col of
  * the row in out, 0 when there is no row, -1 on error or when it does
  * not fit. a NULL column is "" when nullok, else an error. the statement
@@ -369,15 +383,9 @@ int
 db_ref_known(struct db *db, const char *ref)
 {
 	sqlite3_stmt *st = db->st[ST_REF_KNOWN];
-	int rc;
 
 	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_row_exists(st);
 }
 
 int
@@ -391,13 +399,9 @@ db_ack_committed(struct db *db, const char *ref, const char *sender,
 	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, when);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = db_row_exists(st);
 	pthread_mutex_unlock(&db->mtx);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 int
@@ -471,16 +475,10 @@ int
 db_case_party(struct db *db, const char *ref, const char *addr)
 {
 	sqlite3_stmt *st = db->st[ST_CASE_PARTY];
-	int rc;
 
 	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_row_exists(st);
 }
 
 int
