@@ -29,6 +29,12 @@ with open(root + "/notes.txt", "w") as f:
     f.write(".hidden line start\nplain\n")
 with open(root + "/.secret.gmi", "w") as f:
     f.write("# Secret\n")
+# two pages whose names differ only in case: each is reached by its own
+# exact name, so the finger list must offer both
+with open(root + "/Case.gmi", "w") as f:
+    f.write("# Upper case\n")
+with open(root + "/case.gmi", "w") as f:
+    f.write("# Lower case\n")
 outside = os.path.join(work, "outside.txt")
 with open(outside, "w") as f:
     f.write("outside the root\n")
@@ -215,6 +221,13 @@ start = time.time()
 t.ok(s.recv(10) == b"" and time.time() - start < 8,
      "a silent gopher client is closed by the timeout")
 s.close()
+lst = finger(b"\r\n").decode("utf-8", "replace")
+t.ok(re.search(r"^Case +Upper case\r?$", lst, re.M) and
+     re.search(r"^case +Lower case\r?$", lst, re.M),
+     "the finger list offers both names that differ only in case", lst)
+t.ok(b"Lower case" in finger(b"case\r\n") and
+     b"Upper case" in finger(b"Case\r\n"),
+     "and each name reaches its own page")
 log = srv.log()
 t.ok(re.search(r'127\.0\.0\.1 gopher "/about\.txt" 20 \d+', log),
      "gopher requests are logged like gemini ones")

@@ -486,6 +486,10 @@ plain_fpage_cmp(const void *a, const void *b)
 		return c;
 	if (x->stemlen != y->stemlen)
 		return x->stemlen < y->stemlen ? -1 : 1;
+	/* names that differ only in case stay apart: each is reached by
+	 * its own exact name (plain_finger_file) */
+	if ((c = strncmp(x->file, y->file, n)) != 0)
+		return c;
 	return x->text - y->text;
 }
 
@@ -515,9 +519,10 @@ plain_finger_list(const struct srv *s, const char *host, struct buf *text)
 	for (i = 0; rc == 0 && i < k; i++) {
 		struct buf file, title;
 
-		/* NAME.gmi hides NAME.txt, as the lookup does */
+		/* NAME.gmi hides NAME.txt, as the lookup does; Name.gmi
+		 * does not hide name.gmi, which "name" still reaches */
 		if (i > 0 && pages[i].stemlen == pages[i - 1].stemlen &&
-		    strncasecmp(pages[i].file, pages[i - 1].file,
+		    strncmp(pages[i].file, pages[i - 1].file,
 		    pages[i].stemlen) == 0)
 			continue;
 		/* only what a query would serve: no symlink out, no
