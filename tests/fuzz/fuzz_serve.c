@@ -642,7 +642,7 @@ fuzz_gemini(const uint8_t *data, size_t size, const char *proto,
 		len = SERVER_LINE;
 	memset(&rep, 0, sizeof(rep));
 	line = fuzz_line(req, len);
-	rc = server_reply_gemini(fuzz_srv, v, sni, port, line, len, &rep);
+	rc = server_reply_gemini(fuzz_srv, v, sni, port, NULL, line, len, &rep);
 	if (rc == 1) {
 		/* more to read: only without crlf and under the limit */
 		if (len >= SERVER_LINE || fuzz_has(line, len, "\r\n"))
