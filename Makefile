@@ -222,6 +222,9 @@ FUZZ_mailhdr_MODS = mailhdr utf8
 FUZZ_mailbody_MODS = mailbody
 FUZZ_template_MODS = template
 FUZZ_listcmd_MODS = listcmd mailhdr utf8
+# the configuration path: libconfuse, the validators, locations (fuzz_conf.c)
+FUZZ_conf_MODS = conf loc confline log request utf8
+FUZZ_conf_LIBS = $(CONFUSE_LIBS)
 # the whole request path, over a capsule it makes (tests/fuzz/fuzz_serve.c)
 FUZZ_serve_MODS = server gemini plain capsule request mime conf loc confline \
 	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log rnd priv

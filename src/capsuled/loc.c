@@ -299,7 +299,8 @@ loc_put_encoded(struct loc_out *o, const char *s, size_t n)
 }
 
 /* an absolute path (starting '/') without its "." and ".." segments, as
- * rfc 3986 5.2.4 removes them; ".." at the top stays at the top */
+ * rfc 3986 5.2.4 removes them (".." at the top stays at the top), and
+ * without empty ones */
 static void
 loc_put_clean(struct loc_out *o, const char *in, size_t len)
 {
@@ -310,7 +311,13 @@ loc_put_clean(struct loc_out *o, const char *in, size_t len)
 		for (j = i + 1; j < len && in[j] != '/'; j++)
 			;
 		seglen = j - i - 1;
-		if (seglen == 1 && in[i + 1] == '.') {
+		if (seglen == 0) {
+			/* an empty segment goes, as the server's cleaning
+			 * drops it; a trailing one is the directory's '/' */
+			if (j == len && (o->len == start ||
+			    o->buf[o->len - 1] != '/'))
+				loc_put(o, "/", 1);
+		} else if (seglen == 1 && in[i + 1] == '.') {
 			if (j == len)
 				loc_put(o, "/", 1);
 		} else if (seglen == 2 && in[i + 1] == '.' &&

@@ -155,6 +155,9 @@ test_target(void)
 	l[0] = redirect("/a/b/c.gmi", "../../../../x.gmi");
 	CHECK_STR(target(l, 1, "a/b/c.gmi", 0), "/x.gmi",
 	    "'..' above the top stays at the top");
+	l[0] = redirect("/rel/*.gmi", "..//new//a.gmi");
+	CHECK_STR(target(l, 1, "rel/x.gmi", 0), "/new/a.gmi",
+	    "empty segments go too (fuzz_conf found \"//\" first)");
 	l[0] = redirect("/page.gmi", "./");
 	CHECK_STR(target(l, 1, "page.gmi", 0), "/", "./ is the directory");
 	l[0] = redirect("/p", "/q?x=1#f");
