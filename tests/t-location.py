@@ -92,6 +92,13 @@ write("diary.gmi", "# Diary\n\nDEAR DIARY\n")
 write("moved.gmi", "# Moved\n\nOLD CONTENT\n")
 write("oldnews.gmi", "# Old news\n\nOLD NEWS\n")
 write("welcome.gmi", "# Welcome\n\nWELCOME\n")
+# symbolic links leading into guarded places under other names
+os.symlink("private", os.path.join(work, "root", "public-link"))
+os.symlink("private/secret.gmi", os.path.join(work, "root", "peek.gmi"))
+os.symlink("../private/secret.gmi", os.path.join(work, "root", "list",
+                                                 "peek.gmi"))
+os.symlink("oldnews.gmi", os.path.join(work, "root", "news-link.gmi"))
+os.symlink("welcome.gmi", os.path.join(work, "root", "hello.gmi"))
 for dirpath, dirs, files in os.walk(work):
     os.chmod(dirpath, 0o755)
     for n in files:
@@ -232,6 +239,25 @@ t.ok(r1.status == 20 and r2.status == 20 and
      getattr(r2, "session_reused", False),
      "a resumed session keeps its certificate", (r1, r2))
 
+# symbolic links: where a path really leads is guarded too
+r = get("/public-link/secret.gmi")
+t.eq(r.status, 60, "a symlinked directory into a guarded one: 60")
+t.ok("TOP SECRET" not in r.text(), "and nothing of the page")
+r = get("/public-link/secret.gmi", with_cert(fresh))
+t.eq(r.status, 61, "with a certificate not listed: 61")
+r = get("/public-link/secret.gmi", with_cert(listed))
+t.ok(r.status == 20 and "TOP SECRET" in r.text(),
+     "with a listed one: served", r)
+r = get("/public-link/")
+t.eq(r.status, 60, "the symlinked directory itself: 60")
+r = get("/peek.gmi")
+t.eq(r.status, 60, "a symlinked file into a guarded directory: 60")
+r = get("/news-link.gmi")
+t.eq(r.status, 52, "a symlink to a page with a status: that status")
+r = get("/hello.gmi")
+t.ok(r.status == 20 and "WELCOME" in r.text(),
+     "a symlink to an open page is served as before", r)
+
 # 5. gopher and finger
 def gopher(selector):
     return plain_request(gport, selector.encode() + b"\r\n") \
@@ -254,6 +280,13 @@ t.ok("GONE PAGE" not in gopher("/list/gone.gmi"),
      "nor a blocked one")
 t.ok("TOP SECRET" not in gopher("/private/secret.gmi"),
      "nor one only a listed certificate opens")
+t.ok("TOP SECRET" not in gopher("/public-link/secret.gmi") and
+     "TOP SECRET" not in gopher("/peek.gmi"),
+     "nor one reached through a symbolic link")
+t.ok("peek.gmi" not in menu, "a menu leaves out a link into a guarded "
+     "place", menu)
+t.ok("WELCOME" in gopher("/hello.gmi"), "a symlink to an open page is "
+     "served over gopher")
 t.ok("NEW A" in gopher("/old/a.gmi"),
      "a redirect inside the capsule is followed over gopher")
 t.ok("NEW A" not in gopher("/hop"),
@@ -272,6 +305,11 @@ t.ok("diary" not in listing and "oldnews" not in listing and
 t.ok("DEAR DIARY" not in finger("diary"),
      "finger does not serve a protected page")
 t.ok("OLD NEWS" not in finger("oldnews"), "nor a blocked one")
+t.ok("TOP SECRET" not in finger("peek") and "OLD NEWS" not in
+     finger("news-link"), "nor one a symbolic link leads to")
+t.ok("peek" not in listing and "news-link" not in listing,
+     "and the finger list leaves them out", listing)
+t.ok("WELCOME" in finger("hello"), "a symlink to an open page is fingered")
 out = finger("moved")
 t.ok("NEW A" in out and "OLD CONTENT" not in out,
      "finger follows a redirect inside the capsule", out)

@@ -557,6 +557,8 @@ conf_add_locations(struct server_conf *sc, cfg_t *s)
 		lc->meta = conf_strdup(cfg_getstr(l, "meta"));
 		if ((lc->client_cert = cfg_size(l, "client-cert") > 0))
 			sc->client_cert = 1;
+		if (lc->client_cert || lc->status != 0)
+			sc->guarded = 1;
 		if (cfg_size(l, "allow") > 0 && (lc->allow = conf_calloc(
 		    cfg_size(l, "allow"), sizeof(*lc->allow))) != NULL) {
 			lc->nallow = cfg_size(l, "allow");

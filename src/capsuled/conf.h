@@ -37,6 +37,9 @@ struct server_conf {
 	size_t		 nlocs;
 	int		 client_cert;	/* a location requires a certificate:
 					   the handshake asks for one */
+	int		 guarded;	/* a location requires one or answers
+					   a status: where a path really
+					   leads is checked too */
 };
 
 struct config {

@@ -1,4 +1,5 @@
 /* a gemini request line -> a response: status, meta line, body source */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -83,6 +84,45 @@ gemini_redirect(struct response *r, const struct request *req,
 	}
 	gemini_header(r, m->loc->permanent ? GEMINI_REDIRECT :
 	    GEMINI_REDIRECT_TEMP, url);
+}
+
+/*
+ * a symbolic link may lead into a guarded area under another name: where
+ * the path really leads is checked against the locations as well. 1 when
+ * that answered (r holds the header), 0 when the request goes on
+ */
+static int
+gemini_guard_real(int rootfd, const struct server_conf *sc,
+    const struct request *req, const struct loc_peer *peer,
+    const struct location *asked, struct response *r)
+{
+	const struct location *g;
+	char real[REQ_MAX_URL + 1];
+	int dir, status;
+
+	if (capsule_real_path(rootfd, req->path, real, sizeof(real), &dir) ==
+	    -1) {
+		/* nothing there: the resolver says so. a file whose real
+		 * place cannot be told is not served */
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		status = capsule_errno_status(errno);
+		gemini_header(r, status, status == GEMINI_TEMP_FAILURE ?
+		    "temporary failure, try again" : status ==
+		    GEMINI_NOT_FOUND ? "not found" : "cannot serve this file");
+		return 1;
+	}
+	if (strcmp(real, req->path) == 0 ||
+	    (g = loc_guard(sc->locs, sc->nlocs, real, dir, asked)) == NULL)
+		return 0;
+	if ((status = loc_cert_status(g, peer, (long long)time(NULL))) != 0)
+		gemini_header(r, status, gemini_status_meta(status));
+	else if (g->status != 0)
+		gemini_header(r, g->status, g->meta ? g->meta :
+		    gemini_status_meta(g->status));
+	else
+		return 0;
+	return 1;
 }
 
 /* the vhost for the url's host: the one sni chose, or, for clients that
@@ -185,6 +225,9 @@ gemini_respond(const struct srv *s, const struct tls_vhost *v, int sni,
 		if (loc->lang != NULL)
 			lang = loc->lang;
 	}
+	if (sc->guarded && gemini_guard_real(s->rootfds[idx], sc, &req, peer,
+	    loc, r))
+		return;
 	status = capsule_resolve(s->rootfds[idx], req.path, req.dir,
 	    index, auto_index, &r->file);
 	switch (status) {

@@ -145,6 +145,19 @@ loc_find(const struct location *locs, size_t n, const char *path, int dir,
 	return loc_find_subject(locs, n, subject, m);
 }
 
+const struct location *
+loc_guard(const struct location *locs, size_t n, const char *real, int dir,
+    const struct location *asked)
+{
+	const struct location *loc;
+	struct loc_match m;
+
+	if ((loc = loc_find(locs, n, real, dir, &m)) == NULL || loc == asked ||
+	    (!loc->client_cert && loc->status == 0))
+		return NULL;
+	return loc;
+}
+
 int
 loc_cert_status(const struct location *loc, const struct loc_peer *peer,
     long long now)

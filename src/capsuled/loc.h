@@ -63,6 +63,12 @@ const struct location *loc_find(const struct location *locs, size_t n,
  * dates) or GEMINI_CERT_NOT_AUTHORISED (not in the allow list) */
 int	loc_cert_status(const struct location *, const struct loc_peer *,
 	    long long now);
+/* the location guarding a path a request reached through a symbolic
+ * link: the first matching real (the clean path the file really has)
+ * when it requires a certificate or answers a status and is not asked
+ * (the one the request's own path already passed), else NULL */
+const struct location *loc_guard(const struct location *locs, size_t n,
+	    const char *real, int dir, const struct location *asked);
 /* the redirect target of m->loc for m: $path put in (percent-encoded where
  * a url needs it), a relative target resolved against the subject. an
  * absolute url ("scheme:...") is kept; "//host/..." becomes

@@ -97,6 +97,30 @@ struct plain_ctx {
 	int		 rootfd;
 };
 
+/* where path really leads (through symbolic links), when that is a
+ * place another location than asked guards: its status, else 0 (a path
+ * whose real place cannot be told is GEMINI_NOT_FOUND) */
+static int
+plain_guard_real(const struct srv *s, const char *path,
+    const struct location *asked)
+{
+	const struct server_conf *sc = &s->conf->servers[0];
+	const struct location *g;
+	char real[REQ_MAX_URL + 1];
+	int rdir;
+
+	if (!sc->guarded)
+		return 0;
+	if (capsule_real_path(s->rootfds[0], path, real, sizeof(real), &rdir)
+	    == -1)
+		return errno == ENOENT || errno == ENOTDIR ? 0 :
+		    GEMINI_NOT_FOUND;
+	if (strcmp(real, path) == 0 ||
+	    (g = loc_guard(sc->locs, sc->nlocs, real, rdir, asked)) == NULL)
+		return 0;
+	return g->client_cert ? GEMINI_CERT_REQUIRED : g->status;
+}
+
 /*
  * the server's locations over gopher and finger, which cannot ask for a
  * certificate nor redirect: 0 with the clean path to serve in out (path
@@ -122,14 +146,14 @@ plain_locate(const struct srv *s, const char *path, int dir, char *out,
 	*outdir = dir;
 	if (sc->nlocs == 0 ||
 	    (loc = loc_find(sc->locs, sc->nlocs, path, dir, &m)) == NULL)
-		return 0;
+		return plain_guard_real(s, path, NULL);
 	if (loc->client_cert)
 		return GEMINI_CERT_REQUIRED;
 	if (loc->status != 0)
 		return loc->status;
 	if (loc->redirect == NULL) {
 		*locp = loc;
-		return 0;
+		return plain_guard_real(s, path, loc);
 	}
 	/* 1. the target, as a url of this capsule or of elsewhere */
 	if (loc_target(&m, target, sizeof(target)) == -1)
@@ -150,7 +174,7 @@ plain_locate(const struct srv *s, const char *path, int dir, char *out,
 		return GEMINI_NOT_FOUND;
 	*outdir = req.dir;
 	*locp = loc;
-	return 0;
+	return plain_guard_real(s, out, loc);
 }
 
 /* 1 when a menu or finger list may offer path: no location keeps it
@@ -162,10 +186,12 @@ plain_offered(const struct srv *s, const char *path, int dir)
 	const struct location *loc;
 	struct loc_match m;
 
-	if (sc->nlocs == 0 ||
-	    (loc = loc_find(sc->locs, sc->nlocs, path, dir, &m)) == NULL)
+	if (sc->nlocs == 0)
 		return 1;
-	return !loc->client_cert && loc->status == 0 && loc->redirect == NULL;
+	if ((loc = loc_find(sc->locs, sc->nlocs, path, dir, &m)) != NULL &&
+	    (loc->client_cert || loc->status != 0 || loc->redirect != NULL))
+		return 0;
+	return plain_guard_real(s, path, loc) == 0;
 }
 
 /* 1 when the file at path is within gopher's and finger's size limit */

@@ -292,9 +292,34 @@ test_loops(void)
 	    "a location shadowed by an earlier one loops nowhere");
 }
 
+static void
+test_guard(void)
+{
+	struct location l[3];
+
+	l[0] = redirect("/old/*", "/new/$path");
+	l[1] = redirect("/private/*", NULL);
+	l[1].client_cert = 1;
+	l[2] = redirect("/gone.gmi", NULL);
+	l[2].status = GEMINI_GONE;
+	CHECK(loc_guard(l, 3, "private/x.gmi", 0, NULL) == &l[1],
+	    "a real path in a client-cert area is guarded");
+	CHECK(loc_guard(l, 3, "private", 1, NULL) == &l[1],
+	    "and the area's directory");
+	CHECK(loc_guard(l, 3, "gone.gmi", 0, NULL) == &l[2],
+	    "a real path with a status is guarded");
+	CHECK(loc_guard(l, 3, "private/x.gmi", 0, &l[1]) == NULL,
+	    "not again by the location the request already passed");
+	CHECK(loc_guard(l, 3, "old/x.gmi", 0, NULL) == NULL,
+	    "a redirect guards nothing");
+	CHECK(loc_guard(l, 3, "open.gmi", 0, NULL) == NULL,
+	    "nor does no location");
+}
+
 int
 main(void)
 {
+	test_guard();
 	test_glob();
 	test_find();
 	test_target();
