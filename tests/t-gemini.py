@@ -181,12 +181,21 @@ out = subprocess.run(
 t.ok(b"20 text/gemini" in out.stdout, "gnutls-cli reads the page",
      out.stderr[-300:])
 
-# session resumption with the derived ticket keys
-rctx = client_context()
+# session resumption with the derived ticket keys: tls 1.2 tickets; tls
+# 1.3 tickets are off unless tls13-tickets = true (below, with sni)
+rctx = client_context(max_version=ssl.TLSVersion.TLSv1_2)
 r1 = request(P, srv.url("/"), ctx=rctx, want_session=True)
 r2 = request(P, srv.url("/"), ctx=rctx, session=r1.session,
              want_session=True)
-t.ok(r2.status == 20 and r2.session_reused, "tls session resumes")
+t.ok(r2.status == 20 and r2.session_reused, "tls 1.2 session resumes")
+ctx13 = client_context(min_version=ssl.TLSVersion.TLSv1_3)
+r = request(P, srv.url("/"), ctx=ctx13, want_session=True)
+t.ok(r.status == 20 and not r.session.has_ticket,
+     "tls 1.3: no session ticket by default", r)
+r2 = request(P, srv.url("/"), ctx=ctx13, session=r.session,
+             want_session=True)
+t.ok(r2.status == 20 and not r2.session_reused,
+     "tls 1.3: the next connection is a full handshake")
 
 # --- the log: one line per request, escaped
 request(P, srv.url("/inject%0Afake%20line"))
@@ -297,7 +306,7 @@ os.makedirs(other)
 os.chmod(other, 0o755)
 write(other + "/index.gmi", "# Other\n")
 two = Server(root=root, top='', server='}\nserver "other.test" {\n'
-             ' root = "%s"\n' % other)
+             ' root = "%s"\n tls13-tickets = true\n' % other)
 two.start()
 r = request(two.port, "gemini://other.test:%d/" % two.port,
             sni="other.test")
@@ -308,6 +317,18 @@ r = request(two.port, "gemini://other.test:%d/" % two.port, sni="localhost")
 t.eq(r.status, 53, "a url host that differs from the sni is 53")
 r = request(two.port, "gemini://localhost:%d/" % two.port, sni=None)
 t.eq(r.status, 20, "a client without sni gets the first server")
+# tls13-tickets is the chosen server's: on for other.test only
+for host, want in (("other.test", True), ("localhost", False)):
+    ctx13 = client_context(min_version=ssl.TLSVersion.TLSv1_3)
+    url = "gemini://%s:%d/" % (host, two.port)
+    r1 = request(two.port, url, sni=host, ctx=ctx13, want_session=True)
+    r2 = request(two.port, url, sni=host, ctx=ctx13, session=r1.session,
+                 want_session=True)
+    t.ok(r1.status == 20 and r1.session.has_ticket == want and
+         r2.status == 20 and r2.session_reused == want,
+         "tls 1.3 ticket and resumption %s for %s" %
+         ("issued" if want else "not issued", host),
+         (r1.status, r1.session.has_ticket, r2.status, r2.session_reused))
 crt2 = os.path.join(two.state, "other.test.crt")
 t.ok(os.path.exists(crt2), "each server gets its own certificate")
 two.cleanup()

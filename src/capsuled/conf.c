@@ -298,6 +298,7 @@ static cfg_opt_t conf_server_opts[] = {
 	CFG_STR("key", NULL, CFGF_NODEFAULT),
 	CFG_STR("index", "index.gmi", CFGF_NONE),
 	CFG_BOOL("auto-index", cfg_false, CFGF_NONE),
+	CFG_BOOL("tls13-tickets", cfg_false, CFGF_NONE),
 	CFG_END()
 };
 static cfg_opt_t conf_opts[] = {
@@ -455,6 +456,7 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		sc->key = conf_strdup(cfg_getstr(s, "key"));
 		sc->index = conf_strdup(cfg_getstr(s, "index"));
 		sc->auto_index = cfg_getbool(s, "auto-index");
+		sc->tls13_tickets = cfg_getbool(s, "tls13-tickets");
 		sc->root_line = conf_line_of(s, "root");
 		sc->cert_line = conf_line_of(s, "cert");
 		sc->key_line = conf_line_of(s, "key");
