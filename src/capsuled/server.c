@@ -971,6 +971,10 @@ server_step(struct worker *w, struct conn *c)
 			rc = tls_shutdown(c->ssl);
 			if (rc != TLS_DONE)
 				return server_tls_want(w, c, rc) == 0 ? 0 : -1;
+			/* nothing reads or writes tls after close_notify:
+			 * its buffers go now, not after the linger */
+			tls_conn_free(c->ssl);
+			c->ssl = NULL;
 			c->state = CONN_CLOSING;
 			break;
 		case CONN_CLOSING: {
