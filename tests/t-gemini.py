@@ -340,6 +340,35 @@ write(good, 'listen = {"127.0.0.1:%d"}\nserver "localhost" {\n'
 out = subprocess.run([CAPSULED, "-n", "-c", good], capture_output=True,
                      text=True)
 t.eq(out.returncode, 0, "-n accepts a good configuration")
+# -n warns about keys dearer than ecdsa p-256 or ed25519, on the key's line
+for kind, newkey, warn in (
+        ("p-256", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], None),
+        ("ed25519", ["ed25519"], None),
+        ("p-384", ["ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+         "is an ECDSA P-384 key: a full handshake with it costs the server "
+         "about 5.3 times"),
+        ("rsa-2048", ["rsa:2048"], "is an RSA-2048 key: a full handshake "
+         "with it costs the server about 3.4 times")):
+    kp = os.path.join(base, kind + ".key")
+    cp = os.path.join(base, kind + ".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey"] + newkey +
+                   ["-nodes", "-keyout", kp, "-out", cp, "-days", "2",
+                    "-subj", "/CN=localhost"], capture_output=True,
+                   check=True)
+    kconf = os.path.join(base, kind + ".conf")
+    write(kconf, 'listen = {"127.0.0.1:%d"}\nserver "localhost" {\n'
+          ' root = "%s"\n cert = "%s"\n\n key = "%s"\n}\n' %
+          (free_port(), root, cp, kp))
+    out = subprocess.run([CAPSULED, "-n", "-c", kconf], capture_output=True,
+                         text=True)
+    if warn is None:
+        t.ok(out.returncode == 0 and out.stderr == "",
+             "-n: no warning for the %s key" % kind, out.stderr)
+    else:
+        t.ok(out.returncode == 0 and out.stderr.startswith(
+             '%s:6: server "localhost": warning: key %s %s' %
+             (kconf, kp, warn)), "-n warns about the %s key, on its line, "
+             "and accepts it" % kind, out.stderr)
 badconf = os.path.join(base, "bad.conf")
 write(badconf, 'listen = {"127.0.0.1:1965"}\n\nserver "localhost" {\n'
       '  root = "%s"\n  langg = "en"\n}\n' % root)
