@@ -333,6 +333,48 @@ crt2 = os.path.join(two.state, "other.test.crt")
 t.ok(os.path.exists(crt2), "each server gets its own certificate")
 two.cleanup()
 
+# --- a configured chain is sent as the file holds it (leaf, intermediate)
+chaindir = os.path.join(base, "chain")
+os.makedirs(chaindir)
+
+
+def ossl(*args):
+    subprocess.run(["openssl"] + list(args), capture_output=True,
+                   check=True, cwd=chaindir)
+
+
+ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+write(os.path.join(chaindir, "ca.ext"), "basicConstraints=critical,CA:TRUE\n")
+write(os.path.join(chaindir, "leaf.ext"), "subjectAltName=DNS:localhost\n")
+ossl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt",
+     "-subj", "/CN=test root", "-days", "2")
+ossl("req", *ec, "-keyout", "int.key", "-out", "int.csr",
+     "-subj", "/CN=test intermediate")
+ossl("x509", "-req", "-in", "int.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+     "-CAcreateserial", "-out", "int.crt", "-days", "2",
+     "-extfile", "ca.ext")
+ossl("req", *ec, "-keyout", "leaf.key", "-out", "leaf.csr",
+     "-subj", "/CN=localhost")
+ossl("x509", "-req", "-in", "leaf.csr", "-CA", "int.crt", "-CAkey",
+     "int.key", "-CAcreateserial", "-out", "leaf.crt", "-days", "2",
+     "-extfile", "leaf.ext")
+with open(os.path.join(chaindir, "full.crt"), "w") as f:
+    for part in ("leaf.crt", "int.crt"):
+        with open(os.path.join(chaindir, part)) as g:
+            f.write(g.read())
+for crtfile, want in (("full.crt", ["localhost", "test intermediate"]),
+                      ("leaf.crt", ["localhost"])):
+    cs = Server(root=root, server=' cert = "%s"\n key = "%s"\n' % (
+        os.path.join(chaindir, crtfile), os.path.join(chaindir, "leaf.key")))
+    cs.start()
+    out = subprocess.run(
+        ["openssl", "s_client", "-connect", "127.0.0.1:%d" % cs.port,
+         "-servername", "localhost", "-showcerts"], input=b"",
+        capture_output=True, timeout=10).stdout.decode("utf-8", "replace")
+    cs.cleanup()
+    sent = re.findall(r"^ *\d+ s:.*?CN ?= ?([^,/\n]+)", out, re.M)
+    t.eq(sent, want, "%s: the chain sent is the file's" % crtfile)
+
 # --- the command line
 good = os.path.join(base, "good.conf")
 write(good, 'listen = {"127.0.0.1:%d"}\nserver "localhost" {\n'

@@ -403,9 +403,12 @@ tls_ctx_new(const struct server_conf *sc, const char *what, char *err,
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	/* the chain is what the certificate file holds: no store is loaded,
+	 * so building one at every handshake (openssl's default) finds
+	 * nothing more and costs about 6k instructions (0.24%) each */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-	    SSL_MODE_ENABLE_PARTIAL_WRITE);
+	    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_NO_AUTO_CHAIN);
 	/* tickets only: nothing is cached per worker */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	/* a tls 1.3 ticket costs every full handshake about 6% and saves a
