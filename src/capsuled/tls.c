@@ -535,7 +535,9 @@ tls_key_note(const char *path, char *buf, size_t bufsz)
 	if (key == NULL)
 		return -1;
 	/* server cpu per full tls 1.3 handshake against ecdsa p-256,
-	 * measured with openssl 3.0 (issue 20) */
+	 * openssl 3.0, tlsfloor -C -K: p-384 4.4 times (5.6 times the
+	 * instructions), rsa-2048 3.1 times (3.6), ed25519 about the same
+	 * (1.13 times the instructions) */
 	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_ED25519:
 		rc = 0;
@@ -550,8 +552,8 @@ tls_key_note(const char *path, char *buf, size_t bufsz)
 		n = snprintf(buf, bufsz, "an ECDSA %s key: a full handshake "
 		    "with it costs the server %s one with ECDSA P-256",
 		    strcmp(group, "secp384r1") == 0 ? "P-384" : group,
-		    strcmp(group, "secp384r1") == 0 ? "about 5.3 times the cpu of"
-		    : "more cpu than");
+		    strcmp(group, "secp384r1") == 0 ? "more than 4 times the cpu "
+		    "of" : "more cpu than");
 		if (n < 0 || (size_t)n >= bufsz)
 			rc = -1;
 		break;
@@ -559,7 +561,7 @@ tls_key_note(const char *path, char *buf, size_t bufsz)
 		n = snprintf(buf, bufsz, "an RSA-%d key: a full handshake with "
 		    "it costs the server %s the cpu of one with ECDSA P-256",
 		    EVP_PKEY_get_bits(key), EVP_PKEY_get_bits(key) <= 2048 ?
-		    "about 3.4 times" : "well over 3.4 times");
+		    "about 3 times" : "well over 3 times");
 		if (n < 0 || (size_t)n >= bufsz)
 			rc = -1;
 		break;
