@@ -21,14 +21,14 @@
 # server cpu is utime+stime (+ reaped children) of the server's whole
 # process tree from /proc, before and after each cell, in clock ticks.
 #
-# BENCH_SECONDS (per cell, default 4), BENCH_IDLE (default 5000),
+# BENCH_SECONDS (per cell, default 3), BENCH_IDLE (default 5000),
 # CAPSULED (the binary to measure, default build/capsuled)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
 GB=$TOP/build/gembench
 TF=$TOP/build/tlsfloor
-SECS=${BENCH_SECONDS:-4}
+SECS=${BENCH_SECONDS:-3}
 IDLE=${BENCH_IDLE:-5000}
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
