@@ -840,14 +840,17 @@ server_sigbus(int sig, siginfo_t *si, void *uc)
 	signal(sig, SIG_DFL);
 }
 
-void
+/* around reading a reply's out: a fault on its mapping is caught, the
+ * mapping turned to zeros, and unguard returns -1: the reply must be
+ * abandoned. otherwise 0 */
+static void
 server_map_guard(const struct server_reply *rp)
 {
 	server_map_len = rp->maplen;
 	server_map_base = rp->map;
 }
 
-int
+static int
 server_map_unguard(void)
 {
 	server_map_base = NULL;

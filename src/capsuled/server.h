@@ -35,15 +35,10 @@ int	server_reply_plain(const struct srv *, enum listen_kind, int port,
 	    const char *line, size_t len, struct server_reply *);
 /* the next piece of a gemini file body into out (outlen bytes): 1 when
  * there was one, 0 when the body is complete, -1 on error. out may point
- * into a mapping of the file: read it between server_map_guard and
- * server_map_unguard (a file that shrinks under it faults) */
+ * into a mapping of the file, which faults (SIGBUS) where the file has
+ * shrunk since: the worker reads it under a guard */
 int	server_reply_next(struct server_reply *);
 void	server_reply_free(struct server_reply *);
-/* around reading a reply's out: a fault on its mapping (the file shrank)
- * is caught, the mapping turned to zeros, and unguard returns -1: the
- * reply must be abandoned. otherwise 0 */
-void	server_map_guard(const struct server_reply *);
-int	server_map_unguard(void);
 
 /* build a generation; listeners are reused from old (may be NULL) when
  * the address and kind match. reads and checks, writes nothing and
