@@ -411,10 +411,12 @@ tls_ctx_new(const struct server_conf *sc, const char *what, char *err,
 	    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_NO_AUTO_CHAIN);
 	/* tickets only: nothing is cached per worker */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	/* a tls 1.3 ticket costs every full handshake about 6% and saves a
-	 * returning client almost nothing (a resumption still does the
-	 * x25519 exchange): sent only when asked for. tls 1.2 tickets are
-	 * not concerned (SSL_OP_NO_TICKET is not set) */
+	/* a tls 1.3 ticket costs every full handshake 4.4% (108k of 2.44M
+	 * server instructions) and a resumption still does the x25519
+	 * exchange, saving 2.5% against a full handshake without one:
+	 * tickets pay only when about two connections in three resume.
+	 * sent only when asked for. tls 1.2 tickets are not concerned
+	 * (SSL_OP_NO_TICKET is not set) */
 	SSL_CTX_set_num_tickets(ctx, sc->tls13_tickets ? 1 : 0);
 	SSL_CTX_set1_groups_list(ctx, "X25519:P-256:X448:P-384");
 	/* aes-128-gcm with sha-256 first: the handshake's hkdf runs on
