@@ -26,7 +26,8 @@ enum {
 	ST_ADDR_MESSAGES, ST_ADDR_EVENTS, ST_ADDR_ACK, ST_ADDR_AUTOREPLY,
 	ST_ADDR_LIST_REPLY, ST_ADDR_LIST_TOKEN, ST_EXP_CASES, ST_EXP_MESSAGES,
 	ST_EXP_EVENTS, ST_EXP_ACK, ST_EXP_AUTOREPLY, ST_EXP_LIST_REPLY,
-	ST_EXP_LIST_TOKEN, ST_BEGIN_READ, ST_MAX
+	ST_EXP_LIST_TOKEN, ST_BEGIN_READ, ST_CASE_SENDER,
+	ST_DIGEST_COMMITTED, ST_MAX
 };
 
 /* the columns of a case, in struct db_case's order */
@@ -112,6 +113,10 @@ static const char *const db_sql[ST_MAX] = {
 	[ST_DIGEST_CLAIM] = "INSERT INTO digest(day, spooled) VALUES(?1, ?2) "
 	    "ON CONFLICT(day) DO NOTHING RETURNING day",
 	[ST_DIGEST_CLAIMED] = "SELECT 1 FROM digest WHERE day = ?1",
+	[ST_DIGEST_COMMITTED] = "SELECT 1 FROM digest WHERE day = ?1 "
+	    "AND spooled = ?2",
+	[ST_CASE_SENDER] = "SELECT sender FROM enq_case WHERE reference = ?1 "
+	    "AND purged IS NULL AND sender IS NOT NULL",
 	[ST_DIGEST_LAST] = "SELECT spooled FROM digest "
 	    "ORDER BY spooled DESC LIMIT 1",
 	[ST_CASE_CLOSE] = "UPDATE enq_case SET status = 'closed', "
@@ -1089,6 +1094,43 @@ db_digest_claim(struct db *db, const char *day, long long now)
 	sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	return db_row_exists(st);
+}
+
+int
+db_digest_claim_now(struct db *db, const char *day, long long now)
+{
+	int rc;
+
+	if (db_begin(db) == -1)
+		return -1;
+	if ((rc = db_digest_claim(db, day, now)) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db) == -1 ? -1 : rc;
+}
+
+int
+db_digest_committed(struct db *db, const char *day, long long when)
+{
+	sqlite3_stmt *st = db->st[ST_DIGEST_COMMITTED];
+	int rc;
+
+	pthread_mutex_lock(&db->mtx);
+	sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, when);
+	rc = db_row_exists(st);
+	pthread_mutex_unlock(&db->mtx);
+	return rc;
+}
+
+int
+db_case_sender(struct db *db, const char *ref, char *out, size_t outsz)
+{
+	sqlite3_stmt *st = db->st[ST_CASE_SENDER];
+
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	return db_row_text(st, 0, 0, out, outsz);
 }
 
 int

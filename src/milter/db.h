@@ -209,6 +209,10 @@ int	db_case_answered(struct db *, const char *ref, const char *by,
  * it was claimed before, -1 error. claimed in the transaction that
  * commits its spool file, so a digest is neither lost nor sent twice */
 int	db_digest_claim(struct db *, const char *day, long long now);
+/* 1 and the enquirer (the case's sender) of case ref in out, 0 when there
+ * is no such case or it was purged, -1 on error (or when it does not
+ * fit) */
+int	db_case_sender(struct db *, const char *ref, char *out, size_t outsz);
 
 /* may an automatic reply (acknowledgement, list answer, owner notice) go
  * to addr now? at most limit per address in DB_AUTOREPLY_WINDOW seconds:
@@ -261,6 +265,11 @@ int	db_stats(struct db *, long long since,
 int	db_digest_claimed(struct db *, const char *day);
 /* 1 and when the last digest was spooled, 0 never, -1 error */
 int	db_digest_last(struct db *, long long *when);
+/* db_digest_claim in a transaction of its own */
+int	db_digest_claim_now(struct db *, const char *day, long long now);
+/* 1 when the digest of day was claimed with spooled = when (what the
+ * spool sweep asks of a file written at when), 0 when not, -1 error */
+int	db_digest_committed(struct db *, const char *day, long long when);
 /* everything held about addr (any case): cb per row; 0 or -1 */
 int	db_export_address(struct db *, const char *addr,
 	    void (*cb)(const struct db_export_row *, void *), void *arg);

@@ -669,6 +669,23 @@ test_register(const char *dir)
 	long long last = 0;
 	CHECK(db_digest_last(db, &last) == 1 && last == 5000, "the last "
 	    "digest's time");
+	CHECK(db_digest_committed(db, "2026-12-02", 5000) == 1 &&
+	    db_digest_committed(db, "2026-12-02", 4999) == 0 &&
+	    db_digest_committed(db, "2026-12-01", 5000) == 0, "committed: "
+	    "that day with that spool time only");
+	CHECK(db_digest_claim_now(db, "2026-12-03", 6000) == 1 &&
+	    db_digest_claim_now(db, "2026-12-03", 6001) == 0 &&
+	    db_digest_committed(db, "2026-12-03", 6000) == 1, "claimed in a "
+	    "transaction of its own, once");
+	db_begin(db);
+	CHECK(db_case_sender(db, "ENQ-2026-000002", ref, sizeof(ref)) == 1,
+	    "the enquirer of a case");
+	CHECK_STR(ref, "bob@example.org", "bob's");
+	CHECK(db_case_sender(db, "ENQ-2026-999999", ref, sizeof(ref)) == 0,
+	    "no enquirer for no case");
+	CHECK(db_case_sender(db, "ENQ-2026-000002", ref, 4) == -1,
+	    "too small a buffer is an error");
+	db_rollback(db);
 	db_close(db);
 }
 
@@ -768,6 +785,10 @@ test_purge(const char *dir)
 	    strcmp(got.status, "closed") == 0 && got.first_answer == 1200 &&
 	    got.opened == 1000, "the case row stays for the figures, closed, "
 	    "without her");
+	db_begin(db);
+	CHECK(db_case_sender(db, "ENQ-2026-000001", err, sizeof(err)) == 0,
+	    "a purged case has no enquirer");
+	db_rollback(db);
 	CHECK(db_case_note(db, "ENQ-2026-000001", "enquiries", "x", 4001) ==
 	    DB_CASE_PURGED && db_case_reopen(db, "ENQ-2026-000001",
 	    "enquiries", 4001) == DB_CASE_PURGED, "a purged case takes no "
