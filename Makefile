@@ -56,7 +56,7 @@ CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
 MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db ack ackmac \
 	outmsg spool submit mailhdr mailbody template xio conf_mlist mlist \
-	listcmd milter_list list_request list_archive list_mail digest
+	listcmd milter_list list_request list_archive list_mail digest daily
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
 
 COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)
