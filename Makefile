@@ -55,6 +55,7 @@ CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
 MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db ack ackmac \
+	casestats casefmt \
 	outmsg spool submit mailhdr mailbody template xio conf_mlist mlist \
 	listcmd milter_list list_request list_archive list_mail digest daily
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
@@ -65,7 +66,7 @@ MILTER_OBJS = $(MILTER_MODS:%=$(B)/obj/milter/%.o)
 # every folder, for what sees all of them (unit tests, fuzz harnesses)
 ALL_INC = -Isrc/common -Isrc/capsuled -Isrc/milter
 
-PROGS = $(B)/capsuled $(B)/enquiry-milter $(B)/capsule-check
+PROGS = $(B)/capsuled $(B)/enquiry-milter $(B)/capsule-check $(B)/enquiries
 
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -113,6 +114,11 @@ $(B)/capsule-check: $(CHECK_OBJS)
 
 $(B)/enquiry-milter: $(B)/obj/milter/enquiry-milter.o $(B)/libmilter-mods.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(MILTER_ALL_LIBS)
+
+# the case register's command: the milter's modules, without libmilter
+$(B)/enquiries: $(B)/obj/milter/enquiries.o $(B)/libmilter-mods.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) \
+		-lpthread
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libcapsuled.a $(B)/libmilter-mods.a
 	@mkdir -p $(dir $@)

@@ -30,6 +30,19 @@ const char *const conf_milter_tmpl_names[] = {
 const size_t conf_milter_ntmpl_names =
     sizeof(conf_milter_tmpl_names) / sizeof(conf_milter_tmpl_names[0]);
 
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+const char *
+conf_milter_default_path(void)
+{
+	/* in the source tree the bundled config, once installed /etc */
+	if (access("etc/enquiry-milter.conf", R_OK) == 0)
+		return "etc/enquiry-milter.conf";
+	return SYSCONFDIR "/enquiry-milter.conf";
+}
+
 static pthread_mutex_t conf_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_conf *conf_current;
 

@@ -95,6 +95,10 @@ struct milter_conf {
 extern const char *const conf_milter_tmpl_names[];
 extern const size_t conf_milter_ntmpl_names;
 
+/* the configuration file both programs read without -c: the bundled one
+ * in a source tree (etc/enquiry-milter.conf), else SYSCONFDIR's */
+const char *conf_milter_default_path(void);
+
 /* parse and check a file; NULL with "file:line: problem" in err */
 struct milter_conf *conf_milter_load(const char *path, char *err,
 	    size_t errsz);

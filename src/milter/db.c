@@ -477,6 +477,14 @@ db_errmsg(struct db *db)
 	return sqlite3_errmsg(db->h);
 }
 
+int
+db_locked(struct db *db)
+{
+	int rc = sqlite3_errcode(db->h);
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
 /* run a statement that returns no rows */
 static int
 db_step_done(struct db *db, int which)

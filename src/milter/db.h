@@ -306,5 +306,8 @@ int	db_reply_allowed(struct db *, const char *sender, const char *key,
 	    long long now, long long interval);
 
 const char *db_errmsg(struct db *);
+/* 1 when the last error was another program's lock outlasting the wait
+ * (db_set_wait), 0 when it was something else */
+int	db_locked(struct db *);
 
 #endif
