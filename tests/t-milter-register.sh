@@ -170,6 +170,9 @@ check "case $R2 answered by the reply in copy" [ "$(status "$R2")" = answered ]
 check "answered by head@rmet.org" \
     [ "$(q "SELECT actor FROM case_event WHERE reference = '$R2' AND what = 'answered'")" = \
     head@rmet.org ]
+checke "both staff replies logged with the case they answer" \
+    'grep -q ": staff reply from <rachelle.stevens@rmet.org> answers $R1\$" "$M/milter.log" &&
+    grep -q ": staff reply from <head@rmet.org> answers $R2\$" "$M/milter.log"'
 
 # 5. strangers with zoe's tag mark nothing, whatever they claim
 check "a stranger writes to zoe with her tag" send mallory@example.net \

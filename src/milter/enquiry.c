@@ -134,8 +134,9 @@ enquiry_retry_key(const struct enquiry_msg *m, const char *qid, char *buf,
 	snprintf(buf, bufsz, "<content.%016llx@enquiry-milter.invalid>", h);
 }
 
-/* 1 and the case one of the msg-ids names (the last named first), 0 when
- * none does, -1 on error */
+/* 1 and the case one of the msg-ids names (the last named first): a
+ * message to enquiry, or to any enquiry address when enquiry is NULL (a
+ * staff reply that need not copy one). 0 when none does, -1 on error */
 static int
 enquiry_thread_ids(struct db *db, const char *ids, const char *enquiry,
     char *ref, size_t refsz)
@@ -149,8 +150,8 @@ enquiry_thread_ids(struct db *db, const char *ids, const char *enquiry,
 	while (buf[0]) {
 		sp = strrchr(buf, ' ');
 		id = sp ? sp + 1 : buf;
-		if (*id && (rc = db_thread_msgid(db, id, enquiry, ref,
-		    refsz)) != 0)
+		if (*id && (rc = enquiry ? db_thread_msgid(db, id, enquiry, ref,
+		    refsz) : db_case_by_msgid(db, id, ref, refsz)) != 0)
 			return rc;
 		if (sp == NULL)
 			break;
@@ -515,7 +516,7 @@ enquiry_to_enquirer(struct db *db, const struct enquiry_msg *m,
  */
 static int
 enquiry_register(struct db *db, const struct enquiry_msg *m,
-    const struct enquiry_result *res, time_t now)
+    struct enquiry_result *res, time_t now)
 {
 	const struct enquiry_case *mc = &res->mc;
 	struct db_case_new nc;
@@ -537,9 +538,10 @@ enquiry_register(struct db *db, const struct enquiry_msg *m,
 		return db_case_open(db, &nc) == -1 ? -1 : 0;
 	}
 	if (enquiry_staff_sent(m)) {
-		if ((rc = enquiry_to_enquirer(db, m, mc->ref)) == 1)
-			rc = db_case_answered(db, mc->ref, m->hdr.from_addr,
-			    now);
+		if ((rc = enquiry_to_enquirer(db, m, mc->ref)) == 1 &&
+		    (rc = db_case_answered(db, mc->ref, m->hdr.from_addr,
+		    now)) == 1)
+			res->answered = 1;
 		return rc == -1 ? -1 : 0;
 	}
 	if ((rc = db_case_sender(db, mc->ref, who, sizeof(who))) != 1)
@@ -549,29 +551,6 @@ enquiry_register(struct db *db, const struct enquiry_msg *m,
 		return 0;
 	return db_case_inbound(db, mc->ref, enquiry_who(m), m->hdr.subject,
 	    now) == -1 ? -1 : 0;
-}
-
-/* 1 and the case one of the msg-ids names, any enquiry address (the last
- * named first), 0 when none does, -1 on error */
-static int
-enquiry_staff_ids(struct db *db, const char *ids, char *ref, size_t refsz)
-{
-	char buf[MAILHDR_VALUE_MAX], *sp;
-	const char *id;
-	int rc;
-
-	if (snprintf(buf, sizeof(buf), "%s", ids) >= (int)sizeof(buf))
-		return 0;
-	while (buf[0]) {
-		sp = strrchr(buf, ' ');
-		id = sp ? sp + 1 : buf;
-		if (*id && (rc = db_case_by_msgid(db, id, ref, refsz)) != 0)
-			return rc;
-		if (sp == NULL)
-			break;
-		*sp = '\0';
-	}
-	return 0;
 }
 
 /* the case a staff message names: its reply fields first, then a subject
@@ -584,8 +563,9 @@ enquiry_staff_case(struct db *db, const struct enquiry_msg *m, char *ref,
 	size_t i;
 	int rc;
 
-	if ((rc = enquiry_staff_ids(db, m->in_reply_to, ref, refsz)) != 0 ||
-	    (rc = enquiry_staff_ids(db, m->hdr.references, ref, refsz)) != 0)
+	if ((rc = enquiry_thread_ids(db, m->in_reply_to, NULL, ref,
+	    refsz)) != 0 || (rc = enquiry_thread_ids(db, m->hdr.references,
+	    NULL, ref, refsz)) != 0)
 		return rc;
 	for (i = 0; i < c->nenquiries; i++)
 		if (mailhdr_find_tag(m->hdr.subject, c->enquiries[i].reference,
@@ -729,6 +709,9 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 	if (spooled && spool_commit(spool) == -1)
 		log_warn("%s: spool %s stays in tmp/ until the sweep", qid,
 		    spool);
+	if (res->answered)
+		log_info("%s: staff reply from <%s> answers %s", qid,
+		    m->hdr.from_addr, mc->ref);
 	res->why = why;
 	res->internal = enquiry_all_internal(m);
 	return 0;

@@ -74,6 +74,7 @@ struct enquiry_result {
 	size_t			 nroutes;
 	char			 routed[2048];	/* the same, for the log */
 	const char		*fail;	/* after -1: why tempfail */
+	int			 answered; /* a staff reply answered its case */
 };
 
 int	enquiry_decide(struct enquiry_msg *, struct db *, const char *qid,
