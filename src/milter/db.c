@@ -27,7 +27,8 @@ enum {
 	ST_ADDR_LIST_REPLY, ST_ADDR_LIST_TOKEN, ST_EXP_CASES, ST_EXP_MESSAGES,
 	ST_EXP_EVENTS, ST_EXP_ACK, ST_EXP_AUTOREPLY, ST_EXP_LIST_REPLY,
 	ST_EXP_LIST_TOKEN, ST_BEGIN_READ, ST_CASE_SENDER,
-	ST_DIGEST_COMMITTED, ST_MAX
+	ST_DIGEST_COMMITTED, ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
+	ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN, ST_MAX
 };
 
 /* the columns of a case, in struct db_case's order */
@@ -158,6 +159,15 @@ static const char *const db_sql[ST_MAX] = {
 	    "WHERE reference = ?1",
 	[ST_EXPIRED] = "SELECT reference FROM enq_case WHERE status = "
 	    "'closed' AND closed < ?1 AND purged IS NULL ORDER BY reference",
+	/* retention of what is no case's: automatic mail (its markers),
+	 * and the times of acknowledgements and replies, long past the
+	 * intervals they count in */
+	[ST_OLD_AUTO] = "DELETE FROM enquiry WHERE reference LIKE 'AUTO-%' "
+	    "AND time < ?1",
+	[ST_OLD_ACK] = "DELETE FROM ack WHERE last < ?1",
+	[ST_OLD_AUTOREPLY] = "DELETE FROM autoreply WHERE time < ?1",
+	[ST_OLD_LIST_REPLY] = "DELETE FROM list_reply WHERE last < ?1",
+	[ST_OLD_LIST_TOKEN] = "DELETE FROM list_token WHERE expires < ?1",
 	/* erasure of one address (lower case, as the milter keeps them) */
 	[ST_ADDR_CASES] = "SELECT reference FROM enq_case WHERE sender = ?1 "
 	    "AND purged IS NULL ORDER BY reference",
@@ -1588,6 +1598,8 @@ int
 db_purge_expired(struct db *db, long long before, long long when,
     struct db_purge_count *pc)
 {
+	static const int old[] = { ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
+	    ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN };
 	char **refs;
 	size_t i, n;
 	sqlite3_stmt *st = db->st[ST_EXPIRED];
@@ -1604,9 +1616,19 @@ db_purge_expired(struct db *db, long long before, long long when,
 	db_refs_free(refs, n);
 	if (i < n)
 		goto fail;
+	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		st = db->st[old[i]];
+		sqlite3_bind_int64(st, 1, before);
+		if (db_step_done(db, old[i]) == -1)
+			goto fail;
+		if (old[i] == ST_OLD_AUTO)
+			pc->messages += sqlite3_changes(db->h);
+		else
+			pc->other += sqlite3_changes(db->h);
+	}
 	if (db_commit(db) == -1)
 		return -1;
-	if (pc->cases == 0)
+	if (pc->cases == 0 && pc->messages == 0 && pc->other == 0)
 		return 0;
 	pthread_mutex_lock(&db->mtx);
 	i = db_checkpoint(db) == -1;

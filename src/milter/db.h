@@ -281,7 +281,10 @@ int	db_purge_address(struct db *, const char *addr, long long when,
 	    struct db_purge_count *);
 /* retention: closed cases closed before before lose their personal data
  * (messages deleted, personal columns NULL), keeping reference, category,
- * times and status for the figures. 0 or -1 */
+ * times and status for the figures; automatic mail (no case's) received
+ * before then goes, and so do acknowledgement, auto-reply, list reply and
+ * expired token rows older than that. the wal is checkpointed after.
+ * 0 or -1 */
 int	db_purge_expired(struct db *, long long before, long long when,
 	    struct db_purge_count *);
 
