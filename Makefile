@@ -188,14 +188,24 @@ $(B)/nullmilter: tests/bench/nullmilter.c $(B)/obj/milter/milter_proto.o \
 	$(CC) $(CPPFLAGS) -Isrc/milter -Isrc/common $(CFLAGS) $(WARN) \
 	    $(LDFLAGS) -o $@ $< $(B)/obj/milter/milter_proto.o $(MILTER_LIBS)
 
+# the case register's bench: a register of N cases written through the
+# store's own calls
+$(B)/regfill: tests/bench/regfill.c $(B)/libmilter-mods.a $(B)/.flavour | \
+	    $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc/milter -Isrc/common $(CFLAGS) $(WARN) \
+	    $(LDFLAGS) -o $@ $< $(B)/libmilter-mods.a $(SQLITE_LIBS) \
+	    $(CRYPTO_LIBS) -lpthread
+
 bench:
 	@contrib/deps.sh build bench test
 	@$(MAKE) --no-print-directory $(B)/gembench $(B)/mailblast \
-		$(B)/tlsfloor $(B)/nullmilter
+		$(B)/tlsfloor $(B)/nullmilter $(B)/regfill
 	@$(MAKE) --no-print-directory all || \
 		echo "bench: capsuled did not build; measuring molly-brown only" >&2
 	@tests/bench/run.sh
 	@tests/bench/mail.sh
+	@tests/bench/register.sh
 
 # the mail row: messages/s arriving in smtp-sink through a
 # throwaway Postfix with and without enquiry-milter, and their ratio
@@ -204,7 +214,14 @@ bench-mail:
 	@$(MAKE) --no-print-directory all $(B)/mailblast $(B)/nullmilter
 	@tests/bench/mail.sh
 
-.PHONY: bench bench-mail
+# the case register: enquiries on 100,000 cases, and the milter's cost per
+# enquiry at 1,000 and 100,000
+bench-register:
+	@contrib/deps.sh build test
+	@$(MAKE) --no-print-directory all $(B)/regfill
+	@tests/bench/register.sh
+
+.PHONY: bench bench-mail bench-register
 
 # make fuzz [FUZZ_SECONDS=N] [FUZZ=NAME]: every tests/fuzz/fuzz_NAME.c is
 # built with clang's libFuzzer, ASan and UBSan against the modules in

@@ -28,13 +28,24 @@ enum {
 	ST_EXP_EVENTS, ST_EXP_ACK, ST_EXP_AUTOREPLY, ST_EXP_LIST_REPLY,
 	ST_EXP_LIST_TOKEN, ST_BEGIN_READ, ST_CASE_SENDER,
 	ST_DIGEST_COMMITTED, ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
-	ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN, ST_MAX
+	ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN, ST_CASES_OPEN, ST_MAX
 };
 
 /* the columns of a case, in struct db_case's order */
 #define DB_CASE_COLS "reference, enquiry, category, opened, sender, " \
 	"sender_name, subject, status, waiting_since, first_answer, " \
 	"answered, closed, purged"
+/* the filters of a listing after the first two (db_cases): a condition
+ * not asked for is true. ?7 is a LIKE pattern, lower case, its own % and _
+ * escaped, matched against search: reference, subject, sender and its
+ * name in lower case, kept so (lower() on four columns of every row cost
+ * seven times as much) */
+#define DB_CASES_REST \
+	"AND (?3 = 0 OR status = 'closed') " \
+	"AND (?4 = 0 OR (status = 'new' AND waiting_since < ?5)) " \
+	"AND (CAST(?6 AS TEXT) IS NULL OR category = ?6) " \
+	"AND (CAST(?7 AS TEXT) IS NULL OR search LIKE ?7 ESCAPE '\\') " \
+	"ORDER BY opened, reference LIMIT ?8"
 /* the columns of a message, in db_row_enquiry's order */
 #define DB_ENQ_COLS "reference, time, queue_id, enquiry, sender, subject, " \
 	"category, message_id, recipients, ack, kind, orig_msgid, " \
@@ -126,19 +137,15 @@ static const char *const db_sql[ST_MAX] = {
 	[ST_CASE_REOPEN] = "UPDATE enq_case SET status = 'new', "
 	    "waiting_since = ?2, closed = NULL WHERE reference = ?1 "
 	    "AND status <> 'new' AND purged IS NULL RETURNING reference",
-	/* every filter in one statement: a condition not asked for is
-	 * true. ?7 is a LIKE pattern, lower case, its own % and _ escaped,
-	 * matched against search: reference, subject, sender and its name
-	 * in lower case, kept so (lower() on four columns of every row cost
-	 * seven times as much) */
+	/* a listing: every filter in one statement (DB_CASES_REST) */
 	[ST_CASES] = "SELECT " DB_CASE_COLS " FROM enq_case "
-	    "WHERE opened >= ?1 "
-	    "AND (?2 = 0 OR status <> 'closed') "
-	    "AND (?3 = 0 OR status = 'closed') "
-	    "AND (?4 = 0 OR (status = 'new' AND waiting_since < ?5)) "
-	    "AND (CAST(?6 AS TEXT) IS NULL OR category = ?6) "
-	    "AND (CAST(?7 AS TEXT) IS NULL OR search LIKE ?7 ESCAPE '\\') "
-	    "ORDER BY opened, reference LIMIT ?8",
+	    "WHERE opened >= ?1 AND (?2 = 0 OR status <> 'closed') "
+	    DB_CASES_REST,
+	/* the open ones alone (?2 is 1): the partial index enq_case_open
+	 * holds just them, so the closed majority is never read */
+	[ST_CASES_OPEN] = "SELECT " DB_CASE_COLS " FROM enq_case "
+	    "WHERE opened >= ?1 AND status <> 'closed' AND ?2 = 1 "
+	    DB_CASES_REST,
 	[ST_CASE_GET] = "SELECT " DB_CASE_COLS " FROM enq_case "
 	    "WHERE reference = ?1",
 	[ST_CASE_EVENTS] = "SELECT time, what, actor, text FROM case_event "
@@ -272,6 +279,8 @@ static const char db_schema_v2[] =
     "CREATE INDEX IF NOT EXISTS enq_case_status ON enq_case(status,"
     " waiting_since);"
     "CREATE INDEX IF NOT EXISTS enq_case_sender ON enq_case(sender);"
+    "CREATE INDEX IF NOT EXISTS enq_case_open ON enq_case(opened)"
+    " WHERE status <> 'closed';"
     "CREATE TABLE IF NOT EXISTS case_event ("
     " id INTEGER PRIMARY KEY, reference TEXT NOT NULL,"
     " time INTEGER NOT NULL, what TEXT NOT NULL, actor TEXT, text TEXT);"
@@ -1339,7 +1348,7 @@ int
 db_cases(struct db *db, const struct db_case_filter *f,
     void (*cb)(const struct db_case *, void *), void *arg)
 {
-	sqlite3_stmt *st = db->st[ST_CASES];
+	sqlite3_stmt *st = db->st[f->open ? ST_CASES_OPEN : ST_CASES];
 	struct db_case_cb c = { cb, arg, 0 };
 	char pat[1024];
 	int rc;
