@@ -1630,9 +1630,9 @@ db_purge_address(struct db *db, const char *addr, long long when,
 	if (db_commit(db) == -1)
 		return -1;
 	pthread_mutex_lock(&db->mtx);
-	i = db_checkpoint(db) == -1;
+	pc->wal_kept = db_checkpoint(db) == -1;
 	pthread_mutex_unlock(&db->mtx);
-	return i ? -1 : 0;
+	return 0;
 fail:
 	db_rollback(db);
 	return -1;
@@ -1675,9 +1675,9 @@ db_purge_expired(struct db *db, long long before, long long when,
 	if (pc->cases == 0 && pc->messages == 0 && pc->other == 0)
 		return 0;
 	pthread_mutex_lock(&db->mtx);
-	i = db_checkpoint(db) == -1;
+	pc->wal_kept = db_checkpoint(db) == -1;
 	pthread_mutex_unlock(&db->mtx);
-	return i ? -1 : 0;
+	return 0;
 fail:
 	db_rollback(db);
 	return -1;

@@ -835,6 +835,31 @@ test_purge(const char *dir)
 	CHECK(db_case_get(db, "ENQ-2026-000003", get_case, NULL) == 1 &&
 	    strcmp(got.sender, "keep@example.org") == 0 &&
 	    strcmp(got.status, "new") == 0, "an open case is untouched");
+
+	/* a reader in the way of the checkpoint: purged all the same, and
+	 * told that the wal may still hold it */
+	{
+		sqlite3 *h;
+		sqlite3_stmt *st;
+
+		CHECK(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h,
+		    "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(h, "SELECT count(*) FROM enq_case", -1,
+		    &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW,
+		    "a reader holds a snapshot");
+		db_set_wait(db, 200);
+		CHECK(db_purge_address(db, "keep@example.org", 6000, &pc) ==
+		    0 && pc.cases == 1 && pc.wal_kept == 1, "erasure with a "
+		    "reader in the way: done, the wal kept (%d)", pc.wal_kept);
+		sqlite3_finalize(st);
+		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(h);
+		CHECK(db_purge_address(db, "keep@example.org", 6001, &pc) ==
+		    0 && pc.wal_kept == 0 && !file_has(wal,
+		    "keep@example.org") && !file_has(path, "keep@example.org"),
+		    "run again once the reader is gone: the wal is emptied "
+		    "and the address is in neither file");
+	}
 	db_close(db);
 }
 
