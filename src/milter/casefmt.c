@@ -93,6 +93,14 @@ casefmt_clean(char *dst, size_t dstsz, const char *src, int maxcols)
 	if (src == NULL)
 		return;
 	len = strlen(src);
+	/* plain printable ascii that fits: as it is */
+	for (i = 0; i < len && (unsigned char)src[i] >= 0x20 &&
+	    (unsigned char)src[i] < 0x7f; i++)
+		;
+	if (i == len && len < dstsz && (maxcols <= 0 || len <= (size_t)maxcols)) {
+		memcpy(dst, src, len + 1);
+		return;
+	}
 	for (i = 0; i < len; i += n) {
 		n = next_cp(src + i, len - i, &cp);
 		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
@@ -134,6 +142,18 @@ casefmt_csv_field(FILE *out, const char *s)
 	/* a spreadsheet runs a cell starting so as a formula */
 	if (len > 0 && strchr("=+-@\t\r", s[0]) != NULL)
 		fputc('\'', out);
+	/* valid text goes out in runs between its quotes */
+	if (utf8_valid(s, len)) {
+		const char *p = s, *q;
+
+		while ((q = strchr(p, '"')) != NULL) {
+			fwrite(p, 1, (size_t)(q - p) + 1, out);
+			fputc('"', out);
+			p = q + 1;
+		}
+		fputs(p, out);
+		len = 0;
+	}
 	for (i = 0; i < len; i += n) {
 		n = next_cp(s + i, len - i, &cp);
 		if (cp == '"')
@@ -159,6 +179,15 @@ casefmt_json_string(FILE *out, const char *s)
 	len = strlen(s);
 	fputc('"', out);
 	for (i = 0; i < len; i += n) {
+		/* a run of what needs no escape goes out at once */
+		for (n = 0; i + n < len && (unsigned char)s[i + n] >= 0x20 &&
+		    (unsigned char)s[i + n] < 0x7f && s[i + n] != '"' &&
+		    s[i + n] != '\\'; n++)
+			;
+		if (n > 0) {
+			fwrite(s + i, 1, n, out);
+			continue;
+		}
 		n = next_cp(s + i, len - i, &cp);
 		if (cp == '"' || cp == '\\')
 			fprintf(out, "\\%c", (char)cp);
@@ -195,20 +224,66 @@ casefmt_duration(char *dst, size_t dstsz, long long secs)
 		snprintf(dst, dstsz, "%llds", secs);
 }
 
+/* n as digits digits, zero padded, at p */
+static char *
+put_num(char *p, long v, int digits)
+{
+	int i;
+
+	for (i = digits - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + digits;
+}
+
 void
 casefmt_time(char *dst, size_t dstsz, long long t, int iso)
 {
-	time_t tt = (time_t)t;
+	/* a listing formats thousands of times: the calendar is asked once
+	 * a minute (zones change offset on whole minutes) */
+	static long long minute = -1;
+	static struct tm tm_minute;
+	time_t tt;
 	struct tm tm;
+	long off;
+	char buf[32], *p = buf;
 
 	if (dstsz == 0)
 		return;
 	dst[0] = '\0';
-	if (t == 0 || localtime_r(&tt, &tm) == NULL)
+	if (t <= 0)
 		return;
-	if (strftime(dst, dstsz, iso ? "%Y-%m-%dT%H:%M:%S%z" :
-	    "%Y-%m-%d %H:%M", &tm) == 0)
-		dst[0] = '\0';
+	if (t - t % 60 != minute) {
+		tt = (time_t)(t - t % 60);
+		if (localtime_r(&tt, &tm_minute) == NULL) {
+			minute = -1;
+			return;
+		}
+		minute = t - t % 60;
+	}
+	tm = tm_minute;
+	if (tm.tm_year + 1900 > 9999)
+		return;
+	p = put_num(p, tm.tm_year + 1900, 4);
+	*p++ = '-';
+	p = put_num(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_num(p, tm.tm_mday, 2);
+	*p++ = iso ? 'T' : ' ';
+	p = put_num(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_num(p, tm.tm_min, 2);
+	if (iso) {
+		*p++ = ':';
+		p = put_num(p, (long)(t % 60), 2);
+		off = tm.tm_gmtoff;
+		*p++ = off < 0 ? '-' : '+';
+		off = off < 0 ? -off : off;
+		p = put_num(p, off / 3600, 2);
+		p = put_num(p, off % 3600 / 60, 2);
+	}
+	*p = '\0';
+	if ((size_t)(p - buf) < dstsz)
+		memcpy(dst, buf, (size_t)(p - buf) + 1);
 }
 
 /* the status a person reads: overdue is new for too long */
@@ -407,19 +482,30 @@ table_free(struct casefmt *f)
 	f->nrows = f->rowcap = 0;
 }
 
-/* a cell padded to width code points (cut to it first) */
+/* a cell (clean already) padded to width code points, cut to it first
+ * when wider; width 0: as it is */
 static void
 table_cell(FILE *out, const char *s, int width, int last)
 {
+	static const char spaces[] = "                                        "
+	    "  ";
 	char cut[CELL_MAX];
-	int n;
+	size_t len = strlen(s);
+	int n = (int)utf8_width(s, len);
 
-	casefmt_clean(cut, sizeof(cut), s, width);
-	fputs(cut, out);
+	if (width > 0 && n > width) {
+		casefmt_clean(cut, sizeof(cut), s, width);
+		s = cut;
+		len = strlen(s);
+		n = (int)utf8_width(s, len);
+	}
+	fwrite(s, 1, len, out);
 	if (last)
 		return;
-	for (n = (int)utf8_width(cut, strlen(cut)); n < width + 2; n++)
-		fputc(' ', out);
+	/* at most COL_MAX + 2 of padding */
+	if (width + 2 > n)
+		fwrite(spaces, 1, (size_t)(width + 2 - n) < sizeof(spaces) - 1 ?
+		    (size_t)(width + 2 - n) : sizeof(spaces) - 1, out);
 }
 
 static void

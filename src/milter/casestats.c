@@ -57,9 +57,26 @@ casestats_add(struct casestats *s, const struct db_stat_row *r)
 	char month[8];
 	long long *a;
 
-	if (localtime_r(&t, &tm) == NULL ||
+	if (r->opened >= s->month_start && r->opened < s->month_end)
+		memcpy(month, s->month, sizeof(month));
+	else if (localtime_r(&t, &tm) == NULL ||
 	    strftime(month, sizeof(month), "%Y-%m", &tm) != 7)
 		memcpy(month, "?", 2);
+	else {
+		/* the month's first and the next month's first second */
+		memcpy(s->month, month, sizeof(month));
+		tm.tm_mday = 1;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		s->month_start = (long long)mktime(&tm);
+		tm.tm_mon++;
+		tm.tm_mday = 1;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		s->month_end = (long long)mktime(&tm);
+		if (s->month_start == -1 || s->month_end == -1)
+			s->month_start = s->month_end = 0;
+	}
 	if ((c = casestats_cell(s, month, r->category ? r->category :
 	    "")) == NULL)
 		return -1;

@@ -25,6 +25,10 @@ struct casestats {
 	size_t			 nanswer, answercap;
 	long long		 cases, open, overdue, closed;
 	long long		 overdue_before;	/* what counts as overdue */
+	/* the month of the last row, and the times it spans: rows come
+	 * oldest first, so the calendar is asked once a month */
+	char			 month[8];
+	long long		 month_start, month_end;
 };
 
 /* overdue: new, waiting since before overdue_before */

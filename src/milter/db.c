@@ -27,13 +27,25 @@ enum {
 	ST_ADDR_LIST_REPLY, ST_ADDR_LIST_TOKEN, ST_EXP_CASES, ST_EXP_MESSAGES,
 	ST_EXP_EVENTS, ST_EXP_ACK, ST_EXP_AUTOREPLY, ST_EXP_LIST_REPLY,
 	ST_EXP_LIST_TOKEN, ST_BEGIN_READ, ST_CASE_SENDER,
-	ST_DIGEST_COMMITTED, ST_MAX
+	ST_DIGEST_COMMITTED, ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
+	ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN, ST_CASES_OPEN, ST_MAX
 };
 
 /* the columns of a case, in struct db_case's order */
 #define DB_CASE_COLS "reference, enquiry, category, opened, sender, " \
 	"sender_name, subject, status, waiting_since, first_answer, " \
 	"answered, closed, purged"
+/* the filters of a listing after the first two (db_cases): a condition
+ * not asked for is true. ?7 is a LIKE pattern, lower case, its own % and _
+ * escaped, matched against search: reference, subject, sender and its
+ * name in lower case, kept so (lower() on four columns of every row cost
+ * seven times as much) */
+#define DB_CASES_REST \
+	"AND (?3 = 0 OR status = 'closed') " \
+	"AND (?4 = 0 OR (status = 'new' AND waiting_since < ?5)) " \
+	"AND (CAST(?6 AS TEXT) IS NULL OR category = ?6) " \
+	"AND (CAST(?7 AS TEXT) IS NULL OR search LIKE ?7 ESCAPE '\\') " \
+	"ORDER BY opened, reference LIMIT ?8"
 /* the columns of a message, in db_row_enquiry's order */
 #define DB_ENQ_COLS "reference, time, queue_id, enquiry, sender, subject, " \
 	"category, message_id, recipients, ack, kind, orig_msgid, " \
@@ -91,8 +103,8 @@ static const char *const db_sql[ST_MAX] = {
 	/* the case register. a statement that changes a case answers a row
 	 * when it did (RETURNING), so no engine's change count is needed */
 	[ST_CASE_OPEN] = "INSERT INTO enq_case(reference, enquiry, category, "
-	    "opened, sender, sender_name, subject, status, waiting_since) "
-	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'new', ?4) "
+	    "opened, sender, sender_name, subject, status, waiting_since, "
+	    "search) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'new', ?4, ?8) "
 	    "ON CONFLICT(reference) DO NOTHING RETURNING reference",
 	[ST_EVENT_ADD] = "INSERT INTO case_event(reference, time, what, "
 	    "actor, text) VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -125,20 +137,15 @@ static const char *const db_sql[ST_MAX] = {
 	[ST_CASE_REOPEN] = "UPDATE enq_case SET status = 'new', "
 	    "waiting_since = ?2, closed = NULL WHERE reference = ?1 "
 	    "AND status <> 'new' AND purged IS NULL RETURNING reference",
-	/* every filter in one statement: a condition not asked for is
-	 * true. ?7 is a LIKE pattern, lower case, its own % and _ escaped */
+	/* a listing: every filter in one statement (DB_CASES_REST) */
 	[ST_CASES] = "SELECT " DB_CASE_COLS " FROM enq_case "
-	    "WHERE opened >= ?1 "
-	    "AND (?2 = 0 OR status <> 'closed') "
-	    "AND (?3 = 0 OR status = 'closed') "
-	    "AND (?4 = 0 OR (status = 'new' AND waiting_since < ?5)) "
-	    "AND (CAST(?6 AS TEXT) IS NULL OR category = ?6) "
-	    "AND (CAST(?7 AS TEXT) IS NULL "
-	    "OR lower(reference) LIKE ?7 ESCAPE '\\' "
-	    "OR lower(COALESCE(subject, '')) LIKE ?7 ESCAPE '\\' "
-	    "OR lower(COALESCE(sender, '')) LIKE ?7 ESCAPE '\\' "
-	    "OR lower(COALESCE(sender_name, '')) LIKE ?7 ESCAPE '\\') "
-	    "ORDER BY opened, reference LIMIT ?8",
+	    "WHERE opened >= ?1 AND (?2 = 0 OR status <> 'closed') "
+	    DB_CASES_REST,
+	/* the open ones alone (?2 is 1): the partial index enq_case_open
+	 * holds just them, so the closed majority is never read */
+	[ST_CASES_OPEN] = "SELECT " DB_CASE_COLS " FROM enq_case "
+	    "WHERE opened >= ?1 AND status <> 'closed' AND ?2 = 1 "
+	    DB_CASES_REST,
 	[ST_CASE_GET] = "SELECT " DB_CASE_COLS " FROM enq_case "
 	    "WHERE reference = ?1",
 	[ST_CASE_EVENTS] = "SELECT time, what, actor, text FROM case_event "
@@ -151,13 +158,22 @@ static const char *const db_sql[ST_MAX] = {
 	 * personal part of its history */
 	[ST_PURGE_MESSAGES] = "DELETE FROM enquiry WHERE reference = ?1",
 	[ST_PURGE_CASE] = "UPDATE enq_case SET sender = NULL, "
-	    "sender_name = NULL, subject = NULL, purged = ?2, "
+	    "sender_name = NULL, subject = NULL, search = NULL, purged = ?2, "
 	    "status = 'closed', closed = COALESCE(closed, ?2) "
 	    "WHERE reference = ?1",
 	[ST_PURGE_EVENTS] = "UPDATE case_event SET actor = NULL, text = NULL "
 	    "WHERE reference = ?1",
 	[ST_EXPIRED] = "SELECT reference FROM enq_case WHERE status = "
 	    "'closed' AND closed < ?1 AND purged IS NULL ORDER BY reference",
+	/* retention of what is no case's: automatic mail (its markers),
+	 * and the times of acknowledgements and replies, long past the
+	 * intervals they count in */
+	[ST_OLD_AUTO] = "DELETE FROM enquiry WHERE reference LIKE 'AUTO-%' "
+	    "AND time < ?1",
+	[ST_OLD_ACK] = "DELETE FROM ack WHERE last < ?1",
+	[ST_OLD_AUTOREPLY] = "DELETE FROM autoreply WHERE time < ?1",
+	[ST_OLD_LIST_REPLY] = "DELETE FROM list_reply WHERE last < ?1",
+	[ST_OLD_LIST_TOKEN] = "DELETE FROM list_token WHERE expires < ?1",
 	/* erasure of one address (lower case, as the milter keeps them) */
 	[ST_ADDR_CASES] = "SELECT reference FROM enq_case WHERE sender = ?1 "
 	    "AND purged IS NULL ORDER BY reference",
@@ -258,11 +274,13 @@ static const char db_schema_v2[] =
     " reference TEXT PRIMARY KEY, enquiry TEXT NOT NULL, category TEXT,"
     " opened INTEGER NOT NULL, sender TEXT, sender_name TEXT, subject TEXT,"
     " status TEXT NOT NULL, waiting_since INTEGER, first_answer INTEGER,"
-    " answered INTEGER, closed INTEGER, purged INTEGER);"
+    " answered INTEGER, closed INTEGER, purged INTEGER, search TEXT);"
     "CREATE INDEX IF NOT EXISTS enq_case_opened ON enq_case(opened);"
     "CREATE INDEX IF NOT EXISTS enq_case_status ON enq_case(status,"
     " waiting_since);"
     "CREATE INDEX IF NOT EXISTS enq_case_sender ON enq_case(sender);"
+    "CREATE INDEX IF NOT EXISTS enq_case_open ON enq_case(opened)"
+    " WHERE status <> 'closed';"
     "CREATE TABLE IF NOT EXISTS case_event ("
     " id INTEGER PRIMARY KEY, reference TEXT NOT NULL,"
     " time INTEGER NOT NULL, what TEXT NOT NULL, actor TEXT, text TEXT);"
@@ -289,6 +307,9 @@ static const char db_migrate_cases_v2[] =
     " AND e.id = (SELECT min(y.id) FROM enquiry y"
     "  WHERE y.reference = e.reference)"
     " ON CONFLICT(reference) DO NOTHING;"
+    "UPDATE enq_case SET search = lower(reference || ' ' ||"
+    " COALESCE(subject, '') || ' ' || COALESCE(sender, '') || ' ' ||"
+    " COALESCE(sender_name, '')) WHERE purged IS NULL;"
     "INSERT INTO case_event(reference, time, what, actor, text)"
     " SELECT e.reference, e.time, CASE WHEN e.id = (SELECT min(y.id)"
     "  FROM enquiry y WHERE y.reference = e.reference) THEN 'opened'"
@@ -1003,10 +1024,35 @@ db_case_change(struct db *db, int which, const char *ref, long long when)
 	return db_row_exists(st);
 }
 
+/* what --search looks in: reference, subject, sender, its name, lower
+ * case (ascii, as lower() in sql); malloc'd, NULL out of memory */
+static char *
+db_search_text(const struct db_case_new *c)
+{
+	const char *part[] = { c->reference, c->subject, c->sender,
+	    c->sender_name };
+	size_t i, n = 0, o = 0;
+	char *s;
+
+	for (i = 0; i < 4; i++)
+		n += (part[i] ? strlen(part[i]) : 0) + 1;
+	if ((s = malloc(n)) == NULL)
+		return NULL;
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			s[o++] = ' ';
+		for (const char *p = part[i] ? part[i] : ""; *p; p++)
+			s[o++] = (char)tolower((unsigned char)*p);
+	}
+	s[o] = '\0';
+	return s;
+}
+
 int
 db_case_open(struct db *db, const struct db_case_new *c)
 {
 	sqlite3_stmt *st = db->st[ST_CASE_OPEN];
+	char *search;
 	int rc;
 
 	db_bind_ref_time(st, c->reference, c->time);
@@ -1018,7 +1064,15 @@ db_case_open(struct db *db, const struct db_case_new *c)
 	sqlite3_bind_text(st, 6, c->sender_name && *c->sender_name ?
 	    c->sender_name : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, c->subject, -1, SQLITE_STATIC);
-	if ((rc = db_row_exists(st)) != 1)
+	if ((search = db_search_text(c)) == NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return -1;
+	}
+	sqlite3_bind_text(st, 8, search, -1, SQLITE_STATIC);
+	rc = db_row_exists(st);
+	free(search);
+	if (rc != 1)
 		return rc;
 	if (db_event_add(db, c->reference, c->time, "opened", c->sender,
 	    c->subject) == -1)
@@ -1294,7 +1348,7 @@ int
 db_cases(struct db *db, const struct db_case_filter *f,
     void (*cb)(const struct db_case *, void *), void *arg)
 {
-	sqlite3_stmt *st = db->st[ST_CASES];
+	sqlite3_stmt *st = db->st[f->open ? ST_CASES_OPEN : ST_CASES];
 	struct db_case_cb c = { cb, arg, 0 };
 	char pat[1024];
 	int rc;
@@ -1576,9 +1630,9 @@ db_purge_address(struct db *db, const char *addr, long long when,
 	if (db_commit(db) == -1)
 		return -1;
 	pthread_mutex_lock(&db->mtx);
-	i = db_checkpoint(db) == -1;
+	pc->wal_kept = db_checkpoint(db) == -1;
 	pthread_mutex_unlock(&db->mtx);
-	return i ? -1 : 0;
+	return 0;
 fail:
 	db_rollback(db);
 	return -1;
@@ -1588,6 +1642,8 @@ int
 db_purge_expired(struct db *db, long long before, long long when,
     struct db_purge_count *pc)
 {
+	static const int old[] = { ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
+	    ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN };
 	char **refs;
 	size_t i, n;
 	sqlite3_stmt *st = db->st[ST_EXPIRED];
@@ -1604,14 +1660,24 @@ db_purge_expired(struct db *db, long long before, long long when,
 	db_refs_free(refs, n);
 	if (i < n)
 		goto fail;
+	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		st = db->st[old[i]];
+		sqlite3_bind_int64(st, 1, before);
+		if (db_step_done(db, old[i]) == -1)
+			goto fail;
+		if (old[i] == ST_OLD_AUTO)
+			pc->messages += sqlite3_changes(db->h);
+		else
+			pc->other += sqlite3_changes(db->h);
+	}
 	if (db_commit(db) == -1)
 		return -1;
-	if (pc->cases == 0)
+	if (pc->cases == 0 && pc->messages == 0 && pc->other == 0)
 		return 0;
 	pthread_mutex_lock(&db->mtx);
-	i = db_checkpoint(db) == -1;
+	pc->wal_kept = db_checkpoint(db) == -1;
 	pthread_mutex_unlock(&db->mtx);
-	return i ? -1 : 0;
+	return 0;
 fail:
 	db_rollback(db);
 	return -1;

@@ -130,6 +130,9 @@ struct db_purge_count {
 	long long	cases;		/* cases whose personal data went */
 	long long	messages;	/* enquiry rows deleted */
 	long long	other;		/* events, ack, reply and token rows */
+	int		wal_kept;	/* done, but the wal could not be
+					 * emptied yet (a reader in the way):
+					 * it may still hold what went */
 };
 
 /* what a recorded message is to its case. automatic mail (bounces,
@@ -276,12 +279,16 @@ int	db_export_address(struct db *, const char *addr,
 /* erasure: the cases addr opened lose their personal data (and are
  * closed), the messages addr sent go, the history forgets addr, and the
  * acknowledgement, auto-reply, list reply and token rows of addr go. then
- * the wal is checkpointed, so the address is in neither file. 0 or -1 */
+ * the wal is checkpointed, so the address is in neither file. 0 or -1
+ * (then nothing was purged); see wal_kept */
 int	db_purge_address(struct db *, const char *addr, long long when,
 	    struct db_purge_count *);
 /* retention: closed cases closed before before lose their personal data
  * (messages deleted, personal columns NULL), keeping reference, category,
- * times and status for the figures. 0 or -1 */
+ * times and status for the figures; automatic mail (no case's) received
+ * before then goes, and so do acknowledgement, auto-reply, list reply and
+ * expired token rows older than that. the wal is checkpointed after.
+ * 0 or -1 */
 int	db_purge_expired(struct db *, long long before, long long when,
 	    struct db_purge_count *);
 

@@ -673,6 +673,18 @@ cmd_export(struct ctx *x, int argc, char **argv)
 	return 0;
 }
 
+/* a purge is done, but the wal may still hold what went: say so */
+static int
+wal_kept(const struct db_purge_count *pc)
+{
+	if (!pc->wal_kept)
+		return 0;
+	fprintf(stderr, PROG ": purge: done, but the database's write-ahead "
+	    "log could not be emptied (another program was reading): it may "
+	    "hold the purged data until it is; run the purge again\n");
+	return EXIT_FAIL;
+}
+
 static int
 cmd_purge(struct ctx *x, int argc, char **argv)
 {
@@ -703,7 +715,7 @@ cmd_purge(struct ctx *x, int argc, char **argv)
 		casefmt_time(before, sizeof(before), cut, 0);
 		printf("purged the personal data of %lld cases closed before "
 		    "%s (%lld messages)\n", pc.cases, before, pc.messages);
-		return 0;
+		return wal_kept(&pc);
 	}
 	if (db_purge_address(x->db, a.address, x->now, &pc) == -1)
 		return db_fail(x, "purge");
@@ -717,7 +729,7 @@ cmd_purge(struct ctx *x, int argc, char **argv)
 	printf("purged %s: %lld cases, %lld messages, %lld other rows, %zu "
 	    "spooled mails\n", a.address, pc.cases, pc.messages, pc.other,
 	    nspool);
-	return 0;
+	return wal_kept(&pc);
 }
 
 static const struct {
@@ -838,6 +850,10 @@ main(int argc, char *argv[])
 	}
 	db_set_wait(x.db, x.wait * 1000);
 	x.now = (long long)time(NULL);
+	/* a listing of thousands of cases into a file or pipe: fewer,
+	 * larger writes */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	rc = commands[i].fn(&x, argc, argv);
 	db_close(x.db);
 	conf_milter_free(x.conf);

@@ -485,8 +485,13 @@ spool_purge_addr(const char *state_dir, const char *addr, size_t *removed)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
+	sfd = openat(dfd, "spool", O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	close(dfd);
+	if (sfd == -1)
+		return errno == ENOENT ? 0 : -1;
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if ((dfd = openat(sfd, dirs[i], O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC | O_NOFOLLOW)) == -1) {

@@ -751,6 +751,19 @@ test_purge(const char *dir)
 	open_case(db, "ENQ-2026-000004", "old@example.org", "long closed",
 	    "visit", 100);
 	db_ack_set(db, "erase.me@example.org", "enquiries@rmet.org", 1000);
+	/* retention: an old acknowledgement time, old automatic mail */
+	db_ack_set(db, "old@example.org", "enquiries@rmet.org", 250);
+	{
+		struct db_enquiry a;
+
+		memset(&a, 0, sizeof(a));
+		a.reference = "AUTO-ENQ-2026-000001";
+		a.time = 250;
+		a.enquiry = "enquiries@rmet.org";
+		a.sender = "bulk@example.org";
+		a.kind = DB_KIND_AUTOMATIC;
+		db_enquiry_add(db, &a);
+	}
 	db_autoreply_allow(db, "erase.me@example.org", now, 5);
 	db_case_inbound(db, "ENQ-2026-000003", "erase.me@example.org",
 	    "writing in keep's case", 3500);
@@ -807,14 +820,46 @@ test_purge(const char *dir)
 	/* retention: closed before the cut only */
 	CHECK(db_purge_expired(db, 150, 5000, &pc) == 0 && pc.cases == 0,
 	    "retention: closed at 200, cut at 150: kept");
+	CHECK(file_has(path, "bulk@example.org") || file_has(wal,
+	    "bulk@example.org"), "(automatic mail is in the files before)");
 	CHECK(db_purge_expired(db, 300, 5000, &pc) == 0 && pc.cases == 1 &&
-	    pc.messages == 1, "retention: cut at 300: one case purged");
+	    pc.messages == 2, "retention: cut at 300: one case purged, its "
+	    "message and the automatic one (%lld %lld)", pc.cases,
+	    pc.messages);
 	CHECK(!file_has(path, "old@example.org") && !file_has(wal,
 	    "old@example.org") && !file_has(path, "long closed"),
-	    "its sender and subject are gone from both files");
+	    "its sender (in the case and the ack times) and subject are gone "
+	    "from both files");
+	CHECK(!file_has(path, "bulk@example.org") && !file_has(wal,
+	    "bulk@example.org"), "automatic mail older than the cut is gone");
 	CHECK(db_case_get(db, "ENQ-2026-000003", get_case, NULL) == 1 &&
 	    strcmp(got.sender, "keep@example.org") == 0 &&
 	    strcmp(got.status, "new") == 0, "an open case is untouched");
+
+	/* a reader in the way of the checkpoint: purged all the same, and
+	 * told that the wal may still hold it */
+	{
+		sqlite3 *h;
+		sqlite3_stmt *st;
+
+		CHECK(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h,
+		    "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(h, "SELECT count(*) FROM enq_case", -1,
+		    &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW,
+		    "a reader holds a snapshot");
+		db_set_wait(db, 200);
+		CHECK(db_purge_address(db, "keep@example.org", 6000, &pc) ==
+		    0 && pc.cases == 1 && pc.wal_kept == 1, "erasure with a "
+		    "reader in the way: done, the wal kept (%d)", pc.wal_kept);
+		sqlite3_finalize(st);
+		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(h);
+		CHECK(db_purge_address(db, "keep@example.org", 6001, &pc) ==
+		    0 && pc.wal_kept == 0 && !file_has(wal,
+		    "keep@example.org") && !file_has(path, "keep@example.org"),
+		    "run again once the reader is gone: the wal is emptied "
+		    "and the address is in neither file");
+	}
 	db_close(db);
 }
 
