@@ -249,6 +249,8 @@ line() { echo "$body" | grep -n -F "$1" | head -n 1 | cut -d: -f1; }
 checke "overdue: zoe's $R3 (waiting longest) then jane's $R1, first" \
     '[ "$(line "$R3")" -lt "$(line "$R1")" ] &&
     [ "$(line "$R1")" -lt "$(line "New since")" ]'
+checke "new since the last digest: the empty one of $yesterday 23:10" \
+    'echo "$body" | grep -q "New: *5 (since the last digest, $yesterday 23:10)"'
 checke "the digest names senders with display names" \
     '[ "$(echo "$body" | grep -c -e "From: Jane Smith <jane@example.org>" \
     -e "From: Zoe Brown <zoe@example.org>" \

@@ -2,8 +2,10 @@
  * glue collected (a plain struct) to what the MTA is to be told (a plain
  * result): rfc 3834 classification, its case (threading), reference,
  * category and routes, the retry key, the acknowledgement (composed and
- * spooled) and the record, in one transaction of the store. no libmilter
- * here: milter.c applies the result.
+ * spooled), the record and the case register (opened, reopened by its
+ * enquirer, answered by staff), in one transaction of the store; and, for
+ * mail to no enquiry address, the staff reply. no libmilter here:
+ * milter.c applies the result.
  *
  * return contract: enquiry_decide returns 0 with the result filled, 1 when
  * the message is our own acknowledgement coming back through (hands off,
