@@ -20,6 +20,7 @@
 #include "ack.h"
 #include "ackmac.h"
 #include "conf_milter.h"
+#include "daily.h"
 #include "db.h"
 #include "log.h"
 #include "milter.h"
@@ -30,10 +31,6 @@
 #include "spool.h"
 #include "submit.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-
 static void
 usage(int status)
 {
@@ -42,14 +39,6 @@ usage(int status)
 	exit(status);
 }
 
-static const char *
-default_config(void)
-{
-	/* in the source tree the bundled config, once installed /etc */
-	if (access("etc/enquiry-milter.conf", R_OK) == 0)
-		return "etc/enquiry-milter.conf";
-	return SYSCONFDIR "/enquiry-milter.conf";
-}
 
 /* SIGUSR1 reloads: libmilter owns HUP, TERM and INT */
 static void *
@@ -78,6 +67,8 @@ reload_thread(void *arg)
 				if (i == 0)
 					conf_milter_reload();
 			}
+			/* digest-time may have moved */
+			daily_wake();
 		}
 	}
 	return NULL;
@@ -453,7 +444,7 @@ main(int argc, char *argv[])
 		usage(2);
 	}
 	if (conffile == NULL)
-		conffile = default_config();
+		conffile = conf_milter_default_path();
 
 	log_init("enquiry-milter", foreground || check || list);
 	if ((c = conf_milter_load(conffile, err, sizeof(err))) == NULL) {
@@ -552,6 +543,8 @@ main(int argc, char *argv[])
 		log_debug("default thread stack size unchanged");
 	if (submit_start() == -1)
 		fatal("submit worker");
+	if (daily_start(db) == -1)
+		fatal("daily thread");
 	if ((rc = pthread_create(&tid, NULL, reload_thread, &set)) != 0) {
 		errno = rc;
 		fatal("reload thread");
@@ -562,6 +555,7 @@ main(int argc, char *argv[])
 	rc = smfi_main();
 
 	log_info("stopping");
+	daily_stop();
 	submit_stop();
 	spool_close();
 	submit_cleanup();
