@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
 #include "loc.h"
 #include "request.h"
 #include "status.h"
@@ -180,18 +181,6 @@ loc_cert_status(const struct location *loc, const struct loc_peer *peer,
 	return GEMINI_CERT_NOT_AUTHORISED;
 }
 
-static int
-loc_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 loc_fingerprint(const char *text, unsigned char out[LOC_FP_LEN])
 {
@@ -203,7 +192,7 @@ loc_fingerprint(const char *text, unsigned char out[LOC_FP_LEN])
 	for (text += 7; *text != '\0'; text++) {
 		if (*text == ':')
 			continue;
-		if ((v = loc_hexval((unsigned char)*text)) == -1 ||
+		if ((v = hex_value((unsigned char)*text)) == -1 ||
 		    digits == 2 * LOC_FP_LEN)
 			return -1;
 		if (digits % 2 == 0)
