@@ -1,28 +1,50 @@
-/* the milter's state in sqlite: references, the enquiry log, ack times,
- * list tokens and list reply times */
+/* the milter's state: references, the enquiry log, ack times, list
+ * tokens and list reply times. the queries and their logic live here,
+ * written once; the engine beneath (db_driver.h) is sqlite or postgresql.
+ * a pool of connections serves libmilter's threads: a transaction keeps
+ * its thread's connection from db_begin to db_commit or db_rollback, and
+ * what runs outside one borrows a connection for its own statement */
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
+#include "db_driver.h"
 #include "log.h"
 #include "rnd.h"
 
 enum {
 	ST_REF_NEXT, ST_FIND_MSGID, ST_REF_KNOWN, ST_ACK_LAST, ST_ACK_SET,
-	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_THREAD_MSGID, ST_CASE_PARTY, ST_CASE_CATEGORY, ST_TOKEN_EXPIRE,
-	ST_TOKEN_NEW, ST_TOKEN_GET, ST_TOKEN_USE, ST_REPLY_ALLOWED, ST_MAX
+	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_THREAD_MSGID, ST_CASE_PARTY,
+	ST_CASE_CATEGORY, ST_TOKEN_EXPIRE, ST_TOKEN_NEW, ST_TOKEN_GET,
+	ST_TOKEN_USE, ST_REPLY_ALLOWED, ST_LOCK_ADDR, ST_LIST,
+	ST_AUTOREPLY_OLD, ST_AUTOREPLY_COUNT, ST_AUTOREPLY_ADD,
+	ST_AUTOREPLY_SWEEP, ST_MAX
 };
 
+/* each statement in SQL both engines run (?N placeholders, which the
+ * postgresql driver numbers $N); where they differ, the postgresql
+ * spelling in db_sql_pg */
 static const char *const db_sql[ST_MAX] = {
+	/*
+	 * references: a counter row per prefix and year, incremented in
+	 * the transaction that records the enquiry. its row lock holds
+	 * any other milter's increment until this one commits or rolls
+	 * back, so no two transactions ever get the same number (in
+	 * sqlite, BEGIN IMMEDIATE does the same for the whole file), and
+	 * a rolled-back or crashed transaction gives its number back: no
+	 * gaps. a postgresql sequence would not wait, but nextval is not
+	 * transactional, and every tempfail or crash would leave a gap
+	 */
 	[ST_REF_NEXT] = "INSERT INTO refseq(prefix, year, last) "
 	    "VALUES(?1, ?2, 1) ON CONFLICT(prefix, year) "
-	    "DO UPDATE SET last = last + 1 RETURNING last",
+	    "DO UPDATE SET last = refseq.last + 1 RETURNING last",
 	[ST_FIND_MSGID] = "SELECT reference FROM enquiry "
 	    "WHERE message_id = ?1 AND sender = ?2 ORDER BY id LIMIT 1",
 	[ST_REF_KNOWN] = "SELECT 1 FROM enquiry WHERE reference = ?1 LIMIT 1",
@@ -38,9 +60,6 @@ static const char *const db_sql[ST_MAX] = {
 	    "?14)",
 	[ST_ACK_COMMITTED] = "SELECT 1 FROM enquiry WHERE reference = ?1 "
 	    "AND sender = ?2 AND time = ?3 AND ack = 'sent' LIMIT 1",
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
 	/* a case is known by what a reply names: the enquiry's own
 	 * message-id, or the acknowledgement's. automatic markers are no
 	 * case */
@@ -66,173 +85,436 @@ static const char *const db_sql[ST_MAX] = {
 	/* one statement: recorded when allowed, untouched when not */
 	[ST_REPLY_ALLOWED] = "INSERT INTO list_reply(sender, key, last) "
 	    "VALUES(?1, ?2, ?3) ON CONFLICT(sender, key) DO UPDATE "
-	    "SET last = excluded.last WHERE last <= excluded.last - ?4 "
-	    "RETURNING last",
+	    "SET last = excluded.last WHERE list_reply.last <= "
+	    "excluded.last - ?4 RETURNING last",
+	/* one address's decisions, one transaction at a time: in sqlite
+	 * every write transaction already is alone (BEGIN IMMEDIATE) */
+	[ST_LOCK_ADDR] = "SELECT ?1",
+	[ST_LIST] = "SELECT reference, time, queue_id, enquiry, sender, "
+	    "subject, category, message_id, recipients, ack, kind, orig_msgid, "
+	    "ack_msgid, claimed FROM (SELECT * FROM enquiry ORDER BY id DESC "
+	    "LIMIT ?1) AS e ORDER BY id DESC",
+	/* automatic replies: the address's rows older than the window go,
+	 * then the rest are counted */
+	[ST_AUTOREPLY_OLD] = "DELETE FROM autoreply WHERE address = ?1 AND "
+	    "time <= ?2",
+	[ST_AUTOREPLY_COUNT] = "SELECT count(*) FROM autoreply "
+	    "WHERE address = ?1",
+	[ST_AUTOREPLY_ADD] = "INSERT INTO autoreply(address, time) "
+	    "VALUES(?1, ?2)",
+	/* and every address's, now and then, so the table holds an hour */
+	[ST_AUTOREPLY_SWEEP] = "DELETE FROM autoreply WHERE time <= ?1",
 };
 
-static const char db_schema[] =
-    "CREATE TABLE IF NOT EXISTS refseq ("
-    " prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
-    " PRIMARY KEY(prefix, year));"
-    "CREATE TABLE IF NOT EXISTS enquiry ("
-    " id INTEGER PRIMARY KEY, reference TEXT NOT NULL, time INTEGER NOT NULL,"
-    " queue_id TEXT, enquiry TEXT, sender TEXT, subject TEXT, category TEXT,"
-    " message_id TEXT, recipients TEXT, ack TEXT);"
-    "CREATE INDEX IF NOT EXISTS enquiry_ref ON enquiry(reference);"
-    "CREATE INDEX IF NOT EXISTS enquiry_msgid ON enquiry(message_id);"
-    "CREATE TABLE IF NOT EXISTS ack ("
-    " sender TEXT NOT NULL, enquiry TEXT NOT NULL, last INTEGER NOT NULL,"
-    " PRIMARY KEY(sender, enquiry));";
-
-/* automatic replies per address (auto-reply-limit): one row each, kept
- * for the hour they count in */
-static const char db_schema_autoreply[] =
-    "CREATE TABLE IF NOT EXISTS autoreply ("
-    " address TEXT NOT NULL, time INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS autoreply_addr ON autoreply(address, time);"
-    "CREATE INDEX IF NOT EXISTS autoreply_time ON autoreply(time);";
-
-/* mailing lists: confirmation tokens (single use, expiring) and the
- * times replies to LIST-request went out. a used token must stay used
- * after a crash: synchronous=full, as for the rest */
-static const char db_schema_list[] =
-    "CREATE TABLE IF NOT EXISTS list_token ("
-    " token TEXT PRIMARY KEY, list TEXT NOT NULL, action TEXT NOT NULL,"
-    " address TEXT NOT NULL, created INTEGER NOT NULL,"
-    " expires INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS list_reply ("
-    " sender TEXT NOT NULL, key TEXT NOT NULL, last INTEGER NOT NULL,"
-    " PRIMARY KEY(sender, key));";
-
-/*
- * schema version 1 (PRAGMA user_version; 0 is the first schema): what a
- * message is to its case, the message-ids a reply can name, and a tag that
- * was claimed but not honoured. columns are added where missing, so a
- * database of the first schema is upgraded in place.
- */
-#define DB_SCHEMA_VERSION	1
-static const struct {
-	const char	*name;
-	const char	*decl;
-} db_enquiry_v1[] = {
-	{ "kind", "kind TEXT" },	/* new, follow-up, automatic */
-	{ "orig_msgid", "orig_msgid TEXT" },
-	{ "ack_msgid", "ack_msgid TEXT" },
-	{ "claimed", "claimed TEXT" },
+static const char *const db_sql_pg[ST_MAX] = {
+	[ST_CASE_PARTY] = "SELECT 1 FROM enquiry WHERE reference = ?1 "
+	    "AND ?2 <> '' AND (sender = ?2 OR "
+	    "strpos(' ' || recipients || ' ', ' ' || ?2 || ' ') > 0) LIMIT 1",
+	/*
+	 * read committed, and a lock per address (a hash of it: two
+	 * addresses sharing one only wait for each other) held to the end
+	 * of the transaction: two milters given the same sender at the
+	 * same moment decide its retry, ack interval and reply cap one
+	 * after the other, and the second sees what the first committed
+	 * (each statement of read committed reads the latest commit)
+	 */
+	[ST_LOCK_ADDR] = "SELECT 1 FROM (SELECT "
+	    "pg_advisory_xact_lock(hashtextextended(?1, 0))) AS l",
+	/* rows another transaction holds are left for the next sweep: the
+	 * sweep never waits, so it can never deadlock with one */
+	[ST_AUTOREPLY_SWEEP] = "DELETE FROM autoreply WHERE ctid IN ("
+	    "SELECT ctid FROM autoreply WHERE time <= ?1 "
+	    "FOR UPDATE SKIP LOCKED)",
 };
-static const char db_index_v1[] =
-    "CREATE INDEX IF NOT EXISTS enquiry_orig ON enquiry(orig_msgid);"
-    "CREATE INDEX IF NOT EXISTS enquiry_ackid ON enquiry(ack_msgid);";
+
+/* the sweep of old automatic-reply rows, at most this often */
+#define DB_SWEEP_INTERVAL	60
+
+struct db_conn {
+	struct db		*db;
+	struct db_drv_conn	*h;		/* NULL: to connect */
+	struct db_drv_stmt	*st[ST_MAX];	/* prepared on first use */
+	int			 busy;
+};
 
 struct db {
-	sqlite3		*h;
-	sqlite3_stmt	*st[ST_MAX];
-	pthread_mutex_t	 mtx;
+	const struct db_driver	*drv;
+	char			*target;
+	char			 name[64];	/* what messages call it */
+	int			 timeout;	/* seconds, every wait */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 freed;
+	struct db_conn		*conns;
+	int			 nconns;
+	int			 down;		/* an outage, logged once */
+	long long		 swept;
 };
 
-/* 1 when table enquiry has the column, 0 when not, -1 on error */
-static int
-db_has_column(sqlite3 *h, const char *col)
-{
-	sqlite3_stmt *st;
-	int rc, found = 0;
+/* the calling thread's transaction, and its last error */
+static __thread struct db_conn *db_tx;
+static __thread char db_lasterr[512];
 
-	if (sqlite3_prepare_v2(h, "SELECT 1 FROM pragma_table_info('enquiry') "
-	    "WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		found = 1;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+/* a statement borrowed with its connection, for one query */
+struct db_q {
+	struct db		*db;
+	struct db_conn		*c;
+	struct db_drv_stmt	*st;
+};
+
+static void
+db_seterr(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db_lasterr, sizeof(db_lasterr), fmt, ap);
+	va_end(ap);
 }
 
-/* bring an older schema up to DB_SCHEMA_VERSION in one transaction */
-static int
-db_migrate(sqlite3 *h, char **msg)
+static void
+db_drop(struct db_conn *c)
 {
-	sqlite3_stmt *st;
-	char sql[160];
-	size_t i;
-	int n, version = -1;
+	int i;
 
-	/* up to date: nothing to write (enquiry-milter -l only reads) */
-	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			version = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
+	for (i = 0; i < ST_MAX; i++) {
+		if (c->st[i] != NULL)
+			c->db->drv->finalize(c->st[i]);
+		c->st[i] = NULL;
 	}
-	if (version >= DB_SCHEMA_VERSION)
-		return 0;
-	if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, msg) != SQLITE_OK)
+	if (c->h != NULL)
+		c->db->drv->disconnect(c->h);
+	c->h = NULL;
+}
+
+/* the store cannot be reached (or written): said once per outage */
+static void
+db_outage(struct db *db, const char *why)
+{
+	int first;
+
+	pthread_mutex_lock(&db->mtx);
+	first = !db->down;
+	db->down = 1;
+	pthread_mutex_unlock(&db->mtx);
+	if (first)
+		log_warnx("%s: unavailable, mail is deferred until it is "
+		    "back: %s", db->name, why);
+}
+
+static void
+db_available(struct db *db)
+{
+	int was;
+
+	pthread_mutex_lock(&db->mtx);
+	was = db->down;
+	db->down = 0;
+	pthread_mutex_unlock(&db->mtx);
+	if (was)
+		log_warnx("%s: available again", db->name);
+}
+
+/* after a failed call on c: keep its message for db_errmsg, note an
+ * outage, and drop a lost connection so the next use reconnects */
+static void
+db_failed(struct db_conn *c, const char *what)
+{
+	const struct db_driver *drv = c->db->drv;
+	int how;
+
+	if (c->h == NULL)
+		return;
+	db_seterr("%s%s%s", what ? what : "", what ? ": " : "",
+	    drv->errmsg(c->h));
+	how = drv->failure(c->h);
+	if (how != DB_FAIL_QUERY)
+		db_outage(c->db, db_lasterr);
+	if (how == DB_FAIL_BROKEN)
+		db_drop(c);
+}
+
+static int
+db_connect(struct db_conn *c)
+{
+	struct db *db = c->db;
+	char err[512];
+
+	if ((c->h = db->drv->connect(db->target, db->timeout, err,
+	    sizeof(err))) == NULL) {
+		db_seterr("%s", err);
+		if (db->drv->dialect != DB_DIALECT_SQLITE)
+			db_outage(db, err);
 		return -1;
-	for (i = 0; i < sizeof(db_enquiry_v1) / sizeof(db_enquiry_v1[0]);
-	    i++) {
-		if ((n = db_has_column(h, db_enquiry_v1[i].name)) == -1)
-			goto fail;
-		if (n == 1)
-			continue;
-		n = snprintf(sql, sizeof(sql), "ALTER TABLE enquiry ADD "
-		    "COLUMN %s", db_enquiry_v1[i].decl);
-		if (n < 0 || (size_t)n >= sizeof(sql) ||
-		    sqlite3_exec(h, sql, NULL, NULL, msg) != SQLITE_OK)
-			goto fail;
 	}
-	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    DB_SCHEMA_VERSION);
-	if (n < 0 || (size_t)n >= sizeof(sql) ||
-	    sqlite3_exec(h, db_index_v1, NULL, NULL, msg) != SQLITE_OK ||
-	    sqlite3_exec(h, sql, NULL, NULL, msg) != SQLITE_OK ||
-	    sqlite3_exec(h, "COMMIT", NULL, NULL, msg) != SQLITE_OK)
-		goto fail;
+	if (db->drv->schema(c->h, err, sizeof(err)) == -1) {
+		db_seterr("%s", err);
+		if (db->drv->failure(c->h) != DB_FAIL_QUERY)
+			db_outage(db, err);
+		db_drop(c);
+		return -1;
+	}
 	return 0;
-fail:
-	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+}
+
+/* a connection of the pool, within the timeout: a connected one when
+ * one is free */
+static struct db_conn *
+db_checkout(struct db *db)
+{
+	struct timespec until;
+	struct db_conn *c = NULL;
+	int i, rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += db->timeout;
+	pthread_mutex_lock(&db->mtx);
+	for (;;) {
+		for (i = 0; i < db->nconns; i++) {
+			if (db->conns[i].busy)
+				continue;
+			if (c == NULL || db->conns[i].h != NULL)
+				c = &db->conns[i];
+			if (c->h != NULL)
+				break;
+		}
+		if (c != NULL || rc == ETIMEDOUT)
+			break;
+		rc = pthread_cond_timedwait(&db->freed, &db->mtx, &until);
+	}
+	if (c != NULL)
+		c->busy = 1;
+	pthread_mutex_unlock(&db->mtx);
+	if (c == NULL) {
+		db_seterr("%s: no connection free within %d s", db->name,
+		    db->timeout);
+		log_warnx("%s", db_lasterr);
+		return NULL;
+	}
+	if (c->h == NULL && db_connect(c) == -1) {
+		pthread_mutex_lock(&db->mtx);
+		c->busy = 0;
+		pthread_cond_signal(&db->freed);
+		pthread_mutex_unlock(&db->mtx);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+db_checkin(struct db_conn *c)
+{
+	struct db *db = c->db;
+
+	pthread_mutex_lock(&db->mtx);
+	c->busy = 0;
+	pthread_cond_signal(&db->freed);
+	pthread_mutex_unlock(&db->mtx);
+}
+
+/* the thread's transaction when it has one on db, else a connection of
+ * its own until db_put */
+static struct db_conn *
+db_get(struct db *db)
+{
+	if (db_tx != NULL && db_tx->db == db)
+		return db_tx;
+	return db_checkout(db);
+}
+
+static void
+db_put(struct db_conn *c, int ok)
+{
+	if (ok && c->h != NULL && !c->db->drv->in_transaction(c->h))
+		db_available(c->db);
+	if (c != db_tx)
+		db_checkin(c);
+}
+
+/* statement which of c, prepared the first time c runs it */
+static struct db_drv_stmt *
+db_stmt(struct db_conn *c, int which)
+{
+	const char *sql;
+
+	if (c->st[which] != NULL)
+		return c->st[which];
+	sql = c->db->drv->dialect == DB_DIALECT_PG && db_sql_pg[which] ?
+	    db_sql_pg[which] : db_sql[which];
+	if ((c->st[which] = c->db->drv->prepare(c->h, sql)) == NULL)
+		db_failed(c, "prepare");
+	return c->st[which];
+}
+
+/* borrow statement which (and its connection) for one query: bind, then
+ * one of the db_row_* / db_step_* helpers runs it and gives both back */
+static int
+db_q(struct db *db, struct db_q *q, int which)
+{
+	q->db = db;
+	if ((q->c = db_get(db)) == NULL)
+		return -1;
+	if (q->c->h == NULL || (q->st = db_stmt(q->c, which)) == NULL) {
+		if (q->c->h == NULL)
+			db_seterr("%s: connection lost", db->name);
+		db_put(q->c, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+db_bind_text(struct db_q *q, int i, const char *v)
+{
+	q->db->drv->bind_text(q->st, i, v);
+}
+
+static void
+db_bind_int(struct db_q *q, int i, long long v)
+{
+	q->db->drv->bind_int(q->st, i, v);
+}
+
+/* the end of every query: the statement reset and its bindings cleared
+ * for the next caller, an error noted, the connection given back */
+static int
+db_q_end(struct db_q *q, int rc)
+{
+	q->db->drv->reset(q->st);
+	if (rc == -1)
+		db_failed(q->c, NULL);
+	db_put(q->c, rc != -1);
+	return rc;
+}
+
+/* run a statement that returns no rows */
+static int
+db_step_done(struct db_q *q)
+{
+	int rc = q->db->drv->step(q->st);
+
+	return db_q_end(q, rc == DB_DONE ? 0 : -1);
+}
+
+/* the rows a statement changed, or -1 on error */
+static long long
+db_step_changes(struct db_q *q)
+{
+	long long n = -1;
+
+	if (q->db->drv->step(q->st) == DB_DONE)
+		n = q->db->drv->changes(q->st);
+	return db_q_end(q, n < 0 ? -1 : 0) == -1 ? -1 : n;
+}
+
+/* whether the statement answers a row at all: 1 yes, 0 no, -1 on error */
+static int
+db_row_exists(struct db_q *q)
+{
+	int rc = q->db->drv->step(q->st);
+
+	return db_q_end(q, rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1);
+}
+
+/* 1 and integer column col of the first row in out, 0 when there is no
+ * row, -1 on error */
+static int
+db_row_int(struct db_q *q, int col, long long *out)
+{
+	int rc = q->db->drv->step(q->st);
+
+	if (rc == DB_ROW)
+		*out = q->db->drv->column_int(q->st, col);
+	return db_q_end(q, rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1);
+}
+
+/* the one rule for reading a one-row answer: 1 and text column col of
+ * the row in out, 0 when there is no row, -1 on error or when it does
+ * not fit. a NULL column is "" when nullok, else an error */
+static int
+db_row_text(struct db_q *q, int col, int nullok, char *out, size_t outsz)
+{
+	const char *v;
+	int rc, ret = 0;
+
+	rc = q->db->drv->step(q->st);
+	if (rc == DB_ROW) {
+		v = q->db->drv->column_text(q->st, col);
+		if (v == NULL && nullok)
+			v = "";
+		if (v != NULL && strlen(v) < outsz) {
+			strcpy(out, v);
+			ret = 1;
+		} else {
+			db_seterr("%s: an answer that does not fit",
+			    q->db->name);
+			q->db->drv->reset(q->st);
+			db_put(q->c, 1);
+			return -1;
+		}
+	} else if (rc != DB_DONE)
+		ret = -1;
+	return db_q_end(q, ret);
 }
 
 struct db *
-db_open(const char *path, char *err, size_t errsz)
+db_open_pool(const char *target, int connections, int timeout, char *err,
+    size_t errsz)
 {
 	struct db *db;
-	char *msg = NULL;
 	int i;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL) {
+	if ((db = calloc(1, sizeof(*db))) == NULL ||
+	    (db->target = strdup(target)) == NULL) {
+		free(db);
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&db->mtx, NULL);
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_busy_timeout(db->h, 10000);
-	/* wal: readers (enquiry-milter -l) never block the filter;
-	 * synchronous=full: a committed reference survives power loss */
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db->h, db_schema, NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db->h, db_schema_autoreply, NULL, NULL, &msg) !=
-	    SQLITE_OK ||
-	    sqlite3_exec(db->h, db_schema_list, NULL, NULL, &msg) !=
-	    SQLITE_OK || db_migrate(db->h, &msg) == -1) {
-		snprintf(err, errsz, "%s: %s", path, msg ? msg :
-		    sqlite3_errmsg(db->h));
-		sqlite3_free(msg);
+	pthread_cond_init(&db->freed, NULL);
+	db->timeout = timeout > 0 ? timeout : DB_TIMEOUT_DEFAULT;
+	if (db_is_url(target)) {
+		db->drv = &db_pg_driver;
+		/* never the connection string: it may hold a password */
+		snprintf(db->name, sizeof(db->name), "postgresql");
+		db->nconns = connections > 0 ? connections :
+		    DB_CONNECTIONS_DEFAULT;
+	} else {
+		db->drv = &db_sqlite_driver;
+		snprintf(db->name, sizeof(db->name), "sqlite");
+		/* one writer at a time anyway: one connection */
+		db->nconns = 1;
+	}
+	if ((db->conns = calloc(db->nconns, sizeof(*db->conns))) == NULL) {
+		snprintf(err, errsz, "out of memory");
 		db_close(db);
 		return NULL;
 	}
-	for (i = 0; i < ST_MAX; i++)
-		if (sqlite3_prepare_v2(db->h, db_sql[i], -1, &db->st[i],
-		    NULL) != SQLITE_OK)
-			goto fail;
+	for (i = 0; i < db->nconns; i++)
+		db->conns[i].db = db;
+	/* the first connection now, and the schema with it. sqlite must
+	 * open; an unreachable server is an outage like any later one */
+	if (db_connect(&db->conns[0]) == -1) {
+		if (db->drv->dialect == DB_DIALECT_SQLITE ||
+		    db->conns[0].h != NULL || !db->down) {
+			snprintf(err, errsz, "%s", db_lasterr);
+			db_close(db);
+			return NULL;
+		}
+	}
 	return db;
-fail:
-	snprintf(err, errsz, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) :
-	    "out of memory");
-	db_close(db);
-	return NULL;
+}
+
+struct db *
+db_open(const char *target, char *err, size_t errsz)
+{
+	return db_open_pool(target, 0, 0, err, errsz);
+}
+
+int
+db_is_url(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 ||
+	    strncmp(target, "postgres://", 11) == 0;
 }
 
 void
@@ -242,9 +524,11 @@ db_close(struct db *db)
 
 	if (db == NULL)
 		return;
-	for (i = 0; i < ST_MAX; i++)
-		sqlite3_finalize(db->st[i]);
-	sqlite3_close(db->h);
+	for (i = 0; db->conns != NULL && i < db->nconns; i++)
+		db_drop(&db->conns[i]);
+	free(db->conns);
+	free(db->target);
+	pthread_cond_destroy(&db->freed);
 	pthread_mutex_destroy(&db->mtx);
 	free(db);
 }
@@ -252,115 +536,111 @@ db_close(struct db *db)
 const char *
 db_errmsg(struct db *db)
 {
-	return sqlite3_errmsg(db->h);
+	(void)db;
+	return db_lasterr[0] ? db_lasterr : "no error";
 }
 
-/* run a statement that returns no rows */
-static int
-db_step_done(struct db *db, int which)
+int
+db_unavailable(struct db *db)
 {
-	sqlite3_stmt *st = db->st[which];
-	int rc = sqlite3_step(st);
+	int down;
 
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->h));
-		return -1;
-	}
-	return 0;
+	pthread_mutex_lock(&db->mtx);
+	down = db->down;
+	pthread_mutex_unlock(&db->mtx);
+	return down;
 }
 
 int
 db_begin(struct db *db)
 {
-	pthread_mutex_lock(&db->mtx);
-	if (db_step_done(db, ST_BEGIN) == -1) {
-		pthread_mutex_unlock(&db->mtx);
+	struct db_conn *c;
+
+	if (db_tx != NULL) {
+		db_seterr("%s: a transaction inside a transaction", db->name);
 		return -1;
 	}
+	if ((c = db_checkout(db)) == NULL)
+		return -1;
+	if (db->drv->begin(c->h) == -1) {
+		db_failed(c, "begin");
+		db_checkin(c);
+		return -1;
+	}
+	db_tx = c;
 	return 0;
+}
+
+/* now and then, after a commit: old automatic-reply rows of every
+ * address, in a statement of its own */
+static void
+db_sweep(struct db *db)
+{
+	struct db_q q;
+	long long now = time(NULL);
+	int due;
+
+	pthread_mutex_lock(&db->mtx);
+	if ((due = now - db->swept >= DB_SWEEP_INTERVAL))
+		db->swept = now;
+	pthread_mutex_unlock(&db->mtx);
+	if (!due || db_q(db, &q, ST_AUTOREPLY_SWEEP) == -1)
+		return;
+	db_bind_int(&q, 1, now - DB_AUTOREPLY_WINDOW);
+	db_step_done(&q);
 }
 
 int
 db_commit(struct db *db)
 {
-	int rc = db_step_done(db, ST_COMMIT);
+	struct db_conn *c = db_tx;
+	int rc = -1;
 
-	if (rc == -1 && !sqlite3_get_autocommit(db->h))
-		db_step_done(db, ST_ROLLBACK);
-	pthread_mutex_unlock(&db->mtx);
+	if (c == NULL || c->db != db)
+		return -1;
+	db_tx = NULL;
+	if (c->h == NULL)
+		db_seterr("%s: connection lost", db->name);
+	else if ((rc = db->drv->commit(c->h)) == -1) {
+		db_failed(c, "commit");
+		if (c->h != NULL && db->drv->in_transaction(c->h))
+			db->drv->rollback(c->h);
+	} else
+		db_available(db);
+	db_checkin(c);
+	if (rc == 0)
+		db_sweep(db);
 	return rc;
 }
 
 void
 db_rollback(struct db *db)
 {
-	if (!sqlite3_get_autocommit(db->h))
-		db_step_done(db, ST_ROLLBACK);
-	pthread_mutex_unlock(&db->mtx);
-}
+	struct db_conn *c = db_tx;
 
-/* whether the statement answers a row at all: 1 yes, 0 no, -1 on error;
- * reset and cleared for the next caller, as db_row_text */
-static int
-db_row_exists(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* the one rule for reading a one-row answer: 1 and text column col of
- * the row in out, 0 when there is no row, -1 on error or when it does
- * not fit. a NULL column is "" when nullok, else an error. the statement
- * is reset and its bindings cleared whatever the answer, so it is ready
- * for the next caller */
-static int
-db_row_text(sqlite3_stmt *st, int col, int nullok, char *out, size_t outsz)
-{
-	const char *v;
-	int rc, ret = 0;
-
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		v = (const char *)sqlite3_column_text(st, col);
-		if (v == NULL && nullok)
-			v = "";
-		if (v != NULL && strlen(v) < outsz) {
-			strcpy(out, v);
-			ret = 1;
-		} else
-			ret = -1;
-	} else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
+	if (c == NULL || c->db != db)
+		return;
+	db_tx = NULL;
+	if (c->h != NULL && db->drv->in_transaction(c->h) &&
+	    db->drv->rollback(c->h) == -1)
+		db_failed(c, "rollback");
+	db_checkin(c);
 }
 
 int
 db_ref_next(struct db *db, const char *prefix, int year, char *out,
     size_t outsz)
 {
-	sqlite3_stmt *st = db->st[ST_REF_NEXT];
+	struct db_q q;
 	long long last = -1;
-	int rc, n;
+	int n;
 
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, year);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		last = sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE || last < 1) {
-		log_warnx("sqlite: reference: %s", sqlite3_errmsg(db->h));
+	if (db_q(db, &q, ST_REF_NEXT) == -1)
+		return -1;
+	db_bind_text(&q, 1, prefix);
+	db_bind_int(&q, 2, year);
+	if (db_row_int(&q, 0, &last) != 1 || last < 1) {
+		log_warnx("%s: reference: %s", db->name, db_errmsg(db));
 		return -1;
 	}
 	n = snprintf(out, outsz, "%s-%04d-%06lld", prefix, year, last);
@@ -368,204 +648,220 @@ db_ref_next(struct db *db, const char *prefix, int year, char *out,
 }
 
 int
+db_lock_address(struct db *db, const char *addr)
+{
+	struct db_q q;
+	char key[512];
+	size_t k;
+
+	/* the address as the milter compares them: lower case */
+	for (k = 0; addr[k] && k + 1 < sizeof(key); k++)
+		key[k] = (char)tolower((unsigned char)addr[k]);
+	key[k] = '\0';
+	if (db_q(db, &q, ST_LOCK_ADDR) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	return db_row_exists(&q) == 1 ? 0 : -1;
+}
+
+int
 db_find_msgid(struct db *db, const char *msgid, const char *sender,
     char *ref, size_t refsz)
 {
-	sqlite3_stmt *st = db->st[ST_FIND_MSGID];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+	if (db_q(db, &q, ST_FIND_MSGID) == -1)
+		return -1;
+	db_bind_text(&q, 1, msgid);
+	db_bind_text(&q, 2, sender);
 	/* reference is NOT NULL: a NULL one is damage, not an answer */
-	return db_row_text(st, 0, 0, ref, refsz);
+	return db_row_text(&q, 0, 0, ref, refsz);
 }
 
 int
 db_ref_known(struct db *db, const char *ref)
 {
-	sqlite3_stmt *st = db->st[ST_REF_KNOWN];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	return db_row_exists(st);
+	if (db_q(db, &q, ST_REF_KNOWN) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_row_exists(&q);
 }
 
 int
 db_ack_committed(struct db *db, const char *ref, const char *sender,
     long long when)
 {
-	sqlite3_stmt *st = db->st[ST_ACK_COMMITTED];
-	int rc;
+	struct db_q q;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, when);
-	rc = db_row_exists(st);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, ST_ACK_COMMITTED) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	db_bind_text(&q, 2, sender);
+	db_bind_int(&q, 3, when);
+	return db_row_exists(&q);
 }
 
 int
 db_ack_last(struct db *db, const char *sender, const char *enquiry,
     long long *when)
 {
-	sqlite3_stmt *st = db->st[ST_ACK_LAST];
-	int rc, ret = 0;
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*when = sqlite3_column_int64(st, 0);
-		ret = 1;
-	} else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
+	if (db_q(db, &q, ST_ACK_LAST) == -1)
+		return -1;
+	db_bind_text(&q, 1, sender);
+	db_bind_text(&q, 2, enquiry);
+	return db_row_int(&q, 0, when);
 }
 
 int
 db_ack_set(struct db *db, const char *sender, const char *enquiry,
     long long when)
 {
-	sqlite3_stmt *st = db->st[ST_ACK_SET];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, when);
-	return db_step_done(db, ST_ACK_SET);
+	if (db_q(db, &q, ST_ACK_SET) == -1)
+		return -1;
+	db_bind_text(&q, 1, sender);
+	db_bind_text(&q, 2, enquiry);
+	db_bind_int(&q, 3, when);
+	return db_step_done(&q);
 }
 
 int
 db_enquiry_add(struct db *db, const struct db_enquiry *e)
 {
-	sqlite3_stmt *st = db->st[ST_ENQ_ADD];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, e->reference, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, e->time);
-	sqlite3_bind_text(st, 3, e->queue_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, e->enquiry, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, e->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, e->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, e->category, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, e->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, e->recipients, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, e->ack, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, e->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, e->orig_msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 13, e->ack_msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 14, e->claimed, -1, SQLITE_STATIC);
-	return db_step_done(db, ST_ENQ_ADD);
+	if (db_q(db, &q, ST_ENQ_ADD) == -1)
+		return -1;
+	db_bind_text(&q, 1, e->reference);
+	db_bind_int(&q, 2, e->time);
+	db_bind_text(&q, 3, e->queue_id);
+	db_bind_text(&q, 4, e->enquiry);
+	db_bind_text(&q, 5, e->sender);
+	db_bind_text(&q, 6, e->subject);
+	db_bind_text(&q, 7, e->category);
+	db_bind_text(&q, 8, e->message_id);
+	db_bind_text(&q, 9, e->recipients);
+	db_bind_text(&q, 10, e->ack);
+	db_bind_text(&q, 11, e->kind);
+	db_bind_text(&q, 12, e->orig_msgid);
+	db_bind_text(&q, 13, e->ack_msgid);
+	db_bind_text(&q, 14, e->claimed);
+	return db_step_done(&q);
 }
 
 int
 db_thread_msgid(struct db *db, const char *msgid, const char *enquiry,
     char *ref, size_t refsz)
 {
-	sqlite3_stmt *st = db->st[ST_THREAD_MSGID];
+	struct db_q q;
 
 	if (msgid[0] == '\0')
 		return 0;
-	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
-	return db_row_text(st, 0, 1, ref, refsz);
+	if (db_q(db, &q, ST_THREAD_MSGID) == -1)
+		return -1;
+	db_bind_text(&q, 1, msgid);
+	db_bind_text(&q, 2, enquiry);
+	return db_row_text(&q, 0, 1, ref, refsz);
 }
 
 int
 db_case_party(struct db *db, const char *ref, const char *addr)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_PARTY];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
-	return db_row_exists(st);
+	if (db_q(db, &q, ST_CASE_PARTY) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	db_bind_text(&q, 2, addr);
+	return db_row_exists(&q);
 }
 
 int
 db_case_category(struct db *db, const char *ref, char *cat, size_t catsz)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_CATEGORY];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	return db_row_text(st, 0, 1, cat, catsz);
+	if (db_q(db, &q, ST_CASE_CATEGORY) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_row_text(&q, 0, 1, cat, catsz);
+}
+
+/* the enquiry row the statement is on: columns in struct order from col */
+static void
+db_row_enquiry(struct db_q *q, struct db_enquiry *e)
+{
+	const struct db_driver *drv = q->db->drv;
+
+	e->reference = drv->column_text(q->st, 0);
+	e->time = drv->column_int(q->st, 1);
+	e->queue_id = drv->column_text(q->st, 2);
+	e->enquiry = drv->column_text(q->st, 3);
+	e->sender = drv->column_text(q->st, 4);
+	e->subject = drv->column_text(q->st, 5);
+	e->category = drv->column_text(q->st, 6);
+	e->message_id = drv->column_text(q->st, 7);
+	e->recipients = drv->column_text(q->st, 8);
+	e->ack = drv->column_text(q->st, 9);
+	e->kind = drv->column_text(q->st, 10);
+	e->orig_msgid = drv->column_text(q->st, 11);
+	e->ack_msgid = drv->column_text(q->st, 12);
+	e->claimed = drv->column_text(q->st, 13);
 }
 
 int
 db_list(struct db *db, int n, void (*cb)(const struct db_enquiry *, void *),
     void *arg)
 {
-	sqlite3_stmt *st = NULL;
 	struct db_enquiry e;
+	struct db_q q;
 	int rc;
 
-	pthread_mutex_lock(&db->mtx);
-	if (sqlite3_prepare_v2(db->h, "SELECT reference, time, queue_id, "
-	    "enquiry, sender, subject, category, message_id, recipients, ack, "
-	    "kind, orig_msgid, ack_msgid, claimed FROM (SELECT * FROM enquiry ORDER BY id DESC LIMIT ?1) "
-	    "ORDER BY id DESC", -1, &st, NULL) != SQLITE_OK) {
-		pthread_mutex_unlock(&db->mtx);
+	if (db_q(db, &q, ST_LIST) == -1)
 		return -1;
-	}
-	sqlite3_bind_int(st, 1, n);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e.reference = (const char *)sqlite3_column_text(st, 0);
-		e.time = sqlite3_column_int64(st, 1);
-		e.queue_id = (const char *)sqlite3_column_text(st, 2);
-		e.enquiry = (const char *)sqlite3_column_text(st, 3);
-		e.sender = (const char *)sqlite3_column_text(st, 4);
-		e.subject = (const char *)sqlite3_column_text(st, 5);
-		e.category = (const char *)sqlite3_column_text(st, 6);
-		e.message_id = (const char *)sqlite3_column_text(st, 7);
-		e.recipients = (const char *)sqlite3_column_text(st, 8);
-		e.ack = (const char *)sqlite3_column_text(st, 9);
-		e.kind = (const char *)sqlite3_column_text(st, 10);
-		e.orig_msgid = (const char *)sqlite3_column_text(st, 11);
-		e.ack_msgid = (const char *)sqlite3_column_text(st, 12);
-		e.claimed = (const char *)sqlite3_column_text(st, 13);
+	db_bind_int(&q, 1, n);
+	while ((rc = db->drv->step(q.st)) == DB_ROW) {
+		db_row_enquiry(&q, &e);
 		cb(&e, arg);
 	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->mtx);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_q_end(&q, rc == DB_DONE ? 0 : -1);
 }
 
 int
 db_autoreply_allow(struct db *db, const char *addr, long long now,
     int limit)
 {
-	static const char *const sql[] = {
-		/* every address's old rows, so the table holds one hour */
-		"DELETE FROM autoreply WHERE time <= ?2 AND ?1 IS NOT NULL",
-		"SELECT count(*) FROM autoreply WHERE address = ?1",
-		"INSERT INTO autoreply(address, time) VALUES(?1, ?2)",
-	};
-	sqlite3_stmt *st;
+	struct db_q q;
 	char key[512];
 	long long n = 0;
 	size_t k;
-	int i, rc;
 
 	/* the address as the milter compares them: lower case */
 	for (k = 0; addr[k] && k + 1 < sizeof(key); k++)
 		key[k] = (char)tolower((unsigned char)addr[k]);
 	key[k] = '\0';
-	for (i = 0; i < 3; i++) {
-		if (sqlite3_prepare_v2(db->h, sql[i], -1, &st, NULL) !=
-		    SQLITE_OK)
-			return -1;
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, i == 0 ? now - DB_AUTOREPLY_WINDOW :
-		    now);
-		rc = sqlite3_step(st);
-		if (i == 1 && rc == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-			return -1;
-		if (i == 1 && n >= limit)
-			return 0;
-	}
-	return 1;
+	if (db_lock_address(db, key) == -1 ||
+	    db_q(db, &q, ST_AUTOREPLY_OLD) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	db_bind_int(&q, 2, now - DB_AUTOREPLY_WINDOW);
+	if (db_step_done(&q) == -1 || db_q(db, &q, ST_AUTOREPLY_COUNT) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	if (db_row_int(&q, 0, &n) != 1)
+		return -1;
+	if (n >= limit)
+		return 0;
+	if (db_q(db, &q, ST_AUTOREPLY_ADD) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	db_bind_int(&q, 2, now);
+	return db_step_done(&q) == -1 ? -1 : 1;
 }
 
 int
@@ -590,29 +886,24 @@ db_token_new(struct db *db, const char *list, const char *action,
     const char *addr, long long now, long long expires, char *token,
     size_t tokensz)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct db_q q;
 
 	if (tokensz < DB_TOKEN_LEN + 1 ||
 	    rnd_hex(token, tokensz, DB_TOKEN_LEN / 2) == -1)
 		return -1;
-	pthread_mutex_lock(&db->mtx);
 	/* expired tokens go as new ones come */
-	st = db->st[ST_TOKEN_EXPIRE];
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	st = db->st[ST_TOKEN_NEW];
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, expires);
-	rc = db_step_done(db, ST_TOKEN_NEW);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, ST_TOKEN_EXPIRE) == -1)
+		return -1;
+	db_bind_int(&q, 1, now);
+	if (db_step_done(&q) == -1 || db_q(db, &q, ST_TOKEN_NEW) == -1)
+		return -1;
+	db_bind_text(&q, 1, token);
+	db_bind_text(&q, 2, list);
+	db_bind_text(&q, 3, action);
+	db_bind_text(&q, 4, addr);
+	db_bind_int(&q, 5, now);
+	db_bind_int(&q, 6, expires);
+	return db_step_done(&q);
 }
 
 int
@@ -620,75 +911,69 @@ db_token_get(struct db *db, const char *list, const char *token,
     long long now, char *action, size_t actionsz, char *addr,
     size_t addrsz)
 {
-	sqlite3_stmt *st = db->st[ST_TOKEN_GET];
+	struct db_q q;
 	const char *a, *d;
 	int rc, ret = 0;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		a = (const char *)sqlite3_column_text(st, 0);
-		d = (const char *)sqlite3_column_text(st, 1);
+	if (db_q(db, &q, ST_TOKEN_GET) == -1)
+		return -1;
+	db_bind_text(&q, 1, token);
+	db_bind_text(&q, 2, list);
+	db_bind_int(&q, 3, now);
+	rc = db->drv->step(q.st);
+	if (rc == DB_ROW) {
+		a = db->drv->column_text(q.st, 0);
+		d = db->drv->column_text(q.st, 1);
 		if (a == NULL || d == NULL || strlen(a) >= actionsz ||
 		    strlen(d) >= addrsz)
-			ret = -1;
+			ret = -2;
 		else {
 			strcpy(action, a);
 			strcpy(addr, d);
 			ret = 1;
 		}
-	} else if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: token: %s", sqlite3_errmsg(db->h));
+	} else if (rc != DB_DONE)
 		ret = -1;
+	if (ret == -2) {
+		db_seterr("%s: token: an answer that does not fit", db->name);
+		db->drv->reset(q.st);
+		db_put(q.c, 1);
+		return -1;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	pthread_mutex_unlock(&db->mtx);
+	if ((ret = db_q_end(&q, ret)) == -1)
+		log_warnx("%s: token: %s", db->name, db_errmsg(db));
 	return ret;
 }
 
 int
 db_token_use(struct db *db, const char *list, const char *token)
 {
-	sqlite3_stmt *st = db->st[ST_TOKEN_USE];
-	int ret;
+	struct db_q q;
+	long long n;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-	if ((ret = db_step_done(db, ST_TOKEN_USE)) == 0)
-		ret = sqlite3_changes(db->h) == 1;
-	pthread_mutex_unlock(&db->mtx);
-	return ret;
+	if (db_q(db, &q, ST_TOKEN_USE) == -1)
+		return -1;
+	db_bind_text(&q, 1, token);
+	db_bind_text(&q, 2, list);
+	if ((n = db_step_changes(&q)) == -1)
+		return -1;
+	return n == 1;
 }
 
 int
 db_reply_allowed(struct db *db, const char *sender, const char *key,
     long long now, long long interval)
 {
-	sqlite3_stmt *st = db->st[ST_REPLY_ALLOWED];
-	int rc, ret = -1;
+	struct db_q q;
+	int rc;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, interval);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ret = 1;
-		rc = sqlite3_step(st);
-	} else if (rc == SQLITE_DONE)
-		ret = 0;
-	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: reply: %s", sqlite3_errmsg(db->h));
-		ret = -1;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	pthread_mutex_unlock(&db->mtx);
-	return ret;
+	if (db_q(db, &q, ST_REPLY_ALLOWED) == -1)
+		return -1;
+	db_bind_text(&q, 1, sender);
+	db_bind_text(&q, 2, key);
+	db_bind_int(&q, 3, now);
+	db_bind_int(&q, 4, interval);
+	if ((rc = db_row_exists(&q)) == -1)
+		log_warnx("%s: reply: %s", db->name, db_errmsg(db));
+	return rc;
 }
