@@ -140,7 +140,7 @@ struct db_conn {
 struct db {
 	const struct db_driver	*drv;
 	char			*target;
-	char			 name[64];	/* what messages call it */
+	const char		*name;		/* what messages call it */
 	int			 timeout;	/* seconds, every wait */
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 freed;
@@ -197,8 +197,8 @@ db_outage(struct db *db, const char *why)
 	db->down = 1;
 	pthread_mutex_unlock(&db->mtx);
 	if (first)
-		log_warnx("%s: unavailable, mail is deferred until it is "
-		    "back: %s", db->name, why);
+		log_warnx("store unavailable, mail is deferred until it is "
+		    "back: %s", why);
 }
 
 static void
@@ -224,8 +224,8 @@ db_failed(struct db_conn *c, const char *what)
 
 	if (c->h == NULL)
 		return;
-	db_seterr("%s%s%s", what ? what : "", what ? ": " : "",
-	    drv->errmsg(c->h));
+	db_seterr("%s: %s%s%s", c->db->name, what ? what : "",
+	    what ? ": " : "", drv->errmsg(c->h));
 	how = drv->failure(c->h);
 	if (how != DB_FAIL_QUERY)
 		db_outage(c->db, db_lasterr);
@@ -241,15 +241,15 @@ db_connect(struct db_conn *c)
 
 	if ((c->h = db->drv->connect(db->target, db->timeout, err,
 	    sizeof(err))) == NULL) {
-		db_seterr("%s", err);
+		db_seterr("%s: %s", db->name, err);
 		if (db->drv->dialect != DB_DIALECT_SQLITE)
-			db_outage(db, err);
+			db_outage(db, db_lasterr);
 		return -1;
 	}
 	if (db->drv->schema(c->h, err, sizeof(err)) == -1) {
-		db_seterr("%s", err);
+		db_seterr("%s: %s", db->name, err);
 		if (db->drv->failure(c->h) != DB_FAIL_QUERY)
-			db_outage(db, err);
+			db_outage(db, db_lasterr);
 		db_drop(c);
 		return -1;
 	}
@@ -475,12 +475,12 @@ db_open_pool(const char *target, int connections, int timeout, char *err,
 	if (db_is_url(target)) {
 		db->drv = &db_pg_driver;
 		/* never the connection string: it may hold a password */
-		snprintf(db->name, sizeof(db->name), "postgresql");
+		db->name = "postgresql";
 		db->nconns = connections > 0 ? connections :
 		    DB_CONNECTIONS_DEFAULT;
 	} else {
 		db->drv = &db_sqlite_driver;
-		snprintf(db->name, sizeof(db->name), "sqlite");
+		db->name = db->target;
 		/* one writer at a time anyway: one connection */
 		db->nconns = 1;
 	}
@@ -640,7 +640,7 @@ db_ref_next(struct db *db, const char *prefix, int year, char *out,
 	db_bind_text(&q, 1, prefix);
 	db_bind_int(&q, 2, year);
 	if (db_row_int(&q, 0, &last) != 1 || last < 1) {
-		log_warnx("%s: reference: %s", db->name, db_errmsg(db));
+		log_warnx("reference: %s", db_errmsg(db));
 		return -1;
 	}
 	n = snprintf(out, outsz, "%s-%04d-%06lld", prefix, year, last);
@@ -941,7 +941,7 @@ db_token_get(struct db *db, const char *list, const char *token,
 		return -1;
 	}
 	if ((ret = db_q_end(&q, ret)) == -1)
-		log_warnx("%s: token: %s", db->name, db_errmsg(db));
+		log_warnx("token: %s", db_errmsg(db));
 	return ret;
 }
 
@@ -974,6 +974,6 @@ db_reply_allowed(struct db *db, const char *sender, const char *key,
 	db_bind_int(&q, 3, now);
 	db_bind_int(&q, 4, interval);
 	if ((rc = db_row_exists(&q)) == -1)
-		log_warnx("%s: reply: %s", db->name, db_errmsg(db));
+		log_warnx("reply: %s", db_errmsg(db));
 	return rc;
 }

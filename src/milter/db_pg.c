@@ -203,7 +203,7 @@ pg_connect(const char *conninfo, int timeout, char *err, size_t errsz)
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		pg_seterr(c, "08001", c->pg ? PQerrorMessage(c->pg) :
 		    "out of memory");
-		snprintf(err, errsz, "postgresql: %s", c->err);
+		snprintf(err, errsz, "%s", c->err);
 		PQfinish(c->pg);
 		free(c);
 		return NULL;
@@ -214,7 +214,7 @@ pg_connect(const char *conninfo, int timeout, char *err, size_t errsz)
 	    "SET idle_in_transaction_session_timeout = %d",
 	    timeout * 1000, timeout * 3000);
 	if (pg_exec(c, set) == -1) {
-		snprintf(err, errsz, "postgresql: %s", c->err);
+		snprintf(err, errsz, "%s", c->err);
 		PQfinish(c->pg);
 		free(c);
 		return NULL;
@@ -251,7 +251,7 @@ pg_schema(struct db_drv_conn *c, char *err, size_t errsz)
 	n = snprintf(sql, sizeof(sql), "BEGIN;%sINSERT INTO enquiry_schema "
 	    "VALUES(%d);COMMIT", pg_ddl, PG_SCHEMA_VERSION);
 	if (n < 0 || (size_t)n >= sizeof(sql)) {
-		snprintf(err, errsz, "postgresql: schema too long");
+		snprintf(err, errsz, "schema too long");
 		return -1;
 	}
 	if (pg_exec(c, sql) == 0)
@@ -259,7 +259,7 @@ pg_schema(struct db_drv_conn *c, char *err, size_t errsz)
 	if (!c->broken)
 		pg_exec(c, "ROLLBACK");
 fail:
-	snprintf(err, errsz, "postgresql: schema: %s", c->err);
+	snprintf(err, errsz, "schema: %s", c->err);
 	return -1;
 }
 

@@ -157,8 +157,8 @@ sqlite_connect(const char *path, int timeout, char *err, size_t errsz)
 	}
 	if (sqlite3_open_v2(path, &c->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "%s: %s", path, c->h ?
-		    sqlite3_errmsg(c->h) : "out of memory");
+		snprintf(err, errsz, "%s", c->h ? sqlite3_errmsg(c->h) :
+		    "out of memory");
 		sqlite3_close(c->h);
 		free(c);
 		return NULL;

@@ -1,6 +1,9 @@
 /* reference allocation: unique, monotonic per year and prefix, durable
  * across reopen, safe under threads; ack times; the enquiry log; list
- * tokens and reply times */
+ * tokens and reply times; two stores sharing one database (two milters)
+ * deciding one sender's acknowledgement and reply cap once.
+ * the same tests run on sqlite (default) and on postgresql: TEST_DB_URL
+ * and TEST_DB_URL_OLD name two empty databases (tests/t-db-pg.sh) */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -87,6 +90,14 @@ raw_int(const char *path, const char *sql)
 static const char *old_kind = "unset";
 
 static void
+count_only(const struct db_enquiry *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+	listed++;
+}
+
+static void
 find_old(const struct db_enquiry *e, void *arg)
 {
 	(void)arg;
@@ -94,18 +105,16 @@ find_old(const struct db_enquiry *e, void *arg)
 		old_kind = e->kind;
 }
 
-/* cases: threading by message-id, parties, categories, markers; and an
- * old database upgraded in place */
-static void
-test_cases(const char *dir)
+/* sqlite: a database of the first schema upgraded in place; its row is
+ * ENQ-2026-000007 */
+static struct db *
+open_upgraded(const char *dir, char *path, size_t pathsz)
 {
-	char path[256], ref[64], cat[64], err[256];
-	struct db_enquiry e;
+	char err[256];
 	struct db *db;
 	sqlite3 *h;
 
-	/* 1. a database of the first schema, with a row, upgraded in place */
-	snprintf(path, sizeof(path), "%s/old.db", dir);
+	snprintf(path, pathsz, "%s/old.db", dir);
 	CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
 	    sqlite3_exec(h, schema_v0, NULL, NULL, NULL) == SQLITE_OK,
 	    "a database of schema 0");
@@ -115,7 +124,7 @@ test_cases(const char *dir)
 	db = db_open(path, err, sizeof(err));
 	CHECK(db != NULL, "schema 0 opens: %s", db ? "" : err);
 	if (db == NULL)
-		return;
+		return NULL;
 	CHECK(raw_int(path, "PRAGMA user_version") == 1,
 	    "upgraded: user_version 1");
 	CHECK(raw_int(path, "SELECT count(*) FROM pragma_table_info('enquiry') "
@@ -126,6 +135,54 @@ test_cases(const char *dir)
 	    "upgraded: the new indexes");
 	CHECK(raw_int(path, "SELECT count(*) FROM enquiry") == 1,
 	    "upgraded: the old row kept");
+	return db;
+}
+
+/* postgresql: the same row, written as the old milter did (no kind) */
+static struct db *
+open_seeded(const char *url)
+{
+	char err[256], ref[64];
+	struct db_enquiry e;
+	struct db *db;
+	int i;
+
+	db = db_open(url, err, sizeof(err));
+	CHECK(db != NULL, "opens: %s", db ? "" : err);
+	if (db == NULL)
+		return NULL;
+	memset(&e, 0, sizeof(e));
+	e.reference = "ENQ-2026-000007";
+	e.time = 5;
+	e.enquiry = "enquiries@rmet.org";
+	e.sender = "old@example.org";
+	e.subject = "before the upgrade";
+	e.category = "visit";
+	e.message_id = "<old@example.org>";
+	e.orig_msgid = "<old@example.org>";
+	e.recipients = "visits@rmet.org";
+	e.ack = "sent";
+	db_begin(db);
+	for (i = 0; i < 7; i++)
+		db_ref_next(db, "ENQ", 2026, ref, sizeof(ref));
+	CHECK(db_enquiry_add(db, &e) == 0 && db_commit(db) == 0,
+	    "a row without a kind");
+	return db;
+}
+
+/* cases: threading by message-id, parties, categories, markers; on sqlite
+ * an old database upgraded in place */
+static void
+test_cases(const char *dir, const char *url)
+{
+	char path[256], ref[64], cat[64], err[256];
+	struct db_enquiry e;
+	struct db *db;
+
+	/* 1. a database with a row of the first schema */
+	db = url ? open_seeded(url) : open_upgraded(dir, path, sizeof(path));
+	if (db == NULL)
+		return;
 	CHECK(db_list(db, 10, find_old, NULL) == 0 && old_kind == NULL,
 	    "an old row lists with no kind");
 	db_begin(db);
@@ -208,10 +265,12 @@ test_cases(const char *dir)
 	db_close(db);
 
 	/* 4. reopened: nothing to upgrade, the rows stay */
-	db = db_open(path, err, sizeof(err));
-	CHECK(db != NULL && raw_int(path, "PRAGMA user_version") == 1 &&
-	    raw_int(path, "SELECT count(*) FROM enquiry") == 4,
-	    "reopened: version 1, four rows");
+	listed = 0;
+	db = db_open(url ? url : path, err, sizeof(err));
+	CHECK(db != NULL && db_list(db, 10, count_only, NULL) == 0 &&
+	    listed == 4, "reopened: four rows");
+	CHECK(url || raw_int(path, "PRAGMA user_version") == 1,
+	    "reopened: version 1");
 	db_close(db);
 }
 
@@ -262,10 +321,118 @@ count(const struct db_enquiry *e, void *arg)
 	listed++;
 }
 
+/*
+ * two stores on one database, as two milters sharing it: threads of both
+ * take every sender in turn, each in a transaction that locks the sender,
+ * asks when it was last acknowledged, waits a moment (the window two
+ * milters would race in) and acknowledges when it never was; and asks
+ * the reply cap for one address. one acknowledgement per sender, the cap
+ * exact, every reference distinct and none skipped
+ */
+#define TWO_THREADS	8
+#define TWO_SENDERS	10
+#define TWO_CAP		3
+
+static struct db *two[2];
+static int two_acks, two_allowed, two_errors;
+static char two_refs[TWO_THREADS][TWO_SENDERS][64];
+static pthread_mutex_t two_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+two_worker(void *arg)
+{
+	int t = (int)(long)arg, i, rc, acked, allowed;
+	struct db *db = two[t % 2];
+	struct timespec pause = { 0, 2000000 };
+	char sender[64];
+	long long when;
+
+	for (i = 0; i < TWO_SENDERS; i++) {
+		/* each thread starts at another sender: they meet */
+		snprintf(sender, sizeof(sender), "Sender%d@Example.org",
+		    (i + t) % TWO_SENDERS);
+		acked = 0;
+		if (db_begin(db) == -1)
+			goto fail;
+		if (db_lock_address(db, sender) == -1 ||
+		    (rc = db_ack_last(db, sender, "enquiries@rmet.org",
+		    &when)) == -1) {
+			db_rollback(db);
+			goto fail;
+		}
+		nanosleep(&pause, NULL);
+		if (rc == 0) {
+			if (db_ack_set(db, sender, "enquiries@rmet.org",
+			    1000) == -1) {
+				db_rollback(db);
+				goto fail;
+			}
+			acked = 1;
+		}
+		if (db_ref_next(db, "TWO", 2026, two_refs[t][i],
+		    sizeof(two_refs[t][i])) == -1) {
+			db_rollback(db);
+			goto fail;
+		}
+		if (db_commit(db) == -1)
+			goto fail;
+		if ((allowed = db_autoreply_allow_now(db, "cap@example.org",
+		    time(NULL), TWO_CAP)) == -1)
+			goto fail;
+		pthread_mutex_lock(&two_mtx);
+		two_acks += acked;
+		two_allowed += allowed;
+		pthread_mutex_unlock(&two_mtx);
+		continue;
+fail:
+		pthread_mutex_lock(&two_mtx);
+		two_errors++;
+		pthread_mutex_unlock(&two_mtx);
+	}
+	return NULL;
+}
+
+static void
+test_two(const char *target)
+{
+	char all[TWO_THREADS * TWO_SENDERS][64], err[256];
+	pthread_t th[TWO_THREADS];
+	int t, i, n = TWO_THREADS * TWO_SENDERS, uniq = 1;
+
+	two[0] = db_open_pool(target, 4, 0, err, sizeof(err));
+	two[1] = db_open_pool(target, 4, 0, err, sizeof(err));
+	CHECK(two[0] != NULL && two[1] != NULL, "two stores on one database");
+	if (two[0] == NULL || two[1] == NULL)
+		return;
+	for (t = 0; t < TWO_THREADS; t++)
+		pthread_create(&th[t], NULL, two_worker, (void *)(long)t);
+	for (t = 0; t < TWO_THREADS; t++)
+		pthread_join(th[t], NULL);
+	CHECK(two_errors == 0, "two stores, %d threads: no errors (%d)",
+	    TWO_THREADS, two_errors);
+	CHECK(two_acks == TWO_SENDERS, "one acknowledgement per sender: %d "
+	    "for %d senders", two_acks, TWO_SENDERS);
+	CHECK(two_allowed == TWO_CAP, "the reply cap holds across stores: "
+	    "%d allowed, cap %d", two_allowed, TWO_CAP);
+	for (t = 0; t < TWO_THREADS; t++)
+		for (i = 0; i < TWO_SENDERS; i++)
+			strcpy(all[t * TWO_SENDERS + i], two_refs[t][i]);
+	qsort(all, n, sizeof(all[0]), ref_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(all[i], all[i - 1]) == 0 || all[i][0] == '\0')
+			uniq = 0;
+	CHECK(uniq, "%d references from two stores all distinct", n);
+	CHECK_STR(all[n - 1], "TWO-2026-000080", "and none skipped");
+	db_close(two[0]);
+	db_close(two[1]);
+}
+
 int
 main(void)
 {
 	char dir[] = "/tmp/test_db.XXXXXX", path[256], ref[64], err[256];
+	const char *url = getenv("TEST_DB_URL");
+	const char *target;
 	char all[THREADS * PER][64];
 	pthread_t th[THREADS];
 	struct db_enquiry e;
@@ -278,7 +445,9 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/enquiries.db", dir);
-	db = db_open(path, err, sizeof(err));
+	target = url ? url : path;
+	printf("# store: %s\n", url ? "postgresql" : "sqlite");
+	db = db_open(target, err, sizeof(err));
 	CHECK(db != NULL, "open %s", err);
 	if (db == NULL)
 		return 1;
@@ -309,7 +478,7 @@ main(void)
 
 	/* 3. durable: a reopened database carries on */
 	db_close(db);
-	db = db_open(path, err, sizeof(err));
+	db = db_open(target, err, sizeof(err));
 	CHECK(db != NULL, "reopen %s", err);
 	db_begin(db);
 	db_ref_next(db, "ENQ", 2026, ref, sizeof(ref));
@@ -376,11 +545,26 @@ main(void)
 	test_list(db);
 	db_close(db);
 
-	test_cases(dir);
+	test_two(target);
+	test_cases(dir, getenv("TEST_DB_URL_OLD"));
 
 	/* 6. an unwritable place is an error, not a crash */
 	CHECK(db_open("/nonexistent/dir/x.db", err, sizeof(err)) == NULL,
 	    "open in a missing directory fails: %s", err);
+	/* 7. an unreachable server is an outage: the store opens, every
+	 * transaction fails within the timeout, and says why once */
+	db = db_open_pool("postgresql:///none?host=/nonexistent", 2, 1, err,
+	    sizeof(err));
+	CHECK(db != NULL, "an unreachable postgresql opens as an outage: %s",
+	    db ? "" : err);
+	if (db != NULL) {
+		CHECK(db_unavailable(db) == 1, "unavailable");
+		CHECK(db_begin(db) == -1, "a transaction cannot begin: %s",
+		    db_errmsg(db));
+		CHECK(db_token_use(db, "l@x.org", "t") == -1,
+		    "nor a statement run");
+		db_close(db);
+	}
 
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)
