@@ -373,7 +373,7 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	conf_value_mode(cfg_getstr(cfg, "socket-mode"), &c->socket_mode);
 	c->socket_group = conf_value_strdup(cfg_getstr(cfg, "socket-group"), 0);
 	c->state_dir = conf_value_strdup(cfg_getstr(cfg, "state-dir"), 0);
-	c->database = conf_value_strdup(cfg_getstr(cfg, "database"), 1);
+	c->database = conf_value_strdup(cfg_getstr(cfg, "database"), 0);
 	c->db_connections = (int)cfg_getint(cfg, "database-connections");
 	c->db_timeout = (int)conf_value_duration(cfg_getstr(cfg,
 	    "database-timeout"));
