@@ -135,6 +135,7 @@ struct db_conn {
 	struct db_drv_conn	*h;		/* NULL: to connect */
 	struct db_drv_stmt	*st[ST_MAX];	/* prepared on first use */
 	int			 busy;
+	unsigned		 gen;		/* db's when it connected */
 };
 
 struct db {
@@ -147,6 +148,7 @@ struct db {
 	struct db_conn		*conns;
 	int			 nconns;
 	int			 down;		/* an outage, logged once */
+	unsigned		 gen;		/* + 1 when one was lost */
 	long long		 swept;
 };
 
@@ -229,8 +231,15 @@ db_failed(struct db_conn *c, const char *what)
 	how = drv->failure(c->h);
 	if (how != DB_FAIL_QUERY)
 		db_outage(c->db, db_lasterr);
-	if (how == DB_FAIL_BROKEN)
+	if (how == DB_FAIL_BROKEN) {
+		/* the server went (a restart, a failover): the others the
+		 * pool holds are as dead, so they are replaced when next
+		 * used, not found out one message at a time */
+		pthread_mutex_lock(&c->db->mtx);
+		c->db->gen++;
+		pthread_mutex_unlock(&c->db->mtx);
 		db_drop(c);
+	}
 }
 
 static int
@@ -281,8 +290,12 @@ db_checkout(struct db *db)
 			break;
 		rc = pthread_cond_timedwait(&db->freed, &db->mtx, &until);
 	}
-	if (c != NULL)
+	if (c != NULL) {
 		c->busy = 1;
+		if (c->h != NULL && c->gen != db->gen)
+			db_drop(c);
+		c->gen = db->gen;
+	}
 	pthread_mutex_unlock(&db->mtx);
 	if (c == NULL) {
 		db_seterr("%s: no connection free within %d s", db->name,
@@ -565,7 +578,14 @@ db_begin(struct db *db)
 	if (db->drv->begin(c->h) == -1) {
 		db_failed(c, "begin");
 		db_checkin(c);
-		return -1;
+		/* a connection lost while idle: once more, on a new one */
+		if (c->h != NULL || (c = db_checkout(db)) == NULL)
+			return -1;
+		if (db->drv->begin(c->h) == -1) {
+			db_failed(c, "begin");
+			db_checkin(c);
+			return -1;
+		}
 	}
 	db_tx = c;
 	return 0;
