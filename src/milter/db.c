@@ -399,11 +399,13 @@ db_q_end(struct db_q *q, int rc)
 	return rc;
 }
 
-/* run a statement that returns no rows */
+/* run a statement whose rows (none, or a RETURNING not needed) nobody
+ * reads. in a transaction, an error may show only at the next query or
+ * at the commit (the postgresql engine sends it with them) */
 static int
 db_step_done(struct db_q *q)
 {
-	int rc = q->db->drv->step(q->st);
+	int rc = q->db->drv->step_later(q->st);
 
 	return db_q_end(q, rc == DB_DONE ? 0 : -1);
 }
@@ -681,7 +683,7 @@ db_lock_address(struct db *db, const char *addr)
 	if (db_q(db, &q, ST_LOCK_ADDR) == -1)
 		return -1;
 	db_bind_text(&q, 1, key);
-	return db_row_exists(&q) == 1 ? 0 : -1;
+	return db_step_done(&q);
 }
 
 int

@@ -48,6 +48,10 @@ struct db_driver {
 	void		 (*bind_text)(struct db_drv_stmt *, int i, const char *);
 	void		 (*bind_int)(struct db_drv_stmt *, int i, long long);
 	int		 (*step)(struct db_drv_stmt *);
+	/* run a statement whose answer is not needed: DB_DONE, or DB_ERR.
+	 * in a transaction the engine may send it with the next step or
+	 * the commit, which then fail when it did */
+	int		 (*step_later)(struct db_drv_stmt *);
 	/* columns of the row step answered; NULL for SQL NULL. valid
 	 * until the next step or reset */
 	const char	*(*column_text)(struct db_drv_stmt *, int col);

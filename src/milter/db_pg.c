@@ -1,7 +1,13 @@
 /* the postgresql engine beneath the store: a libpq connection per pool
  * slot, statements prepared on the server once per connection, every
  * wait for the server bounded by the store's timeout (connect_timeout,
- * statement_timeout, and a poll on the socket for each answer) */
+ * statement_timeout, and a poll on the socket for each answer).
+ *
+ * a transaction runs in libpq's pipeline mode: what needs no answer
+ * (BEGIN, the address lock, an INSERT, an UPDATE, a DELETE) is queued
+ * (step_later) and goes with the next statement whose answer is awaited,
+ * or with COMMIT; an error among them fails that statement or the commit.
+ * an enquiry's transaction so takes five round trips, not fourteen */
 
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +24,7 @@
 #define PG_TEXTOID	25
 #define PG_INT8OID	20
 #define PG_MAXPARAMS	32
+#define PG_MAXPEND	64	/* commands queued, answers not yet read */
 
 /* the schema's version (table enquiry_schema); a database of an older one
  * is brought up to date at connect */
@@ -68,6 +75,10 @@ struct db_drv_conn {
 	int		 broken;	/* lost, or an answer not awaited */
 	char		 state[6];	/* sqlstate of the last error */
 	char		 err[256];	/* of the last error, one line */
+	int		 pipeline;	/* a transaction: commands queued */
+	int		 perr;		/* one of them failed: err says why */
+	int		 npend;
+	struct db_drv_stmt *pend[PG_MAXPEND];	/* a prepare's, or NULL */
 };
 
 struct db_drv_stmt {
@@ -104,6 +115,35 @@ pg_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* the next result, waiting within the deadline; NULL at the end of a
+ * command's results, or with c->broken when none came in time */
+static PGresult *
+pg_result(struct db_drv_conn *c, long long until)
+{
+	struct pollfd pfd;
+	long long left;
+	int n;
+
+	while (PQisBusy(c->pg)) {
+		if ((left = until - pg_ms()) <= 0) {
+			pg_seterr(c, "57014", "no answer from the server in "
+			    "time");
+			c->broken = 1;
+			return NULL;
+		}
+		pfd.fd = PQsocket(c->pg);
+		pfd.events = POLLIN;
+		n = poll(&pfd, 1, (int)left);
+		if ((n == -1 && errno != EINTR) || (n > 0 &&
+		    !PQconsumeInput(c->pg))) {
+			pg_seterr(c, "08006", PQerrorMessage(c->pg));
+			c->broken = 1;
+			return NULL;
+		}
+	}
+	return PQgetResult(c->pg);
+}
+
 /* wait for the answer to what was sent, within the timeout: the last
  * result (an error one if any), or NULL with the error noted. a
  * connection whose answer did not come is broken: it goes */
@@ -111,32 +151,16 @@ static PGresult *
 pg_wait(struct db_drv_conn *c)
 {
 	PGresult *r, *keep = NULL;
-	struct pollfd pfd;
-	long long until = pg_ms() + (long long)c->timeout * 1000, left;
-	int n;
+	long long until = pg_ms() + (long long)c->timeout * 1000;
 
 	for (;;) {
-		while (PQisBusy(c->pg)) {
-			if ((left = until - pg_ms()) <= 0) {
-				pg_seterr(c, "57014", "no answer from the "
-				    "server in time");
-				c->broken = 1;
+		if ((r = pg_result(c, until)) == NULL) {
+			if (c->broken) {
 				PQclear(keep);
 				return NULL;
 			}
-			pfd.fd = PQsocket(c->pg);
-			pfd.events = POLLIN;
-			n = poll(&pfd, 1, (int)left);
-			if ((n == -1 && errno != EINTR) || (n > 0 &&
-			    !PQconsumeInput(c->pg))) {
-				pg_seterr(c, "08006", PQerrorMessage(c->pg));
-				c->broken = 1;
-				PQclear(keep);
-				return NULL;
-			}
-		}
-		if ((r = PQgetResult(c->pg)) == NULL)
 			break;
+		}
 		/* keep the first error, else the last result */
 		if (keep != NULL && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
 			PQclear(r);
@@ -162,6 +186,79 @@ pg_wait(struct db_drv_conn *c)
 		PQclear(keep);
 		return NULL;
 	}
+}
+
+/* a queued command's outcome, in order: its result (in *out when asked
+ * for) and the end of its results. -1 when it failed: the first failure
+ * of the transaction is the one noted */
+static int
+pg_take(struct db_drv_conn *c, long long until, PGresult **out)
+{
+	ExecStatusType st;
+	PGresult *r, *end;
+
+	if ((r = pg_result(c, until)) == NULL) {
+		if (!c->broken) {
+			pg_seterr(c, "08006", "an answer missing from the "
+			    "pipeline");
+			c->broken = 1;
+		}
+		return -1;
+	}
+	st = PQresultStatus(r);
+	if (st != PGRES_PIPELINE_SYNC && (end = pg_result(c, until)) != NULL) {
+		PQclear(end);
+		pg_seterr(c, "08006", "more answers than commands");
+		c->broken = 1;
+	}
+	if (c->broken) {
+		PQclear(r);
+		return -1;
+	}
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
+	    st == PGRES_PIPELINE_SYNC) {
+		if (out != NULL)
+			*out = r;
+		else
+			PQclear(r);
+		return 0;
+	}
+	if (!c->perr) {
+		pg_seterr(c, PQresultErrorField(r, PG_DIAG_SQLSTATE),
+		    PQresultErrorMessage(r));
+		c->perr = 1;
+	}
+	PQclear(r);
+	return -1;
+}
+
+/* the answers to what was queued: -1 when one failed */
+static int
+pg_drain(struct db_drv_conn *c, long long until)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < c->npend && !c->broken; i++)
+		if (pg_take(c, until, NULL) == -1) {
+			rc = -1;
+			/* a prepare that failed is to be sent again */
+			if (c->pend[i] != NULL)
+				c->pend[i]->prepared = 0;
+		}
+	c->npend = 0;
+	return c->broken ? -1 : rc;
+}
+
+/* send what is queued and ask the server for its answers */
+static int
+pg_flush(struct db_drv_conn *c)
+{
+	if (!PQsendFlushRequest(c->pg) || PQflush(c->pg) != 0) {
+		pg_seterr(c, "08006", PQerrorMessage(c->pg));
+		c->broken = 1;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -356,44 +453,94 @@ pg_bind_int(struct db_drv_stmt *s, int i, long long v)
 	s->vals[i - 1] = s->ints[i - 1];
 }
 
+/* send statement s with its bindings; its prepare too, the first time.
+ * in a transaction both are queued (queued: its answer is counted among
+ * those to read before the next awaited one) */
 static int
-pg_step(struct db_drv_stmt *s)
+pg_send(struct db_drv_stmt *s, int queued)
 {
 	struct db_drv_conn *c = s->c;
 	PGresult *r;
 	int i;
 
-	if (s->res != NULL) {
-		s->row++;
-		return s->row < PQntuples(s->res) ? DB_ROW : DB_DONE;
-	}
-	if (c->broken)
-		return DB_ERR;
+	/* room for the prepare and the statement */
+	if (c->pipeline && c->npend + 2 > PG_MAXPEND && (pg_flush(c) == -1 ||
+	    pg_drain(c, pg_ms() + (long long)c->timeout * 1000) == -1))
+		return -1;
 	for (i = 0; i < s->nparams; i++)
 		if (s->types[i] == 0)	/* never bound: NULL, as text */
 			pg_bind_type(s, i + 1, PG_TEXTOID);
 	if (!s->prepared) {
 		if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams,
-		    s->types)) {
-			pg_seterr(c, "08006", PQerrorMessage(c->pg));
-			c->broken = 1;
-			return DB_ERR;
-		}
-		if ((r = pg_wait(c)) == NULL)
-			return DB_ERR;
-		PQclear(r);
+		    s->types))
+			goto lost;
+		if (c->pipeline)
+			c->pend[c->npend++] = s;
+		else if ((r = pg_wait(c)) == NULL)
+			return -1;
+		else
+			PQclear(r);
 		s->prepared = 1;
 	}
 	if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->vals, NULL,
-	    NULL, 0)) {
-		pg_seterr(c, "08006", PQerrorMessage(c->pg));
-		c->broken = 1;
-		return DB_ERR;
+	    NULL, 0))
+		goto lost;
+	if (queued)
+		c->pend[c->npend++] = NULL;
+	return 0;
+lost:
+	pg_seterr(c, "08006", PQerrorMessage(c->pg));
+	c->broken = 1;
+	return -1;
+}
+
+static int
+pg_step(struct db_drv_stmt *s)
+{
+	struct db_drv_conn *c = s->c;
+	long long until = pg_ms() + (long long)c->timeout * 1000;
+	int bad;
+
+	if (s->res != NULL) {
+		s->row++;
+		return s->row < PQntuples(s->res) ? DB_ROW : DB_DONE;
 	}
-	if ((s->res = pg_wait(c)) == NULL)
+	if (c->broken || (c->pipeline && c->perr))
 		return DB_ERR;
+	if (pg_send(s, 0) == -1)
+		return DB_ERR;
+	if (!c->pipeline) {
+		if ((s->res = pg_wait(c)) == NULL)
+			return DB_ERR;
+	} else {
+		if (pg_flush(c) == -1)
+			return DB_ERR;
+		bad = pg_drain(c, until);
+		if (pg_take(c, until, &s->res) == -1 || bad == -1) {
+			PQclear(s->res);
+			s->res = NULL;
+			return DB_ERR;
+		}
+	}
 	s->row = 0;
 	return PQntuples(s->res) > 0 ? DB_ROW : DB_DONE;
+}
+
+/* in a transaction, queued: its outcome shows at the next step or at the
+ * commit. outside one, at once */
+static int
+pg_step_later(struct db_drv_stmt *s)
+{
+	struct db_drv_conn *c = s->c;
+	int rc;
+
+	if (!c->pipeline) {
+		rc = pg_step(s);
+		return rc == DB_ERR ? DB_ERR : DB_DONE;
+	}
+	if (c->broken || c->perr)
+		return DB_ERR;
+	return pg_send(s, 1) == -1 ? DB_ERR : DB_DONE;
 }
 
 static const char *
@@ -434,45 +581,115 @@ pg_reset(struct db_drv_stmt *s)
 
 /* read committed: each statement sees what others committed before it.
  * what must not interleave takes a row lock (the reference counter) or
- * an address lock (db_lock_address) that holds to the commit */
+ * an address lock (db_lock_address) that holds to the commit. BEGIN is
+ * queued with what follows it */
 static int
 pg_begin(struct db_drv_conn *c)
 {
-	return pg_exec(c, "BEGIN");
+	/* a server that went away while the connection was idle said so:
+	 * found now, the store can begin again on a new one */
+	if (c->broken || !PQconsumeInput(c->pg) ||
+	    PQstatus(c->pg) != CONNECTION_OK) {
+		pg_seterr(c, "08006", PQerrorMessage(c->pg));
+		c->broken = 1;
+		return -1;
+	}
+	if (!PQenterPipelineMode(c->pg)) {
+		pg_seterr(c, "08006", PQerrorMessage(c->pg));
+		return -1;
+	}
+	c->pipeline = 1;
+	c->perr = 0;
+	c->npend = 0;
+	if (!PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) {
+		pg_seterr(c, "08006", PQerrorMessage(c->pg));
+		c->broken = 1;
+		return -1;
+	}
+	c->pend[c->npend++] = NULL;
+	return 0;
+}
+
+/* out of the pipeline once its answers are read to the sync point */
+static void
+pg_unpipe(struct db_drv_conn *c, long long until)
+{
+	PGresult *r = NULL;
+
+	if (!c->broken) {
+		pg_drain(c, until);
+		if (!c->broken && pg_take(c, until, &r) == 0 &&
+		    PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+			pg_seterr(c, "08006", "no sync point in the pipeline");
+			c->broken = 1;
+		}
+		PQclear(r);
+	}
+	if (!c->broken && !PQexitPipelineMode(c->pg)) {
+		pg_seterr(c, "08006", PQerrorMessage(c->pg));
+		c->broken = 1;
+	}
+	c->pipeline = 0;
+	c->npend = 0;
 }
 
 static int
 pg_commit(struct db_drv_conn *c)
 {
-	PGresult *r;
-	int ok;
+	long long until = pg_ms() + (long long)c->timeout * 1000;
+	PGresult *r = NULL;
+	int ok, bad;
 
-	if (c->broken || !PQsendQuery(c->pg, "COMMIT")) {
-		if (!c->broken)
-			pg_seterr(c, "08006", PQerrorMessage(c->pg));
+	if (!c->pipeline || c->broken)
+		return -1;
+	if (!PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL,
+	    0) || !PQpipelineSync(c->pg)) {
+		pg_seterr(c, "08006", PQerrorMessage(c->pg));
 		c->broken = 1;
 		return -1;
 	}
-	if ((r = pg_wait(c)) == NULL)
-		return -1;
-	/* a transaction that failed earlier answers COMMIT with ROLLBACK */
-	ok = strcmp(PQcmdStatus(r), "COMMIT") == 0;
-	PQclear(r);
-	if (!ok)
+	bad = pg_drain(c, until);
+	ok = bad == 0 && pg_take(c, until, &r) == 0 &&
+	    /* a transaction that failed answers COMMIT with ROLLBACK */
+	    strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	if (bad == 0 && r != NULL && !ok)
 		pg_seterr(c, "40000", "the transaction was rolled back");
-	return ok ? 0 : -1;
+	PQclear(r);
+	if (bad == -1 && !c->broken)
+		/* the COMMIT's own answer, after a failure queued before it */
+		pg_take(c, until, NULL);
+	c->npend = 0;
+	pg_unpipe(c, until);
+	return ok && !c->broken ? 0 : -1;
 }
 
 static int
 pg_rollback(struct db_drv_conn *c)
 {
+	long long until = pg_ms() + (long long)c->timeout * 1000;
+
+	if (c->pipeline) {
+		/* what failed first stays the reason */
+		c->perr = 1;
+		if (!c->broken && !PQpipelineSync(c->pg)) {
+			pg_seterr(c, "08006", PQerrorMessage(c->pg));
+			c->broken = 1;
+		}
+		pg_unpipe(c, until);
+	}
+	if (c->broken)
+		return -1;
 	return pg_exec(c, "ROLLBACK");
 }
 
 static int
 pg_in_transaction(struct db_drv_conn *c)
 {
-	PGTransactionStatusType t = PQtransactionStatus(c->pg);
+	PGTransactionStatusType t;
+
+	if (c->pipeline)
+		return 1;
+	t = PQtransactionStatus(c->pg);
 
 	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR ||
 	    t == PQTRANS_ACTIVE;
@@ -510,6 +727,7 @@ const struct db_driver db_pg_driver = {
 	.bind_text = pg_bind_text,
 	.bind_int = pg_bind_int,
 	.step = pg_step,
+	.step_later = pg_step_later,
 	.column_text = pg_column_text,
 	.column_int = pg_column_int,
 	.changes = pg_changes,

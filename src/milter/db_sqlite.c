@@ -242,6 +242,12 @@ sqlite_step(struct db_drv_stmt *s)
 	return DB_ERR;
 }
 
+static int
+sqlite_step_later(struct db_drv_stmt *s)
+{
+	return sqlite_step(s) == DB_ERR ? DB_ERR : DB_DONE;
+}
+
 static const char *
 sqlite_column_text(struct db_drv_stmt *s, int col)
 {
@@ -325,6 +331,7 @@ const struct db_driver db_sqlite_driver = {
 	.bind_text = sqlite_bind_text,
 	.bind_int = sqlite_bind_int,
 	.step = sqlite_step,
+	.step_later = sqlite_step_later,
 	.column_text = sqlite_column_text,
 	.column_int = sqlite_column_int,
 	.changes = sqlite_changes,

@@ -16,7 +16,8 @@
 # (other guests on the host) moves less.
 #   tests/bench/mail.sh [MESSAGES] [SESSIONS] [ROUNDS] [SENDERS]
 # SENDERS: "all" (every enquiry from its own sender, so every one is
-# acknowledged), "pg" (the same with the register in PostgreSQL), "one"
+# acknowledged), "pg" (the same with the register in PostgreSQL), "stores"
+# (all and pg, one after the other), "one"
 # (one sender, acknowledged once a round, the rest within ack-interval),
 # "floor" (the two floor rows below, one sender) or "both" (default: all,
 # pg, one and floor).
@@ -44,9 +45,9 @@ SENDERS=${4:-both}
 BLAST=${MAILBLAST:-$TOP/build/mailblast}
 NULLM=${NULLMILTER:-$TOP/build/nullmilter}
 case $SENDERS in
-all|pg|one|floor|both) ;;
+all|pg|stores|one|floor|both) ;;
 1) SENDERS=one ;;
-*) echo "mail bench: SENDERS is all, pg, one, floor or both" >&2; exit 2 ;;
+*) echo "mail bench: SENDERS is all, pg, stores, one, floor or both" >&2; exit 2 ;;
 esac
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/milter.sh"
@@ -93,7 +94,7 @@ mkdir -p "$M" && chmod 755 "$M"
 # the pg row's milter: the same config, its register in postgresql
 PGROW=
 case $SENDERS in
-pg|both)
+pg|stores|both)
 	if why=$(pg_unavailable); then
 		echo "mail bench: no postgresql row: $why"
 	elif PG_FSYNC=on pg_init && pg_start && pg_createdb bench; then
@@ -278,6 +279,7 @@ case $SENDERS in
 both)	row all; [ -z "$PGROW" ] || row pg; row one; row null; row nullm ;;
 floor)	row null; row nullm ;;
 pg)	[ -z "$PGROW" ] || row pg ;;
+stores)	row all; [ -z "$PGROW" ] || row pg ;;
 *)	row "$SENDERS" ;;
 esac
 echo "  milter tempfails: $(grep -c 'tempfail' "$M/milter.log")"
