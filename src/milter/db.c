@@ -25,7 +25,10 @@ enum {
 	ST_CASE_CATEGORY, ST_TOKEN_EXPIRE, ST_TOKEN_NEW, ST_TOKEN_GET,
 	ST_TOKEN_USE, ST_REPLY_ALLOWED, ST_LOCK_ADDR, ST_LIST,
 	ST_AUTOREPLY_OLD, ST_AUTOREPLY_COUNT, ST_AUTOREPLY_ADD,
-	ST_AUTOREPLY_SWEEP, ST_MAX
+	ST_AUTOREPLY_SWEEP, ST_MIG_DONE, ST_MIG_COUNT, ST_MIG_MARK,
+	ST_MIG_REFSEQ_GET, ST_MIG_REFSEQ_PUT, ST_MIG_ENQ_GET, ST_MIG_ACK_GET,
+	ST_MIG_AUTOREPLY_GET, ST_MIG_AUTOREPLY_PUT, ST_MIG_TOKEN_GET,
+	ST_MIG_TOKEN_PUT, ST_MIG_REPLY_GET, ST_MIG_REPLY_PUT, ST_MAX
 };
 
 /* each statement in SQL both engines run (?N placeholders, which the
@@ -104,6 +107,45 @@ static const char *const db_sql[ST_MAX] = {
 	    "VALUES(?1, ?2)",
 	/* and every address's, now and then, so the table holds an hour */
 	[ST_AUTOREPLY_SWEEP] = "DELETE FROM autoreply WHERE time <= ?1",
+	/* a register moved from sqlite into postgresql (db_migrate): each
+	 * table read in full from the one, written to the other */
+	[ST_MIG_DONE] = "SELECT source FROM migration LIMIT 1",
+	[ST_MIG_COUNT] = "SELECT (SELECT count(*) FROM enquiry) + "
+	    "(SELECT count(*) FROM refseq)",
+	[ST_MIG_MARK] = "INSERT INTO migration(source, time, rows) "
+	    "VALUES(?1, ?2, ?3)",
+	[ST_MIG_REFSEQ_GET] = "SELECT prefix, year, last FROM refseq",
+	[ST_MIG_REFSEQ_PUT] = "INSERT INTO refseq(prefix, year, last) "
+	    "VALUES(?1, ?2, ?3)",
+	/* in the order of their ids: the first row of a case stays first */
+	[ST_MIG_ENQ_GET] = "SELECT reference, time, queue_id, enquiry, sender, "
+	    "subject, category, message_id, recipients, ack, kind, orig_msgid, "
+	    "ack_msgid, claimed FROM enquiry ORDER BY id",
+	[ST_MIG_ACK_GET] = "SELECT sender, enquiry, last FROM ack",
+	[ST_MIG_AUTOREPLY_GET] = "SELECT address, time FROM autoreply",
+	[ST_MIG_AUTOREPLY_PUT] = "INSERT INTO autoreply(address, time) "
+	    "VALUES(?1, ?2)",
+	[ST_MIG_TOKEN_GET] = "SELECT token, list, action, address, created, "
+	    "expires FROM list_token",
+	[ST_MIG_TOKEN_PUT] = "INSERT INTO list_token(token, list, action, "
+	    "address, created, expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_MIG_REPLY_GET] = "SELECT sender, key, last FROM list_reply",
+	[ST_MIG_REPLY_PUT] = "INSERT INTO list_reply(sender, key, last) "
+	    "VALUES(?1, ?2, ?3)",
+};
+
+/* the tables db_migrate copies: read, write, and the columns' kinds
+ * (t text, i integer) */
+static const struct {
+	int		 get, put;
+	const char	*cols;
+} db_mig_tables[] = {
+	{ ST_MIG_REFSEQ_GET, ST_MIG_REFSEQ_PUT, "tii" },
+	{ ST_MIG_ENQ_GET, ST_ENQ_ADD, "ti" "tttttttttttt" },
+	{ ST_MIG_ACK_GET, ST_ACK_SET, "tti" },
+	{ ST_MIG_AUTOREPLY_GET, ST_MIG_AUTOREPLY_PUT, "ti" },
+	{ ST_MIG_TOKEN_GET, ST_MIG_TOKEN_PUT, "ttttii" },
+	{ ST_MIG_REPLY_GET, ST_MIG_REPLY_PUT, "tti" },
 };
 
 static const char *const db_sql_pg[ST_MAX] = {
@@ -998,4 +1040,107 @@ db_reply_allowed(struct db *db, const char *sender, const char *key,
 	if ((rc = db_row_exists(&q)) == -1)
 		log_warnx("reply: %s", db_errmsg(db));
 	return rc;
+}
+
+/* every row of one table of from written to to (in its transaction):
+ * the rows, or -1 */
+static long long
+db_copy(struct db *from, struct db *to, int get, int put, const char *cols)
+{
+	struct db_q r, w;
+	long long n = 0;
+	int rc, i;
+
+	if (db_q(from, &r, get) == -1)
+		return -1;
+	while ((rc = from->drv->step(r.st)) == DB_ROW) {
+		if (db_q(to, &w, put) == -1) {
+			rc = DB_ERR;
+			break;
+		}
+		for (i = 0; cols[i]; i++)
+			if (cols[i] == 'i')
+				db_bind_int(&w, i + 1,
+				    from->drv->column_int(r.st, i));
+			else
+				db_bind_text(&w, i + 1,
+				    from->drv->column_text(r.st, i));
+		if (db_step_done(&w) == -1) {
+			rc = DB_ERR;
+			break;
+		}
+		n++;
+	}
+	if (db_q_end(&r, rc == DB_DONE ? 0 : -1) == -1 || rc != DB_DONE)
+		return -1;
+	return n;
+}
+
+int
+db_migrate(struct db *from, struct db *to, long long now, long long *rows,
+    char *err, size_t errsz)
+{
+	char done[512];
+	struct db_q q;
+	long long n, total = 0;
+	size_t i;
+	int rc;
+
+	*rows = 0;
+	if (from->drv->dialect != DB_DIALECT_SQLITE ||
+	    to->drv->dialect != DB_DIALECT_PG) {
+		snprintf(err, errsz, "a register moves from sqlite to "
+		    "postgresql only");
+		return -1;
+	}
+	/* one move at a time: a second waits, then finds the first's mark */
+	if (db_begin(to) == -1)
+		goto fail;
+	if (db_lock_address(to, "(enquiries migrate)") == -1)
+		goto rollback;
+	/* 1. moved before: nothing to do */
+	if (db_q(to, &q, ST_MIG_DONE) == -1 ||
+	    (rc = db_row_text(&q, 0, 1, done, sizeof(done))) == -1)
+		goto rollback;
+	if (rc == 1) {
+		db_rollback(to);
+		snprintf(err, errsz, "already moved in from %s", done);
+		return 0;
+	}
+	/* 2. two registers do not mix: their numbers would clash */
+	if (db_q(to, &q, ST_MIG_COUNT) == -1 || db_row_int(&q, 0, &n) != 1)
+		goto rollback;
+	if (n > 0) {
+		db_rollback(to);
+		snprintf(err, errsz, "%s already holds a register of its own "
+		    "(%lld rows): nothing moved", to->name, n);
+		return -1;
+	}
+	/* 3. every table, then the mark, in one transaction */
+	for (i = 0; i < sizeof(db_mig_tables) / sizeof(db_mig_tables[0]);
+	    i++) {
+		if ((n = db_copy(from, to, db_mig_tables[i].get,
+		    db_mig_tables[i].put, db_mig_tables[i].cols)) == -1)
+			goto rollback;
+		total += n;
+	}
+	if (db_q(to, &q, ST_MIG_MARK) == -1)
+		goto rollback;
+	db_bind_text(&q, 1, from->name);
+	db_bind_int(&q, 2, now);
+	db_bind_int(&q, 3, total);
+	if (db_step_done(&q) == -1)
+		goto rollback;
+	if (db_commit(to) == -1)
+		goto fail;
+	*rows = total;
+	return 1;
+rollback:
+	/* the first failure's message, before the rollback's */
+	snprintf(err, errsz, "%s", db_lasterr);
+	db_rollback(to);
+	return -1;
+fail:
+	snprintf(err, errsz, "%s", db_lasterr);
+	return -1;
 }

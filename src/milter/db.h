@@ -147,6 +147,14 @@ int	db_token_use(struct db *, const char *list, const char *token);
 int	db_reply_allowed(struct db *, const char *sender, const char *key,
 	    long long now, long long interval);
 
+/* move the register of from (sqlite) into to (postgresql), every table
+ * in one transaction of to: 1 when moved (*rows rows), 0 when to holds a
+ * register moved in before (nothing done; err says from where), -1 on
+ * error, to holding a register of its own included (nothing kept; err
+ * says why) */
+int	db_migrate(struct db *from, struct db *to, long long now,
+	    long long *rows, char *err, size_t errsz);
+
 /* the last error of the calling thread's store calls */
 const char *db_errmsg(struct db *);
 

@@ -427,6 +427,97 @@ test_two(const char *target)
 	db_close(two[1]);
 }
 
+static int mig_rows;
+
+static void
+mig_count(const struct db_enquiry *e, void *arg)
+{
+	const char **first = arg;
+
+	if (*first == NULL && e->reference)
+		*first = e->kind;
+	mig_rows++;
+}
+
+/* an sqlite register moved into an empty postgresql database: every row,
+ * the numbering carried on; a second move does nothing; a database with
+ * a register of its own takes none */
+static void
+test_migrate(const char *dir, const char *url, const char *busy_url)
+{
+	char path[256], err[256], ref[64], act[32], who[320];
+	char tok[DB_TOKEN_LEN + 1];
+	struct db_enquiry e;
+	struct db *from, *to;
+	long long rows = -1, when;
+	const char *first = NULL;
+	int i, rc;
+
+	snprintf(path, sizeof(path), "%s/move.db", dir);
+	from = db_open(path, err, sizeof(err));
+	to = db_open(url, err, sizeof(err));
+	CHECK(from != NULL && to != NULL, "an sqlite register and an empty "
+	    "postgresql database");
+	if (from == NULL || to == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	db_begin(from);
+	for (i = 0; i < 30; i++) {
+		db_ref_next(from, "ENQ", 2026, ref, sizeof(ref));
+		e.reference = ref;
+		e.time = 100 + i;
+		e.sender = "jane@example.org";
+		e.enquiry = "enquiries@rmet.org";
+		e.subject = "it's \"quoted\"";
+		e.kind = i == 0 ? NULL : DB_KIND_NEW;
+		e.ack = "sent";
+		db_enquiry_add(from, &e);
+	}
+	db_ack_set(from, "jane@example.org", "enquiries@rmet.org", 129);
+	db_autoreply_allow(from, "jane@example.org", time(NULL), 5);
+	CHECK(db_commit(from) == 0, "30 enquiries in sqlite");
+	db_token_new(from, "l@x.org", "subscribe", "bob@example.org",
+	    time(NULL), time(NULL) + 600, tok, sizeof(tok));
+	db_reply_allowed(from, "bob@example.org", "help", time(NULL), 600);
+
+	rc = db_migrate(from, to, 1000, &rows, err, sizeof(err));
+	CHECK(rc == 1, "moved: %s", rc == 1 ? "" : err);
+	/* 30 enquiries, 1 counter, 1 ack, 1 autoreply, 1 token, 1 reply */
+	CHECK(rows == 35, "every row moved: %lld", rows);
+	mig_rows = 0;
+	CHECK(db_list(to, 100, mig_count, &first) == 0 && mig_rows == 30,
+	    "30 enquiries in postgresql: %d", mig_rows);
+	db_begin(to);
+	CHECK(db_ack_last(to, "jane@example.org", "enquiries@rmet.org",
+	    &when) == 1 && when == 129, "the ack time moved");
+	CHECK(db_autoreply_allow(to, "jane@example.org", time(NULL), 1) == 0,
+	    "the hour's automatic replies moved");
+	db_ref_next(to, "ENQ", 2026, ref, sizeof(ref));
+	CHECK_STR(ref, "ENQ-2026-000031", "the numbering carries on");
+	db_rollback(to);
+	CHECK(db_token_get(to, "l@x.org", tok, time(NULL), act, sizeof(act),
+	    who, sizeof(who)) == 1 && strcmp(who, "bob@example.org") == 0,
+	    "a list token moved");
+	CHECK(db_reply_allowed(to, "bob@example.org", "help", time(NULL),
+	    600) == 0, "a list reply time moved");
+
+	rc = db_migrate(from, to, 2000, &rows, err, sizeof(err));
+	CHECK(rc == 0 && rows == 0, "a second move does nothing: %s", err);
+	mig_rows = 0;
+	CHECK(db_list(to, 100, mig_count, &first) == 0 && mig_rows == 30,
+	    "still 30 enquiries: %d", mig_rows);
+	db_close(to);
+
+	to = db_open(busy_url, err, sizeof(err));
+	rc = to ? db_migrate(from, to, 1000, &rows, err, sizeof(err)) : -2;
+	CHECK(rc == -1, "a database with a register of its own takes none: "
+	    "%s", err);
+	db_close(to);
+	rc = db_migrate(from, from, 1000, &rows, err, sizeof(err));
+	CHECK(rc == -1, "sqlite to sqlite is refused: %s", err);
+	db_close(from);
+}
+
 int
 main(void)
 {
@@ -547,6 +638,8 @@ main(void)
 
 	test_two(target);
 	test_cases(dir, getenv("TEST_DB_URL_OLD"));
+	if (getenv("TEST_DB_URL_MOVE") != NULL && url != NULL)
+		test_migrate(dir, getenv("TEST_DB_URL_MOVE"), url);
 
 	/* 6. an unwritable place is an error, not a crash */
 	CHECK(db_open("/nonexistent/dir/x.db", err, sizeof(err)) == NULL,
