@@ -57,7 +57,7 @@ CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
 MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db db_sqlite \
-	db_pg ack ackmac \
+	db_pg ack ackmac casestats casefmt \
 	outmsg spool submit mailhdr mailbody template xio conf_mlist mlist \
 	listcmd milter_list list_request list_archive list_mail
 MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
@@ -68,7 +68,7 @@ MILTER_OBJS = $(MILTER_MODS:%=$(B)/obj/milter/%.o)
 # every folder, for what sees all of them (unit tests, fuzz harnesses)
 ALL_INC = -Isrc/common -Isrc/capsuled -Isrc/milter
 
-PROGS = $(B)/capsuled $(B)/enquiry-milter $(B)/capsule-check
+PROGS = $(B)/capsuled $(B)/enquiry-milter $(B)/capsule-check $(B)/enquiries
 
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -119,6 +119,11 @@ $(B)/capsule-check: $(CHECK_OBJS)
 
 $(B)/enquiry-milter: $(B)/obj/milter/enquiry-milter.o $(B)/libmilter-mods.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(MILTER_ALL_LIBS)
+
+# the case register's command: the milter's modules, without libmilter
+$(B)/enquiries: $(B)/obj/milter/enquiries.o $(B)/libmilter-mods.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) $(CRYPTO_LIBS) \
+		-lpthread
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libcapsuled.a $(B)/libmilter-mods.a
 	@mkdir -p $(dir $@)
@@ -188,14 +193,24 @@ $(B)/nullmilter: tests/bench/nullmilter.c $(B)/obj/milter/milter_proto.o \
 	$(CC) $(CPPFLAGS) -Isrc/milter -Isrc/common $(CFLAGS) $(WARN) \
 	    $(LDFLAGS) -o $@ $< $(B)/obj/milter/milter_proto.o $(MILTER_LIBS)
 
+# the case register's bench: a register of N cases written through the
+# store's own calls
+$(B)/regfill: tests/bench/regfill.c $(B)/libmilter-mods.a $(B)/.flavour | \
+	    $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc/milter -Isrc/common $(CFLAGS) $(WARN) \
+	    $(LDFLAGS) -o $@ $< $(B)/libmilter-mods.a $(SQLITE_LIBS) $(PQ_LIBS) \
+	    $(CRYPTO_LIBS) -lpthread
+
 bench:
 	@contrib/deps.sh build bench test
 	@$(MAKE) --no-print-directory $(B)/gembench $(B)/mailblast \
-		$(B)/tlsfloor $(B)/nullmilter
+		$(B)/tlsfloor $(B)/nullmilter $(B)/regfill
 	@$(MAKE) --no-print-directory all || \
 		echo "bench: capsuled did not build; measuring molly-brown only" >&2
 	@tests/bench/run.sh
 	@tests/bench/mail.sh
+	@tests/bench/register.sh
 
 # the mail row: messages/s arriving in smtp-sink through a
 # throwaway Postfix with and without enquiry-milter, and their ratio
@@ -204,7 +219,14 @@ bench-mail:
 	@$(MAKE) --no-print-directory all $(B)/mailblast $(B)/nullmilter
 	@tests/bench/mail.sh
 
-.PHONY: bench bench-mail
+# the case register: enquiries on 100,000 cases, and the milter's cost per
+# enquiry at 1,000 and 100,000
+bench-register:
+	@contrib/deps.sh build test
+	@$(MAKE) --no-print-directory all $(B)/regfill
+	@tests/bench/register.sh
+
+.PHONY: bench bench-mail bench-register
 
 # make fuzz [FUZZ_SECONDS=N] [FUZZ=NAME]: every tests/fuzz/fuzz_NAME.c is
 # built with clang's libFuzzer, ASan and UBSan against the modules in

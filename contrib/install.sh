@@ -130,6 +130,9 @@ do_install() {
 	put 0755 "$B/capsule-check" "$USERBINDIR/capsule-check"
 	if [ $milter = yes ]; then
 		put 0755 "$B/enquiry-milter" "$BINDIR/enquiry-milter"
+		# the case register's command, beside the milter it reads
+		[ -x "$B/enquiries" ] && put 0755 "$B/enquiries" \
+		    "$BINDIR/enquiries"
 	fi
 
 	put_conf 0644 "$GEN/capsuled.conf" "$SYSCONFDIR/capsuled.conf" yes
@@ -212,8 +215,9 @@ do_uninstall() {
 	rm_file "$BINDIR/capsuled"
 	rm_file "$USERBINDIR/capsule-check"
 	rm_file "$BINDIR/enquiry-milter"
+	rm_file "$BINDIR/enquiries"
 	for m in capsuled.8 capsuled.conf.5 capsule-check.1 enquiry-milter.8 \
-	    enquiry-milter.conf.5; do
+	    enquiry-milter.conf.5 enquiries.8; do
 		rm_file "$MANDIR/man${m##*.}/$m"
 	done
 	rm_file "$SYSTEMDUNITDIR/capsuled.service"

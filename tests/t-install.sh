@@ -58,6 +58,8 @@ check "every capsule file installed" \
 	cmp -s \"\$f\" \"$U/share/capsuled/capsule/\$f\" || exit 1; done"
 if [ $milter = yes ]; then
 	check "installed enquiry-milter" test -x "$U/sbin/enquiry-milter"
+	check "installed enquiries and its manual" \
+	    test -x "$U/sbin/enquiries" -a -f "$U/share/man/man8/enquiries.8"
 	check "installed enquiry-milter.service" \
 	    test -f "$U/lib/systemd/system/enquiry-milter.service"
 	check "installed milter config: socket under Postfix's spool" \

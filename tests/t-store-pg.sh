@@ -14,11 +14,12 @@ if why=$(pg_unavailable); then echo "skip - $why"; exit 0; fi
 failed=0
 trap 'pg_cleanup' EXIT
 
-# 1. the store's unit tests, in three empty databases
+# 1. the store's unit tests, in four empty databases
 if pg_init && pg_start && pg_createdb store && url=$PG_URL &&
-    pg_createdb old && old=$PG_URL && pg_createdb move; then
-	TEST_DB_URL=$url TEST_DB_URL_OLD=$old TEST_DB_URL_MOVE=$PG_URL \
-	    build/tests/test_db || failed=1
+    pg_createdb old && old=$PG_URL && pg_createdb move &&
+    move=$PG_URL && pg_createdb register; then
+	TEST_DB_URL=$url TEST_DB_URL_OLD=$old TEST_DB_URL_MOVE=$move \
+	    TEST_DB_URL_REG=$PG_URL build/tests/test_db || failed=1
 	# what the store made: the tables, and references that were asked
 	n=$(pg_psql store -c "SELECT count(*) FROM refseq WHERE prefix = 'TWO'")
 	[ "$n" = 1 ] && echo "ok - the counter row is in postgresql" ||

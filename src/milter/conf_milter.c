@@ -31,6 +31,19 @@ const char *const conf_milter_tmpl_names[] = {
 const size_t conf_milter_ntmpl_names =
     sizeof(conf_milter_tmpl_names) / sizeof(conf_milter_tmpl_names[0]);
 
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+const char *
+conf_milter_default_path(void)
+{
+	/* in the source tree the bundled config, once installed /etc */
+	if (access("etc/enquiry-milter.conf", R_OK) == 0)
+		return "etc/enquiry-milter.conf";
+	return SYSCONFDIR "/enquiry-milter.conf";
+}
+
 static pthread_mutex_t conf_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_conf *conf_current;
 
@@ -195,6 +208,44 @@ v_authserv_id(cfg_t *cfg, cfg_opt_t *opt)
 			    "name", v);
 			return -1;
 		}
+	return 0;
+}
+
+/* reply-within: a duration, more than nothing */
+static int
+v_reply_within(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (conf_value_duration(conf_value_last(opt)) <= 0) {
+		cfg_error(cfg, "reply-within: \"%s\" is not a duration of "
+		    "at least a second (like 36h, 5d, 1w)",
+		    conf_value_last(opt));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_retention(cfg_t *cfg, cfg_opt_t *opt)
+{
+	int n;
+	char unit;
+
+	if (conf_value_period(conf_value_last(opt), &n, &unit) == -1) {
+		cfg_error(cfg, "retention: \"%s\" is not a period (like "
+		    "90d, 6m, 2y, or \"never\")", conf_value_last(opt));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_clock(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (conf_value_clock(conf_value_last(opt)) == -1) {
+		cfg_error(cfg, "%s: \"%s\" is not a time of day (HH:MM, "
+		    "like 07:30)", opt->name, conf_value_last(opt));
+		return -1;
+	}
 	return 0;
 }
 
@@ -393,6 +444,20 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	c->hostname = conf_value_strdup(cfg_getstr(cfg, "hostname"), 1);
 	c->authserv_id = conf_value_strdup(cfg_getstr(cfg, "authserv-id"), 1);
 	c->auto_reply_limit = (int)cfg_getint(cfg, "auto-reply-limit");
+	c->reply_within = conf_value_duration(cfg_getstr(cfg, "reply-within"));
+	conf_value_period(cfg_getstr(cfg, "retention"), &c->retention_count,
+	    &c->retention_unit);
+	c->digest_time = conf_value_clock(cfg_getstr(cfg, "digest-time"));
+	if (cfg_getstr(cfg, "digest-to")[0] == '\0')
+		c->digest_to = conf_value_strdup("", 0);
+	else {
+		mailhdr_addr_parse(cfg_getstr(cfg, "digest-to"), addr,
+		    sizeof(addr), name, sizeof(name));
+		c->digest_to = conf_value_strdup(addr, 1);
+	}
+	if (c->digest_to == NULL || copy_list(cfg, "staff", &c->staff,
+	    &c->nstaff, 1) == -1)
+		goto nomem;
 	if (!c->socket || !c->socket_group || !c->state_dir || !c->user ||
 	    !c->database ||
 	    !c->submit_host || !c->capsule_url || !c->hostname ||
@@ -582,6 +647,11 @@ static cfg_opt_t conf_milter_opts[] = {
 	CFG_INT("auto-reply-limit", AUTO_REPLY_LIMIT_DEFAULT,
 	    CFGF_NONE),
 	CFG_STR("authserv-id", "", CFGF_NONE),
+	CFG_STR_LIST("staff", NULL, CFGF_NONE),
+	CFG_STR("reply-within", REPLY_WITHIN_DEFAULT, CFGF_NONE),
+	CFG_STR("retention", RETENTION_DEFAULT, CFGF_NONE),
+	CFG_STR("digest-to", "", CFGF_NONE),
+	CFG_STR("digest-time", DIGEST_TIME_DEFAULT, CFGF_NONE),
 	CFG_SEC("enquiry", conf_milter_enquiry_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("list", conf_mlist_opts,
@@ -622,6 +692,11 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "capsule-url", v_url);
 	cfg_set_validate_func(cfg, "auto-reply-limit", v_autoreply_limit);
 	cfg_set_validate_func(cfg, "authserv-id", v_authserv_id);
+	cfg_set_validate_func(cfg, "staff", conf_value_v_envaddr);
+	cfg_set_validate_func(cfg, "reply-within", v_reply_within);
+	cfg_set_validate_func(cfg, "retention", v_retention);
+	cfg_set_validate_func(cfg, "digest-to", v_address);
+	cfg_set_validate_func(cfg, "digest-time", v_clock);
 	cfg_set_validate_func(cfg, "enquiry", v_enquiry);
 	cfg_set_validate_func(cfg, "enquiry|route-to",
 	    conf_value_v_envaddr);
@@ -705,6 +780,8 @@ conf_milter_free(struct milter_conf *c)
 	free(c->capsule_url);
 	free(c->hostname);
 	free(c->authserv_id);
+	free_list(c->staff, c->nstaff);
+	free(c->digest_to);
 	free(c);
 }
 
@@ -827,6 +904,40 @@ conf_milter_reload(void)
 	conf_milter_set(c);
 	log_info("configuration reloaded from %s", c->path);
 	return 0;
+}
+
+int
+conf_milter_is_staff(const struct milter_conf *c, const char *addr)
+{
+	const struct conf_enquiry *e;
+	size_t i, j, k;
+
+	if (addr == NULL || addr[0] == '\0')
+		return 0;
+	for (i = 0; i < c->nstaff; i++)
+		if (strcmp(c->staff[i], addr) == 0)
+			return 1;
+	for (i = 0; i < c->nenquiries; i++) {
+		e = &c->enquiries[i];
+		for (j = 0; j < e->nroute; j++)
+			if (strcmp(e->route_to[j], addr) == 0)
+				return 1;
+		for (j = 0; j < e->ncategories; j++)
+			for (k = 0; k < e->categories[j].nroute; k++)
+				if (strcmp(e->categories[j].route_to[k],
+				    addr) == 0)
+					return 1;
+	}
+	return 0;
+}
+
+long long
+conf_milter_retention_before(const struct milter_conf *c, long long now)
+{
+	if (c->retention_count == 0)
+		return -1;
+	return conf_value_period_before(now, c->retention_count,
+	    c->retention_unit);
 }
 
 struct conf_enquiry *

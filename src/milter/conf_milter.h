@@ -48,6 +48,11 @@ struct conf_enquiry {
 /* submit-connections: acknowledgements submitted at once, 1 to this */
 #define SUBMIT_CONNECTIONS_MAX	32
 
+/* the case register: reply-within, retention, digest-time defaults */
+#define REPLY_WITHIN_DEFAULT	"5d"
+#define RETENTION_DEFAULT	"2y"
+#define DIGEST_TIME_DEFAULT	"07:30"
+
 struct milter_conf {
 	int			 refs;		/* under the conf mutex */
 	char			*path;
@@ -77,11 +82,25 @@ struct milter_conf {
 	size_t			 nown;
 	struct conf_list	*lists;		/* conf_mlist.h */
 	size_t			 nlists;
+	/* the case register */
+	char		       **staff;		/* lower case; route-to
+						 * addresses are staff too */
+	size_t			 nstaff;
+	time_t			 reply_within;	/* seconds; later is overdue */
+	int			 retention_count; /* 0: personal data kept */
+	char			 retention_unit; /* d w m y */
+	char			*digest_to;	/* bare address, "" = none */
+	int			 digest_time;	/* minutes after midnight,
+						 * local time */
 };
 
 /* placeholders an ack template may use */
 extern const char *const conf_milter_tmpl_names[];
 extern const size_t conf_milter_ntmpl_names;
+
+/* the configuration file both programs read without -c: the bundled one
+ * in a source tree (etc/enquiry-milter.conf), else SYSCONFDIR's */
+const char *conf_milter_default_path(void);
 
 /* parse and check a file; NULL with "file:line: problem" in err */
 struct milter_conf *conf_milter_load(const char *path, char *err,
@@ -95,6 +114,14 @@ void	conf_milter_put(struct milter_conf *);
 void	conf_milter_set(struct milter_conf *);
 /* re-read the file of the config in force; -1 keeps the old one */
 int	conf_milter_reload(void);
+
+/* 1 when addr (lower case) is staff: in the staff list or a route-to
+ * address of any enquiry or category; 0 when not */
+int	conf_milter_is_staff(const struct milter_conf *, const char *addr);
+/* the time before which closed cases lose their personal data
+ * (retention), or -1 when retention is off */
+long long conf_milter_retention_before(const struct milter_conf *,
+	    long long now);
 
 /* the enquiry block of addr, or NULL */
 struct conf_enquiry *conf_milter_enquiry(struct milter_conf *,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf_value.h"
@@ -34,6 +35,89 @@ conf_value_duration(const char *s)
 	if (*end != '\0')
 		return -1;
 	return v * mul;
+}
+
+int
+conf_value_period(const char *s, int *count, char *unit)
+{
+	char *end;
+	long v;
+
+	*count = 0;
+	*unit = 0;
+	if (s != NULL && (strcmp(s, "never") == 0 || strcmp(s, "0") == 0))
+		return 0;
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	/* at most a hundred years of any unit */
+	if (errno || v < 1 || end[0] == '\0' || end[1] != '\0' ||
+	    strchr("dwmy", end[0]) == NULL)
+		return -1;
+	if (v > (end[0] == 'd' ? 36500 : end[0] == 'w' ? 5200 :
+	    end[0] == 'm' ? 1200 : 100))
+		return -1;
+	*count = (int)v;
+	*unit = end[0];
+	return 0;
+}
+
+long long
+conf_value_period_before(long long now, int count, char unit)
+{
+	struct tm tm;
+	time_t t = (time_t)now;
+	int mday;
+
+	if (unit == 'd')
+		return now - (long long)count * 86400;
+	if (unit == 'w')
+		return now - (long long)count * 7 * 86400;
+	if (localtime_r(&t, &tm) == NULL)
+		return now - (long long)count * (unit == 'y' ? 365 : 30) * 86400;
+	if (unit == 'y')
+		tm.tm_year -= count;
+	else {
+		tm.tm_year -= count / 12;
+		tm.tm_mon -= count % 12;
+		if (tm.tm_mon < 0) {
+			tm.tm_mon += 12;
+			tm.tm_year--;
+		}
+	}
+	/* 31 march less a month is the last of february, not 3 march */
+	mday = tm.tm_mday;
+	tm.tm_mday = 1;
+	tm.tm_isdst = -1;
+	if (mktime(&tm) == (time_t)-1)
+		return now - (long long)count * 30 * 86400;
+	{
+		static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31,
+		    30, 31, 30, 31 };
+		int y = tm.tm_year + 1900, last = days[tm.tm_mon];
+
+		if (tm.tm_mon == 1 && ((y % 4 == 0 && y % 100 != 0) ||
+		    y % 400 == 0))
+			last = 29;
+		tm.tm_mday = mday > last ? last : mday;
+	}
+	tm.tm_isdst = -1;
+	return (long long)mktime(&tm);
+}
+
+int
+conf_value_clock(const char *s)
+{
+	if (s == NULL || strlen(s) != 5 || !isdigit((unsigned char)s[0]) ||
+	    !isdigit((unsigned char)s[1]) || s[2] != ':' ||
+	    !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+		return -1;
+	if ((s[0] - '0') * 10 + (s[1] - '0') > 23 ||
+	    (s[3] - '0') * 10 + (s[4] - '0') > 59)
+		return -1;
+	return ((s[0] - '0') * 10 + (s[1] - '0')) * 60 +
+	    (s[3] - '0') * 10 + (s[4] - '0');
 }
 
 const char *

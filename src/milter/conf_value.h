@@ -16,6 +16,14 @@
 
 /* "7d", "12h", "30m", "45s", "2w", "90": seconds, -1 if malformed */
 long long conf_value_duration(const char *);
+/* a retention period: "90d", "3w", "6m" (months), "2y"; "0" or "never"
+ * is none (count 0, unit 0). 0, or -1 if malformed */
+int	conf_value_period(const char *, int *count, char *unit);
+/* the time count units (of conf_value_period) before now, months and
+ * years by the local calendar (a day that month lacks is its last) */
+long long conf_value_period_before(long long now, int count, char unit);
+/* "07:30": minutes after midnight, -1 if malformed */
+int	conf_value_clock(const char *);
 /* "0660": an octal mode of at most 0777 */
 int	conf_value_mode(const char *, mode_t *);
 /* "host:port" or "[v6]:port", port 1 to 65535 */

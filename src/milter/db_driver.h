@@ -47,6 +47,8 @@ struct db_driver {
 	 * value must stay valid until reset */
 	void		 (*bind_text)(struct db_drv_stmt *, int i, const char *);
 	void		 (*bind_int)(struct db_drv_stmt *, int i, long long);
+	/* an integer parameter that is NULL */
+	void		 (*bind_int_null)(struct db_drv_stmt *, int i);
 	int		 (*step)(struct db_drv_stmt *);
 	/* run a statement whose answer is not needed: DB_DONE, or DB_ERR.
 	 * in a transaction the engine may send it with the next step or
@@ -56,6 +58,10 @@ struct db_driver {
 	 * until the next step or reset */
 	const char	*(*column_text)(struct db_drv_stmt *, int col);
 	long long	 (*column_int)(struct db_drv_stmt *, int col);
+	/* the row's columns: how many, their names, which are numbers */
+	int		 (*ncols)(struct db_drv_stmt *);
+	const char	*(*column_name)(struct db_drv_stmt *, int col);
+	int		 (*column_is_int)(struct db_drv_stmt *, int col);
 	/* rows the statement inserted, updated or deleted */
 	long long	 (*changes)(struct db_drv_stmt *);
 	/* ready to bind and run again, bindings cleared */
@@ -66,6 +72,16 @@ struct db_driver {
 	int		 (*begin)(struct db_drv_conn *);
 	int		 (*commit)(struct db_drv_conn *);
 	int		 (*rollback)(struct db_drv_conn *);
+	/* a read-only transaction whose statements all see one state */
+	int		 (*begin_read)(struct db_drv_conn *);
+	/* after personal data was deleted: gone from every file the engine
+	 * keeps (sqlite: the write-ahead log emptied). -1 when some may
+	 * stay until later */
+	int		 (*after_purge)(struct db_drv_conn *);
+	/* how long a statement waits for another's lock, milliseconds */
+	void		 (*set_wait)(struct db_drv_conn *, int ms);
+	/* 1 when the last error was such a lock outlasting the wait */
+	int		 (*locked)(struct db_drv_conn *);
 	/* 1 inside a transaction (after an error, too) */
 	int		 (*in_transaction)(struct db_drv_conn *);
 	const char	*(*errmsg)(struct db_drv_conn *);

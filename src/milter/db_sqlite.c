@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "db_driver.h"
+#include "log.h"
 
 struct db_drv_conn {
 	sqlite3		*h;
@@ -48,24 +50,83 @@ static const char sqlite_ddl[] =
     " PRIMARY KEY(sender, key));";
 
 /*
- * schema version 1 (PRAGMA user_version; 0 is the first schema): what a
- * message is to its case, the message-ids a reply can name, and a tag that
- * was claimed but not honoured. columns are added where missing, so a
- * database of the first schema is upgraded in place.
+ * schema versions (PRAGMA user_version): 0 the first; 1 added what a
+ * message is to its case, the message-ids a reply can name, and a tag
+ * that was claimed but not honoured; 2 the case register: the From:
+ * field's name and address and the size of each message, a row per case,
+ * its history, and the digests sent. columns are added where missing and
+ * the case rows built from the messages, so an older database is upgraded
+ * in place, in one transaction.
  */
-#define SQLITE_SCHEMA_VERSION	1
 static const struct {
+	int		 version;
 	const char	*name;
 	const char	*decl;
-} sqlite_enquiry_v1[] = {
-	{ "kind", "kind TEXT" },	/* new, follow-up, automatic */
-	{ "orig_msgid", "orig_msgid TEXT" },
-	{ "ack_msgid", "ack_msgid TEXT" },
-	{ "claimed", "claimed TEXT" },
+} db_enquiry_cols[] = {
+	{ 1, "kind", "kind TEXT" },	/* new, follow-up, automatic */
+	{ 1, "orig_msgid", "orig_msgid TEXT" },
+	{ 1, "ack_msgid", "ack_msgid TEXT" },
+	{ 1, "claimed", "claimed TEXT" },
+	{ 2, "sender_name", "sender_name TEXT" },
+	{ 2, "from_addr", "from_addr TEXT" },
+	{ 2, "size", "size INTEGER" },
 };
-static const char sqlite_index_v1[] =
+static const char db_index_v1[] =
     "CREATE INDEX IF NOT EXISTS enquiry_orig ON enquiry(orig_msgid);"
     "CREATE INDEX IF NOT EXISTS enquiry_ackid ON enquiry(ack_msgid);";
+
+/* the case register. enq_case keeps a purged case's reference, category,
+ * status and times, so the figures stay true without personal data */
+static const char db_schema_v2[] =
+    "CREATE TABLE IF NOT EXISTS enq_case ("
+    " reference TEXT PRIMARY KEY, enquiry TEXT NOT NULL, category TEXT,"
+    " opened INTEGER NOT NULL, sender TEXT, sender_name TEXT, subject TEXT,"
+    " status TEXT NOT NULL, waiting_since INTEGER, first_answer INTEGER,"
+    " answered INTEGER, closed INTEGER, purged INTEGER, search TEXT);"
+    "CREATE INDEX IF NOT EXISTS enq_case_opened ON enq_case(opened);"
+    "CREATE INDEX IF NOT EXISTS enq_case_status ON enq_case(status,"
+    " waiting_since);"
+    "CREATE INDEX IF NOT EXISTS enq_case_sender ON enq_case(sender);"
+    "CREATE INDEX IF NOT EXISTS enq_case_open ON enq_case(opened)"
+    " WHERE status <> 'closed';"
+    "CREATE TABLE IF NOT EXISTS case_event ("
+    " id INTEGER PRIMARY KEY, reference TEXT NOT NULL,"
+    " time INTEGER NOT NULL, what TEXT NOT NULL, actor TEXT, text TEXT);"
+    "CREATE INDEX IF NOT EXISTS case_event_ref ON case_event(reference,"
+    " time);"
+    "CREATE INDEX IF NOT EXISTS case_event_actor ON case_event(actor);"
+    "CREATE TABLE IF NOT EXISTS digest ("
+    " day TEXT PRIMARY KEY, spooled INTEGER NOT NULL);";
+
+/* the cases of a database before version 2, from its messages: a case
+ * per reference (automatic markers are none), opened by its first message
+ * and waiting since its enquirer's last; nothing says whether anyone
+ * answered, so every case starts new. its history: "opened", then a
+ * "message" per follow-up */
+static const char db_migrate_cases_v2[] =
+    "INSERT INTO enq_case(reference, enquiry, category, opened, sender,"
+    " sender_name, subject, status, waiting_since)"
+    " SELECT e.reference, COALESCE(e.enquiry, ''), e.category, e.time,"
+    " NULLIF(COALESCE(e.from_addr, e.sender), ''), e.sender_name,"
+    " e.subject, 'new', COALESCE((SELECT max(x.time) FROM enquiry x"
+    "  WHERE x.reference = e.reference"
+    "  AND COALESCE(x.kind, 'new') <> 'automatic'), e.time)"
+    " FROM enquiry e WHERE e.reference NOT LIKE 'AUTO-%'"
+    " AND e.id = (SELECT min(y.id) FROM enquiry y"
+    "  WHERE y.reference = e.reference)"
+    " ON CONFLICT(reference) DO NOTHING;"
+    "UPDATE enq_case SET search = lower(reference || ' ' ||"
+    " COALESCE(subject, '') || ' ' || COALESCE(sender, '') || ' ' ||"
+    " COALESCE(sender_name, '')) WHERE purged IS NULL;"
+    "INSERT INTO case_event(reference, time, what, actor, text)"
+    " SELECT e.reference, e.time, CASE WHEN e.id = (SELECT min(y.id)"
+    "  FROM enquiry y WHERE y.reference = e.reference) THEN 'opened'"
+    "  ELSE 'message' END,"
+    " NULLIF(COALESCE(e.from_addr, e.sender), ''), e.subject"
+    " FROM enquiry e WHERE e.reference NOT LIKE 'AUTO-%'"
+    " AND (COALESCE(e.kind, 'new') <> 'automatic' OR e.id = (SELECT"
+    "  min(y.id) FROM enquiry y WHERE y.reference = e.reference))"
+    " ORDER BY e.id;";
 
 static int
 sqlite_fail(struct db_drv_conn *c, int rc)
@@ -101,47 +162,86 @@ sqlite_has_column(sqlite3 *h, const char *col)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
-/* bring an older schema up to SQLITE_SCHEMA_VERSION in one transaction */
+/* the schema version of the open database, -1 on error */
 static int
-sqlite_migrate(struct db_drv_conn *c)
+sqlite_version(sqlite3 *h)
 {
 	sqlite3_stmt *st;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
+/* bring an older schema up to DB_SCHEMA_VERSION in one transaction; a
+ * newer one is refused, naming both versions (in err; else the error is
+ * sqlite's) */
+static int
+sqlite_migrate(struct db_drv_conn *c, char *err, size_t errsz)
+{
 	char sql[160];
 	size_t i;
-	int n, version = -1;
+	int n, version;
 
-	/* up to date: nothing to write (enquiry-milter -l only reads) */
-	if (sqlite3_prepare_v2(c->h, "PRAGMA user_version", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			version = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	if (version >= SQLITE_SCHEMA_VERSION)
+	/* up to date: nothing to write (readers open it too) */
+	if ((version = sqlite_version(c->h)) == DB_SCHEMA_VERSION)
 		return 0;
+	if (version > DB_SCHEMA_VERSION) {
+		snprintf(err, errsz, "the database is of schema version %d, "
+		    "newer than this program's %d: refusing to use it (is an "
+		    "older release running?)", version, DB_SCHEMA_VERSION);
+		return -1;
+	}
 	if (sqlite_exec(c, "BEGIN IMMEDIATE") == -1)
 		return -1;
-	for (i = 0; i < sizeof(sqlite_enquiry_v1) /
-	    sizeof(sqlite_enquiry_v1[0]); i++) {
-		if ((n = sqlite_has_column(c->h, sqlite_enquiry_v1[i].name)) ==
+	/* another program may have upgraded it while this one waited */
+	if ((version = sqlite_version(c->h)) == -1)
+		goto fail;
+	if (version >= DB_SCHEMA_VERSION) {
+		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+		if (version == DB_SCHEMA_VERSION)
+			return 0;
+		snprintf(err, errsz, "the database is of schema version %d, "
+		    "newer than this program's %d", version,
+		    DB_SCHEMA_VERSION);
+		return -1;
+	}
+	if (sqlite_exec(c, sqlite_ddl) == -1)
+		goto fail;
+	for (i = 0; i < sizeof(db_enquiry_cols) / sizeof(db_enquiry_cols[0]);
+	    i++) {
+		if ((n = sqlite_has_column(c->h, db_enquiry_cols[i].name)) ==
 		    -1)
 			goto fail;
 		if (n == 1)
 			continue;
 		n = snprintf(sql, sizeof(sql), "ALTER TABLE enquiry ADD "
-		    "COLUMN %s", sqlite_enquiry_v1[i].decl);
+		    "COLUMN %s", db_enquiry_cols[i].decl);
 		if (n < 0 || (size_t)n >= sizeof(sql) ||
 		    sqlite_exec(c, sql) == -1)
 			goto fail;
 	}
-	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    SQLITE_SCHEMA_VERSION);
-	if (n < 0 || (size_t)n >= sizeof(sql) ||
-	    sqlite_exec(c, sqlite_index_v1) == -1 ||
-	    sqlite_exec(c, sql) == -1 || sqlite_exec(c, "COMMIT") == -1)
+	if (sqlite_exec(c, db_index_v1) == -1 ||
+	    sqlite_exec(c, db_schema_v2) == -1)
 		goto fail;
+	if (version < 2 && sqlite_exec(c, db_migrate_cases_v2) == -1)
+		goto fail;
+	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    DB_SCHEMA_VERSION);
+	if (n < 0 || (size_t)n >= sizeof(sql) || sqlite_exec(c, sql) == -1 ||
+	    sqlite_exec(c, "COMMIT") == -1)
+		goto fail;
+	if (version > 0)
+		log_info("database upgraded from schema version %d to %d",
+		    version, DB_SCHEMA_VERSION);
 	return 0;
 fail:
+	snprintf(err, errsz, "%s", sqlite3_errmsg(c->h));
 	sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
@@ -179,15 +279,16 @@ sqlite_disconnect(struct db_drv_conn *c)
 static int
 sqlite_schema(struct db_drv_conn *c, char *err, size_t errsz)
 {
-	/* wal: readers (enquiry-milter -l) never block the filter;
-	 * synchronous=full: a committed reference survives power loss */
+	/* wal: readers (the enquiries command) never block the filter;
+	 * synchronous=full: a committed reference survives power loss;
+	 * secure_delete: a purged address is overwritten, not left in free
+	 * pages */
 	if (sqlite_exec(c, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;") == -1 ||
-	    sqlite_exec(c, sqlite_ddl) == -1 || sqlite_migrate(c) == -1) {
+	    "PRAGMA synchronous=FULL;PRAGMA secure_delete=ON;") == -1) {
 		snprintf(err, errsz, "%s", sqlite3_errmsg(c->h));
 		return -1;
 	}
-	return 0;
+	return sqlite_migrate(c, err, errsz);
 }
 
 static struct db_drv_stmt *
@@ -240,6 +341,69 @@ sqlite_step(struct db_drv_stmt *s)
 		return DB_DONE;
 	sqlite_fail(s->c, rc);
 	return DB_ERR;
+}
+
+static void
+sqlite_bind_int_null(struct db_drv_stmt *s, int i)
+{
+	sqlite3_bind_null(s->st, i);
+}
+
+static int
+sqlite_ncols(struct db_drv_stmt *s)
+{
+	return sqlite3_column_count(s->st);
+}
+
+static const char *
+sqlite_column_name(struct db_drv_stmt *s, int col)
+{
+	return sqlite3_column_name(s->st, col);
+}
+
+static int
+sqlite_column_is_int(struct db_drv_stmt *s, int col)
+{
+	return sqlite3_column_type(s->st, col) == SQLITE_INTEGER;
+}
+
+/* a deferred transaction that only reads: wal gives it one snapshot and
+ * takes no lock the milter would wait for */
+static int
+sqlite_begin_read(struct db_drv_conn *c)
+{
+	return sqlite_exec(c, "BEGIN");
+}
+
+/* the wal copied into the database and emptied, so what was deleted is
+ * in neither file (secure_delete overwrote it in the database). a reader
+ * in the way is waited for, within the busy time */
+static int
+sqlite_after_purge(struct db_drv_conn *c)
+{
+	sqlite3_stmt *st;
+	int rc, busy = 1;
+
+	if (sqlite3_prepare_v2(c->h, "PRAGMA wal_checkpoint(TRUNCATE)", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		busy = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW && !busy ? 0 : -1;
+}
+
+static void
+sqlite_set_wait(struct db_drv_conn *c, int ms)
+{
+	sqlite3_busy_timeout(c->h, ms);
+}
+
+static int
+sqlite_locked(struct db_drv_conn *c)
+{
+	return (c->rc & 0xff) == SQLITE_BUSY || (c->rc & 0xff) ==
+	    SQLITE_LOCKED;
 }
 
 static int
@@ -330,6 +494,14 @@ const struct db_driver db_sqlite_driver = {
 	.finalize = sqlite_finalize,
 	.bind_text = sqlite_bind_text,
 	.bind_int = sqlite_bind_int,
+	.bind_int_null = sqlite_bind_int_null,
+	.ncols = sqlite_ncols,
+	.column_name = sqlite_column_name,
+	.column_is_int = sqlite_column_is_int,
+	.begin_read = sqlite_begin_read,
+	.after_purge = sqlite_after_purge,
+	.set_wait = sqlite_set_wait,
+	.locked = sqlite_locked,
 	.step = sqlite_step,
 	.step_later = sqlite_step_later,
 	.column_text = sqlite_column_text,

@@ -30,10 +30,6 @@
 #include "spool.h"
 #include "submit.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-
 static void
 usage(int status)
 {
@@ -42,14 +38,6 @@ usage(int status)
 	exit(status);
 }
 
-static const char *
-default_config(void)
-{
-	/* in the source tree the bundled config, once installed /etc */
-	if (access("etc/enquiry-milter.conf", R_OK) == 0)
-		return "etc/enquiry-milter.conf";
-	return SYSCONFDIR "/enquiry-milter.conf";
-}
 
 /* SIGUSR1 reloads: libmilter owns HUP, TERM and INT */
 static void *
@@ -459,7 +447,7 @@ main(int argc, char *argv[])
 		usage(2);
 	}
 	if (conffile == NULL)
-		conffile = default_config();
+		conffile = conf_milter_default_path();
 
 	log_init("enquiry-milter", foreground || check || list);
 	if ((c = conf_milter_load(conffile, err, sizeof(err))) == NULL) {

@@ -2,6 +2,7 @@
  * names, owner checks, reuse of sent files, the crash sweep */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -448,4 +449,79 @@ int
 spool_failed(const char *name)
 {
 	return renameat(spool.new_fd, name, spool.failed_fd, name);
+}
+
+/* 1 when the n bytes at p hold needle (lower case), any case */
+static int
+spool_holds(const char *p, size_t n, const char *needle)
+{
+	size_t nl = strlen(needle), i, j;
+
+	for (i = 0; nl > 0 && i + nl <= n; i++) {
+		for (j = 0; j < nl; j++)
+			if (tolower((unsigned char)p[i + j]) != needle[j])
+				break;
+		if (j == nl)
+			return 1;
+	}
+	return 0;
+}
+
+int
+spool_purge_addr(const char *state_dir, const char *addr, size_t *removed)
+{
+	static const char *const dirs[] = { "new", "failed", "free" };
+	char key[MAILHDR_ADDR_MAX], *buf;
+	struct dirent *de;
+	size_t i, k, len;
+	int sfd, dfd, fd, rc = 0;
+	DIR *d;
+
+	*removed = 0;
+	for (k = 0; addr[k] && k + 1 < sizeof(key); k++)
+		key[k] = (char)tolower((unsigned char)addr[k]);
+	key[k] = '\0';
+	if (k == 0 || addr[k] != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	sfd = openat(dfd, "spool", O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	close(dfd);
+	if (sfd == -1)
+		return errno == ENOENT ? 0 : -1;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if ((dfd = openat(sfd, dirs[i], O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			rc = -1;
+			break;
+		}
+		if ((d = fdopendir(dfd)) == NULL) {
+			close(dfd);
+			rc = -1;
+			break;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if ((fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC |
+			    O_NOFOLLOW | O_NONBLOCK)) == -1)
+				continue;	/* sent meanwhile */
+			buf = readfile_fd(fd, SPOOL_FILE_MAX, &len);
+			close(fd);
+			if (buf == NULL)
+				continue;
+			if (spool_holds(buf, len, key) &&
+			    unlinkat(dfd, de->d_name, 0) == 0)
+				(*removed)++;
+			free(buf);
+		}
+		closedir(d);
+	}
+	close(sfd);
+	return rc;
 }

@@ -60,4 +60,12 @@ int	spool_failed(const char *name);
  * transactions that never committed are removed once old */
 void	spool_sweep(void);
 
+/* erasure, from another program than the milter (no spool_open): every
+ * file in new/, failed/ and free/ under state_dir/spool that holds addr
+ * (any case) is removed: mail still to go to or about that address is
+ * withdrawn, kept copies of sent mail go. tmp/ is the milter's, mid-write
+ * or for its sweep. *removed counts the files; 0, or -1 with errno */
+int	spool_purge_addr(const char *state_dir, const char *addr,
+	    size_t *removed);
+
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf_milter.h"
@@ -42,6 +43,66 @@ test_duration(void)
 		    "duration \"%s\" is %lld (got %lld)", t[i].in, t[i].want,
 		    conf_value_duration(t[i].in));
 	CHECK(conf_value_duration(NULL) == -1, "no duration is malformed");
+}
+
+/* retention periods, clock times, and the calendar behind them */
+static void
+test_register_values(void)
+{
+	static const struct {
+		const char	*in;
+		int		 count;
+		char		 unit;
+		int		 rc;
+	} t[] = {
+		{ "2y", 2, 'y', 0 }, { "18m", 18, 'm', 0 }, { "90d", 90, 'd', 0 },
+		{ "3w", 3, 'w', 0 }, { "never", 0, 0, 0 }, { "0", 0, 0, 0 },
+		{ "0y", 0, 0, -1 }, { "2", 0, 0, -1 }, { "2h", 0, 0, -1 },
+		{ "2yy", 0, 0, -1 }, { "-2y", 0, 0, -1 }, { "", 0, 0, -1 },
+		{ "101y", 0, 0, -1 }, { "Never", 0, 0, -1 },
+	};
+	struct tm tm;
+	time_t now, before;
+	size_t i;
+	int n, rc;
+	char u;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rc = conf_value_period(t[i].in, &n, &u);
+		CHECK(rc == t[i].rc && (rc == -1 || (n == t[i].count &&
+		    u == t[i].unit)), "period \"%s\": %d %c (rc %d)", t[i].in,
+		    n, u ? u : '-', rc);
+	}
+	CHECK(conf_value_clock("07:30") == 450 && conf_value_clock("00:00") ==
+	    0 && conf_value_clock("23:59") == 1439, "clock times");
+	CHECK(conf_value_clock("7:30") == -1 && conf_value_clock("24:00") ==
+	    -1 && conf_value_clock("12:60") == -1 && conf_value_clock(
+	    "12:3a") == -1 && conf_value_clock(NULL) == -1, "bad clock times");
+	/* 31 march 2026 noon, less a month: 28 february; less two years:
+	 * 31 march 2024 */
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = 126;
+	tm.tm_mon = 2;
+	tm.tm_mday = 31;
+	tm.tm_hour = 12;
+	tm.tm_isdst = -1;
+	now = mktime(&tm);
+	before = (time_t)conf_value_period_before(now, 1, 'm');
+	localtime_r(&before, &tm);
+	CHECK(tm.tm_year == 126 && tm.tm_mon == 1 && tm.tm_mday == 28 &&
+	    tm.tm_hour == 12, "31 march less a month: 28 february (got "
+	    "%d-%02d-%02d)", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	before = (time_t)conf_value_period_before(now, 2, 'y');
+	localtime_r(&before, &tm);
+	CHECK(tm.tm_year == 124 && tm.tm_mon == 2 && tm.tm_mday == 31,
+	    "less two years: 31 march 2024");
+	before = (time_t)conf_value_period_before(now, 14, 'm');
+	localtime_r(&before, &tm);
+	CHECK(tm.tm_year == 125 && tm.tm_mon == 0 && tm.tm_mday == 31,
+	    "less fourteen months: 31 january 2025");
+	CHECK(conf_value_period_before(now, 3, 'w') == (long long)now -
+	    21 * 86400 && conf_value_period_before(now, 90, 'd') ==
+	    (long long)now - 90 * 86400, "weeks and days are exact");
 }
 
 static void
@@ -225,6 +286,15 @@ test_load(void)
 		CHECK(is_own(c, "enquiries@rmet.org") &&
 		    is_own(c, "rachelle.stevens@rmet.org"),
 		    "the enquiry and its route are own addresses");
+		CHECK(c->nstaff == 0 && c->reply_within == 5 * 86400 &&
+		    c->retention_count == 2 && c->retention_unit == 'y' &&
+		    c->digest_to[0] == '\0' && c->digest_time == 7 * 60 + 30,
+		    "register defaults: no staff list, reply-within 5d, "
+		    "retention 2y, no digest, digest-time 07:30");
+		CHECK(conf_milter_is_staff(c, "rachelle.stevens@rmet.org") &&
+		    !conf_milter_is_staff(c, "jane@example.org") &&
+		    !conf_milter_is_staff(c, ""), "a route-to address is "
+		    "staff, an enquirer is not");
 	}
 	conf_milter_free(c);
 
@@ -239,6 +309,11 @@ test_load(void)
 	    "hostname = \"MX.Example.ORG\"\n"
 	    "authserv-id = \"MX.Example.ORG\"\n"
 	    "auto-reply-limit = 3\n"
+	    "staff = {\"Head@Trust.example\", \"clerk@trust.example\"}\n"
+	    "reply-within = \"36h\"\n"
+	    "retention = \"18m\"\n"
+	    "digest-to = \"Governance <Governance@Trust.example>\"\n"
+	    "digest-time = \"23:05\"\n"
 	    "list \"Partners@RMET.org\" {\n"
 	    "  members = \"%s\"\n"
 	    "  owners = {\"Owner@RMET.org\"}\n"
@@ -271,6 +346,19 @@ test_load(void)
 	CHECK_STR(c->authserv_id, "mx.example.org", "authserv-id in lower "
 	    "case");
 	CHECK(c->auto_reply_limit == 3, "auto-reply-limit");
+	CHECK(c->nstaff == 2 && strcmp(c->staff[0], "head@trust.example") ==
+	    0, "staff in lower case");
+	CHECK(conf_milter_is_staff(c, "clerk@trust.example") &&
+	    conf_milter_is_staff(c, "visits@rmet.org") &&
+	    !conf_milter_is_staff(c, "admissions@rmet.org"), "staff: the "
+	    "list and every route-to (a category's too), not the enquiry "
+	    "address");
+	CHECK(c->reply_within == 36 * 3600, "reply-within 36h");
+	CHECK(c->retention_count == 18 && c->retention_unit == 'm',
+	    "retention 18m: eighteen months");
+	CHECK_STR(c->digest_to, "governance@trust.example", "digest-to: the "
+	    "bare address in lower case");
+	CHECK(c->digest_time == 23 * 60 + 5, "digest-time 23:05");
 	CHECK(c->nenquiries == 2, "two enquiries");
 	e = conf_milter_enquiry(c, "admissions@rmet.org");
 	CHECK(e != NULL, "the second enquiry found");
@@ -322,6 +410,18 @@ test_load(void)
 	bad("auto-reply-limit = 0\n", 1, "auto-reply-limit");
 	bad("capsule-url = \"localhost\"\n", 1, "not a URL");
 	bad("authserv-id = \"mx example\"\n", 1, "authserv-id");
+	bad("\nstaff = {\"head@trust.example\", \"not an address\"}\n", 2,
+	    "staff: \"not an address\" is not a mail address");
+	bad("reply-within = \"5x\"\n", 1, "reply-within: \"5x\" is not a "
+	    "duration");
+	bad("reply-within = \"0d\"\n", 1, "reply-within");
+	bad("\n\nretention = \"2 years\"\n", 3, "retention: \"2 years\" is "
+	    "not a period");
+	bad("retention = \"5h\"\n", 1, "retention");
+	bad("digest-to = \"governance\"\n", 1, "digest-to");
+	bad("digest-time = \"7:30\"\n", 1, "digest-time: \"7:30\" is not a "
+	    "time of day");
+	bad("digest-time = \"24:00\"\n", 1, "digest-time");
 	bad("enquiry \"x@rmet.org\" {\n route-to = {\"a@rmet.org\"}\n"
 	    " ack-interval = \"soon\"\n}\n", 3, "not a duration");
 	bad("enquiry \"x@rmet.org\" {\n route-to = {\"not an address\"}\n}\n",
@@ -363,6 +463,7 @@ main(void)
 
 	test_duration();
 	test_strdup();
+	test_register_values();
 	test_mode();
 	test_hostport();
 	test_load();

@@ -125,8 +125,12 @@ open_upgraded(const char *dir, char *path, size_t pathsz)
 	CHECK(db != NULL, "schema 0 opens: %s", db ? "" : err);
 	if (db == NULL)
 		return NULL;
-	CHECK(raw_int(path, "PRAGMA user_version") == 1,
-	    "upgraded: user_version 1");
+	CHECK(raw_int(path, "PRAGMA user_version") == DB_SCHEMA_VERSION,
+	    "upgraded: user_version %d", DB_SCHEMA_VERSION);
+	CHECK(raw_int(path, "SELECT count(*) FROM enq_case WHERE reference = "
+	    "'ENQ-2026-000007' AND sender = 'old@example.org' AND status = "
+	    "'new' AND opened = 5 AND waiting_since = 5") == 1,
+	    "upgraded from schema 0: the old row is a case");
 	CHECK(raw_int(path, "SELECT count(*) FROM pragma_table_info('enquiry') "
 	    "WHERE name IN ('kind', 'orig_msgid', 'ack_msgid', 'claimed')") ==
 	    4, "upgraded: the four new columns");
@@ -269,8 +273,10 @@ test_cases(const char *dir, const char *url)
 	db = db_open(url ? url : path, err, sizeof(err));
 	CHECK(db != NULL && db_list(db, 10, count_only, NULL) == 0 &&
 	    listed == 4, "reopened: four rows");
-	CHECK(url || raw_int(path, "PRAGMA user_version") == 1,
-	    "reopened: version 1");
+	CHECK(url || (raw_int(path, "PRAGMA user_version") == 2 &&
+	    raw_int(path, "SELECT count(*) FROM enq_case") == 1),
+	    "reopened: version 2, one case (the milter's own db_case_open "
+	    "was not called here)");
 	db_close(db);
 }
 
@@ -310,6 +316,609 @@ test_list(struct db *db)
 	    600) == 1, "another kind is");
 	CHECK(db_reply_allowed(db, "a@x.org", "help", now + 600,
 	    600) == 1, "after the interval it is again");
+}
+
+/*
+ * schema 2: the case register
+ */
+
+/* a copy of a file; 0 or -1 */
+static int
+copy_file(const char *from, const char *to)
+{
+	char buf[8192];
+	FILE *in, *out;
+	size_t n;
+	int rc = 0;
+
+	if ((in = fopen(from, "rb")) == NULL)
+		return -1;
+	if ((out = fopen(to, "wb")) == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	fclose(in);
+	if (fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* one text from a query on a raw connection, "" when none */
+static void
+raw_text(const char *path, const char *sql, char *out, size_t outsz)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	const char *v;
+
+	out[0] = '\0';
+	if (sqlite3_open(path, &h) != SQLITE_OK)
+		return;
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (v = (const char *)sqlite3_column_text(st, 0)) != NULL)
+			snprintf(out, outsz, "%s", v);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+}
+
+/* the register the schema-1 milter wrote (tests/fixtures/enquiries-v1.db,
+ * made by make-enquiries-v1.sh), migrated in a copy */
+static void
+test_fixture(const char *dir)
+{
+	char fixture[512], path[256], err[512], ref[64], buf[256];
+	const char *top = getenv("TOP");
+	struct db *db;
+	long long jane_last;
+
+	snprintf(fixture, sizeof(fixture), "%s/tests/fixtures/enquiries-v1.db",
+	    top ? top : ".");
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	CHECK(copy_file(fixture, path) == 0, "a copy of %s", fixture);
+	CHECK(raw_int(path, "PRAGMA user_version") == 1,
+	    "the fixture is of schema 1");
+	jane_last = raw_int(path, "SELECT max(time) FROM enquiry WHERE "
+	    "reference = 'ENQ-2026-000001' AND kind <> 'automatic'");
+	db = db_open(path, err, sizeof(err));
+	CHECK(db != NULL, "the schema-1 register opens: %s", db ? "" : err);
+	if (db == NULL)
+		return;
+	CHECK(raw_int(path, "PRAGMA user_version") == 2, "migrated to 2");
+	CHECK(raw_int(path, "SELECT count(*) FROM enquiry") == 9,
+	    "all nine messages kept");
+	CHECK(raw_int(path, "SELECT count(*) FROM enq_case") == 4,
+	    "four cases: the two automatic markers are none");
+	raw_text(path, "SELECT group_concat(reference, ' ') FROM (SELECT "
+	    "reference FROM enq_case ORDER BY reference)", buf, sizeof(buf));
+	CHECK_STR(buf, "ADM-2026-000001 ENQ-2026-000001 ENQ-2026-000002 "
+	    "ENQ-2026-000003", "the cases");
+	raw_text(path, "SELECT enquiry || '|' || category || '|' || sender || "
+	    "'|' || subject || '|' || status FROM enq_case WHERE reference = "
+	    "'ENQ-2026-000001'", buf, sizeof(buf));
+	CHECK_STR(buf, "enquiries@rmet.org|visit|jane.t@example.org|"
+	    "A visit in July|new", "jane's case from her first message");
+	CHECK(raw_int(path, "SELECT waiting_since FROM enq_case WHERE "
+	    "reference = 'ENQ-2026-000001'") == jane_last && jane_last > 0,
+	    "waiting since her follow-up, not the out-of-office");
+	raw_text(path, "SELECT group_concat(what, ' ') FROM (SELECT what FROM "
+	    "case_event WHERE reference = 'ENQ-2026-000001' ORDER BY id)", buf,
+	    sizeof(buf));
+	CHECK_STR(buf, "opened message", "her history: opened, a message");
+	raw_text(path, "SELECT sender || '|' || subject FROM enq_case WHERE "
+	    "reference = 'ENQ-2026-000002'", buf, sizeof(buf));
+	CHECK_STR(buf, "forms+9b1e@forms.example|Complaint about the \"late\" "
+	    "bus, Year 8", "the form's case keeps its envelope sender (schema "
+	    "1 kept no From:)");
+	CHECK(raw_int(path, "SELECT count(*) FROM enq_case WHERE first_answer "
+	    "IS NOT NULL OR status <> 'new'") == 0,
+	    "nothing says they were answered: all new");
+	raw_text(path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
+	    "pragma_table_info('enquiry') WHERE name IN ('sender_name', "
+	    "'from_addr', 'size') ORDER BY name)", buf, sizeof(buf));
+	CHECK_STR(buf, "from_addr sender_name size", "the message columns of "
+	    "schema 2");
+	/* the milter's questions work on the migrated rows */
+	db_begin(db);
+	CHECK(db_case_by_msgid(db, "<jane.2@example.org>", ref,
+	    sizeof(ref)) == 1, "a migrated follow-up found by its message-id");
+	CHECK_STR(ref, "ENQ-2026-000001", "its case");
+	CHECK(db_case_by_msgid(db, "<sam.1@example.com>", ref,
+	    sizeof(ref)) == 1, "any enquiry address: admissions too");
+	CHECK_STR(ref, "ADM-2026-000001", "sam's case");
+	CHECK(db_case_by_msgid(db, "<form.1@forms.example>", ref,
+	    sizeof(ref)) == 0, "a message with an automatic marker is no case");
+	db_ref_next(db, "ENQ", 2026, ref, sizeof(ref));
+	CHECK_STR(ref, "ENQ-2026-000004", "the sequence carries on");
+	CHECK(db_case_answered(db, "ENQ-2026-000001", "head@rmet.org",
+	    jane_last + 60) == 1, "a migrated case can be answered");
+	db_rollback(db);
+	db_close(db);
+}
+
+/* a database of a newer schema is refused, names both versions, and is
+ * left as it was */
+static void
+test_newer(const char *dir)
+{
+	char path[256], err[512], want[64];
+	struct db *db;
+	sqlite3 *h;
+
+	snprintf(path, sizeof(path), "%s/newer.db", dir);
+	CHECK(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h,
+	    "CREATE TABLE future(x); PRAGMA user_version = 3", NULL, NULL,
+	    NULL) == SQLITE_OK, "a database of schema 3");
+	sqlite3_close(h);
+	db = db_open(path, err, sizeof(err));
+	CHECK(db == NULL, "refused");
+	db_close(db);
+	snprintf(want, sizeof(want), "schema version 3, newer than this "
+	    "program's %d", DB_SCHEMA_VERSION);
+	CHECK(strstr(err, want) != NULL && strstr(err, path) != NULL,
+	    "the error names the file and both versions: %s", err);
+	CHECK(raw_int(path, "PRAGMA user_version") == 3 && raw_int(path,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'enq_case'") == 0,
+	    "and nothing was written");
+}
+
+static char seen[4096];
+
+static void
+seen_case(const struct db_case *c, void *arg)
+{
+	(void)arg;
+	if (seen[0])
+		strncat(seen, " ", sizeof(seen) - strlen(seen) - 1);
+	strncat(seen, c->reference, sizeof(seen) - strlen(seen) - 1);
+}
+
+static struct db_case got;
+static char got_status[16], got_sender[64];
+
+static void
+get_case(const struct db_case *c, void *arg)
+{
+	(void)arg;
+	got = *c;
+	snprintf(got_status, sizeof(got_status), "%s", c->status);
+	snprintf(got_sender, sizeof(got_sender), "%s", c->sender ? c->sender :
+	    "(null)");
+	got.status = got_status;
+	got.sender = got_sender;
+	got.reference = got.enquiry = got.category = got.sender_name =
+	    got.subject = NULL;
+}
+
+static void
+seen_event(const struct db_event *ev, void *arg)
+{
+	(void)arg;
+	if (seen[0])
+		strncat(seen, " ", sizeof(seen) - strlen(seen) - 1);
+	strncat(seen, ev->what, sizeof(seen) - strlen(seen) - 1);
+	if (ev->actor) {
+		strncat(seen, ":", sizeof(seen) - strlen(seen) - 1);
+		strncat(seen, ev->actor, sizeof(seen) - strlen(seen) - 1);
+	}
+}
+
+static long long stat_n, stat_answered;
+
+static void
+count_stat(const struct db_stat_row *r, void *arg)
+{
+	(void)arg;
+	stat_n++;
+	if (r->first_answer)
+		stat_answered++;
+}
+
+/* a case of sender opened at when, as the milter records it */
+static int
+open_case(struct db *db, const char *ref, const char *sender,
+    const char *subject, const char *category, long long when)
+{
+	struct db_case_new c = { ref, "enquiries@rmet.org", category, sender,
+	    "A Name", subject, when };
+	struct db_enquiry e;
+
+	memset(&e, 0, sizeof(e));
+	e.reference = ref;
+	e.time = when;
+	e.enquiry = "enquiries@rmet.org";
+	e.sender = sender;
+	e.from_addr = sender;
+	e.sender_name = "A Name";
+	e.subject = subject;
+	e.category = category;
+	e.kind = DB_KIND_NEW;
+	e.orig_msgid = "<x@y>";
+	e.size = 1234;
+	return db_enquiry_add(db, &e) == 0 ? db_case_open(db, &c) : -1;
+}
+
+/* the milter's calls and the commands', on the store target names */
+static void
+test_register(const char *target)
+{
+	char err[512], ref[64];
+	struct db_case_filter f;
+	struct db_enquiry e;
+	struct db *db;
+
+	if ((db = db_open(target, err, sizeof(err))) == NULL) {
+		CHECK(0, "open %s", err);
+		return;
+	}
+	db_begin(db);
+	CHECK(open_case(db, "ENQ-2026-000001", "jane@example.org",
+	    "A visit in July", "visit", 1000) == 1, "a case opened");
+	CHECK(open_case(db, "ENQ-2026-000001", "x@example.org", "again",
+	    "visit", 1001) == 0, "the same reference again opens nothing");
+	CHECK(open_case(db, "ENQ-2026-000002", "bob@example.org",
+	    "100% sure_thing", "general", 2000) == 1, "a second case");
+	CHECK(open_case(db, "ENQ-2026-000003", "zoe@example.org",
+	    "Uniform", "general", 3000) == 1, "a third case");
+	memset(&e, 0, sizeof(e));
+	e.reference = "ENQ-2026-000001";
+	e.time = 1500;
+	e.enquiry = "enquiries@rmet.org";
+	e.sender = "jane@example.org";
+	e.ack_msgid = "<ack.1@milter.test>";
+	e.message_id = "<copy.1@milter.test>";
+	e.kind = DB_KIND_FOLLOWUP;
+	db_enquiry_add(db, &e);
+	CHECK(db_case_by_msgid(db, "<ack.1@milter.test>", ref,
+	    sizeof(ref)) == 1, "found by the acknowledgement's message-id");
+	CHECK_STR(ref, "ENQ-2026-000001", "jane's");
+	CHECK(db_case_by_msgid(db, "<copy.1@milter.test>", ref,
+	    sizeof(ref)) == 1, "found by the routed copy's message-id");
+	CHECK(db_case_by_msgid(db, "<none@x>", ref, sizeof(ref)) == 0 &&
+	    db_case_by_msgid(db, "", ref, sizeof(ref)) == 0,
+	    "an unknown or empty message-id names no case");
+	/* a follow-up while new: still waiting since the first */
+	CHECK(db_case_inbound(db, "ENQ-2026-000001", "jane@example.org",
+	    "more", 1500) == 1, "a follow-up recorded");
+	CHECK(db_case_inbound(db, "ENQ-2026-999999", "jane@example.org",
+	    "more", 1500) == 0, "a follow-up to no case: 0");
+	CHECK(db_case_answered(db, "ENQ-2026-999999", "head@rmet.org",
+	    1600) == 0, "an answer to no case: 0");
+	CHECK(db_commit(db) == 0, "commit");
+	CHECK(db_case_get(db, "ENQ-2026-000001", get_case, NULL) == 1 &&
+	    strcmp(got.status, "new") == 0 && got.waiting_since == 1000,
+	    "new and waiting since it opened (%lld)", got.waiting_since);
+
+	/* answered; the enquirer writes again; answered again */
+	db_begin(db);
+	CHECK(db_case_answered(db, "ENQ-2026-000001", "head@rmet.org",
+	    2500) == 1, "a staff reply");
+	CHECK(db_case_inbound(db, "ENQ-2026-000001", "jane@example.org",
+	    "thanks, but", 2600) == 1, "her reply");
+	db_commit(db);
+	CHECK(db_case_get(db, "ENQ-2026-000001", get_case, NULL) == 1 &&
+	    strcmp(got.status, "new") == 0 && got.waiting_since == 2600 &&
+	    got.first_answer == 2500, "new again, waiting since her reply, "
+	    "first answer kept");
+	db_begin(db);
+	db_case_answered(db, "ENQ-2026-000001", "visits@rmet.org", 2700);
+	db_commit(db);
+	CHECK(db_case_get(db, "ENQ-2026-000001", get_case, NULL) == 1 &&
+	    strcmp(got.status, "answered") == 0 && got.first_answer == 2500 &&
+	    got.answered == 2700, "answered: first answer once, last answer");
+
+	/* the commands */
+	CHECK(db_case_close(db, "ENQ-2026-999999", "enquiries", NULL, 2800) ==
+	    DB_CASE_UNKNOWN, "close: unknown reference");
+	CHECK(db_case_close(db, "ENQ-2026-000001", "enquiries", "done", 2800) ==
+	    DB_CASE_DONE, "closed with a note");
+	CHECK(db_case_close(db, "ENQ-2026-000001", "enquiries", "again",
+	    2801) == DB_CASE_UNCHANGED, "closing a closed case changes "
+	    "nothing");
+	db_begin(db);
+	CHECK(db_case_answered(db, "ENQ-2026-000001", "head@rmet.org",
+	    2850) == 1, "a late staff reply to a closed case");
+	db_commit(db);
+	CHECK(db_case_get(db, "ENQ-2026-000001", get_case, NULL) == 1 &&
+	    strcmp(got.status, "closed") == 0 && got.closed == 2800,
+	    "stays closed");
+	db_begin(db);
+	CHECK(db_case_inbound(db, "ENQ-2026-000001", "jane@example.org",
+	    "one more thing", 2900) == 1, "the enquirer writes to a closed "
+	    "case");
+	db_commit(db);
+	CHECK(db_case_get(db, "ENQ-2026-000001", get_case, NULL) == 1 &&
+	    strcmp(got.status, "new") == 0 && got.closed == 0 &&
+	    got.waiting_since == 2900, "reopened by her, waiting since");
+	CHECK(db_case_reopen(db, "ENQ-2026-000001", "enquiries", 2950) ==
+	    DB_CASE_UNCHANGED, "reopening a new case changes nothing");
+	CHECK(db_case_note(db, "ENQ-2026-000001", "enquiries", "phoned her",
+	    2960) == DB_CASE_DONE, "a note");
+	CHECK(db_case_note(db, "ENQ-2026-999999", "enquiries", "x", 2960) ==
+	    DB_CASE_UNKNOWN, "a note on no case");
+	CHECK(db_case_close(db, "ENQ-2026-000003", "enquiries", NULL, 3100) ==
+	    DB_CASE_DONE && db_case_reopen(db, "ENQ-2026-000003",
+	    "enquiries", 3200) == DB_CASE_DONE, "closed and reopened by "
+	    "command");
+	seen[0] = '\0';
+	CHECK(db_case_history(db, "ENQ-2026-000001", seen_event, NULL) == 0,
+	    "history");
+	CHECK_STR(seen, "opened:jane@example.org message:jane@example.org "
+	    "answered:head@rmet.org message:jane@example.org "
+	    "answered:visits@rmet.org closed:enquiries note:enquiries "
+	    "answered:head@rmet.org reopened:jane@example.org "
+	    "message:jane@example.org note:enquiries", "every step in order");
+
+	/* lists */
+	memset(&f, 0, sizeof(f));
+	seen[0] = '\0';
+	CHECK(db_cases(db, &f, seen_case, NULL) == 0, "list all");
+	CHECK_STR(seen, "ENQ-2026-000001 ENQ-2026-000002 ENQ-2026-000003",
+	    "all, oldest first");
+	db_case_close(db, "ENQ-2026-000002", "enquiries", NULL, 3300);
+	f.open = 1;
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000001 ENQ-2026-000003", "--open");
+	f.open = 0;
+	f.closed = 1;
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000002", "--closed");
+	memset(&f, 0, sizeof(f));
+	f.overdue = 1;
+	f.overdue_before = 3000;
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000001", "--overdue: new, waiting since "
+	    "before the cut");
+	f.overdue_before = 2900;
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "", "--overdue: waiting since exactly the cut is not");
+	memset(&f, 0, sizeof(f));
+	f.since = 2000;
+	f.category = "general";
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000002 ENQ-2026-000003", "--since and "
+	    "--category");
+	memset(&f, 0, sizeof(f));
+	f.search = "JANE@";
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000001", "--search a sender, any case");
+	f.search = "100%";
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000002", "--search with a literal %%");
+	f.search = "jan_@";
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "", "--search: _ is no wildcard");
+	f.search = "2026-000003";
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000003", "--search a reference");
+	f.search = "a name";
+	f.limit = 2;
+	seen[0] = '\0';
+	db_cases(db, &f, seen_case, NULL);
+	CHECK_STR(seen, "ENQ-2026-000001 ENQ-2026-000002", "--search a display "
+	    "name, at most the limit");
+
+	/* digests: claimed once */
+	db_begin(db);
+	CHECK(db_digest_claim(db, "2026-12-02", 5000) == 1, "a day claimed");
+	CHECK(db_digest_claim(db, "2026-12-02", 5001) == 0, "not twice");
+	db_rollback(db);
+	CHECK(db_digest_claimed(db, "2026-12-02") == 0, "a rolled back claim "
+	    "is none");
+	db_begin(db);
+	db_digest_claim(db, "2026-12-02", 5000);
+	db_commit(db);
+	CHECK(db_digest_claimed(db, "2026-12-02") == 1 &&
+	    db_digest_claimed(db, "2026-12-03") == 0, "claimed after commit, "
+	    "that day only");
+	long long last = 0;
+	CHECK(db_digest_last(db, &last) == 1 && last == 5000, "the last "
+	    "digest's time");
+	CHECK(db_digest_committed(db, "2026-12-02", 5000) == 1 &&
+	    db_digest_committed(db, "2026-12-02", 4999) == 0 &&
+	    db_digest_committed(db, "2026-12-01", 5000) == 0, "committed: "
+	    "that day with that spool time only");
+	CHECK(db_digest_claim_now(db, "2026-12-03", 6000) == 1 &&
+	    db_digest_claim_now(db, "2026-12-03", 6001) == 0 &&
+	    db_digest_committed(db, "2026-12-03", 6000) == 1, "claimed in a "
+	    "transaction of its own, once");
+	db_begin(db);
+	CHECK(db_case_sender(db, "ENQ-2026-000002", ref, sizeof(ref)) == 1,
+	    "the enquirer of a case");
+	CHECK_STR(ref, "bob@example.org", "bob's");
+	CHECK(db_case_sender(db, "ENQ-2026-999999", ref, sizeof(ref)) == 0,
+	    "no enquirer for no case");
+	CHECK(db_case_sender(db, "ENQ-2026-000002", ref, 4) == -1,
+	    "too small a buffer is an error");
+	db_rollback(db);
+	db_close(db);
+}
+
+/* what a file holds: 1 when needle is in it */
+static int
+file_has(const char *path, const char *needle)
+{
+	char buf[65536 + 256];
+	size_t n, keep = 0, nl = strlen(needle);
+	FILE *fp;
+	int found = 0;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	while (!found && (n = fread(buf + keep, 1, 65536, fp)) > 0) {
+		n += keep;
+		if (memmem(buf, n, needle, nl) != NULL)
+			found = 1;
+		keep = n < nl ? n : nl - 1;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(fp);
+	return found;
+}
+
+static int exported[8];
+
+static void
+count_export(const struct db_export_row *r, void *arg)
+{
+	static const char *const t[] = { "case", "message", "event",
+	    "acknowledgement", "auto_reply", "list_reply", "list_token" };
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < 7; i++)
+		if (strcmp(r->table, t[i]) == 0)
+			exported[i]++;
+}
+
+/* export, erasure and retention: nothing personal left in the files */
+static void
+test_purge(const char *dir)
+{
+	char path[256], wal[300], err[512], tok[DB_TOKEN_LEN + 1];
+	struct db_purge_count pc;
+	struct db *db;
+	long long now = time(NULL);
+
+	snprintf(path, sizeof(path), "%s/purge.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if ((db = db_open(path, err, sizeof(err))) == NULL) {
+		CHECK(0, "open %s", err);
+		return;
+	}
+	db_begin(db);
+	open_case(db, "ENQ-2026-000001", "erase.me@example.org",
+	    "my private matter", "general", 1000);
+	open_case(db, "ENQ-2026-000002", "erase.me@example.org",
+	    "another matter", "visit", 2000);
+	open_case(db, "ENQ-2026-000003", "keep@example.org", "kept", "visit",
+	    3000);
+	open_case(db, "ENQ-2026-000004", "old@example.org", "long closed",
+	    "visit", 100);
+	db_ack_set(db, "erase.me@example.org", "enquiries@rmet.org", 1000);
+	/* retention: an old acknowledgement time, old automatic mail */
+	db_ack_set(db, "old@example.org", "enquiries@rmet.org", 250);
+	{
+		struct db_enquiry a;
+
+		memset(&a, 0, sizeof(a));
+		a.reference = "AUTO-ENQ-2026-000001";
+		a.time = 250;
+		a.enquiry = "enquiries@rmet.org";
+		a.sender = "bulk@example.org";
+		a.kind = DB_KIND_AUTOMATIC;
+		db_enquiry_add(db, &a);
+	}
+	db_autoreply_allow(db, "erase.me@example.org", now, 5);
+	db_case_inbound(db, "ENQ-2026-000003", "erase.me@example.org",
+	    "writing in keep's case", 3500);
+	db_case_answered(db, "ENQ-2026-000001", "head@rmet.org", 1200);
+	db_commit(db);
+	db_token_new(db, "l@rmet.org", "subscribe", "erase.me@example.org",
+	    now, now + 60, tok, sizeof(tok));
+	db_reply_allowed(db, "erase.me@example.org", "help", now, 60);
+	db_case_close(db, "ENQ-2026-000004", "enquiries", NULL, 200);
+
+	CHECK(db_export_address(db, "Erase.Me@example.org", count_export,
+	    NULL) == 0, "export");
+	CHECK(exported[0] == 2 && exported[1] == 2 && exported[2] == 4 &&
+	    exported[3] == 1 && exported[4] == 1 && exported[5] == 1 &&
+	    exported[6] == 1, "export: 2 cases, 2 messages, 4 events (her two "
+	    "cases' and hers in another), an ack, an auto-reply, a list reply, "
+	    "a token (%d %d %d %d %d %d %d)", exported[0], exported[1],
+	    exported[2], exported[3], exported[4], exported[5], exported[6]);
+
+	CHECK(db_purge_address(db, "ERASE.ME@example.org", 4000, &pc) == 0,
+	    "erasure");
+	CHECK(pc.cases == 2 && pc.messages == 2, "her two cases and their "
+	    "messages (%lld, %lld)", pc.cases, pc.messages);
+	CHECK(!file_has(path, "erase.me@example.org") && !file_has(wal,
+	    "erase.me@example.org"), "the address is in neither the database "
+	    "nor its wal");
+	CHECK(!file_has(path, "my private matter"), "nor her subject");
+	CHECK(file_has(path, "keep@example.org"), "(the check can see an "
+	    "address that stays)");
+	CHECK(db_case_get(db, "ENQ-2026-000001", get_case, NULL) == 1 &&
+	    strcmp(got.sender, "(null)") == 0 && got.purged == 4000 &&
+	    strcmp(got.status, "closed") == 0 && got.first_answer == 1200 &&
+	    got.opened == 1000, "the case row stays for the figures, closed, "
+	    "without her");
+	db_begin(db);
+	CHECK(db_case_sender(db, "ENQ-2026-000001", err, sizeof(err)) == 0,
+	    "a purged case has no enquirer");
+	db_rollback(db);
+	CHECK(db_case_note(db, "ENQ-2026-000001", "enquiries", "x", 4001) ==
+	    DB_CASE_PURGED && db_case_reopen(db, "ENQ-2026-000001",
+	    "enquiries", 4001) == DB_CASE_PURGED, "a purged case takes no "
+	    "note and no reopening");
+	stat_n = stat_answered = 0;
+	CHECK(db_stats(db, 0, count_stat, NULL) == 0 && stat_n == 4 &&
+	    stat_answered == 1, "stats still count the purged cases");
+	memset(exported, 0, sizeof(exported));
+	db_export_address(db, "erase.me@example.org", count_export, NULL);
+	CHECK(exported[0] + exported[1] + exported[2] + exported[3] +
+	    exported[4] + exported[5] + exported[6] == 0, "an export after "
+	    "the erasure finds nothing");
+	CHECK(db_purge_address(db, "", 4000, &pc) == -1, "no address, no "
+	    "erasure");
+
+	/* retention: closed before the cut only */
+	CHECK(db_purge_expired(db, 150, 5000, &pc) == 0 && pc.cases == 0,
+	    "retention: closed at 200, cut at 150: kept");
+	CHECK(file_has(path, "bulk@example.org") || file_has(wal,
+	    "bulk@example.org"), "(automatic mail is in the files before)");
+	CHECK(db_purge_expired(db, 300, 5000, &pc) == 0 && pc.cases == 1 &&
+	    pc.messages == 2, "retention: cut at 300: one case purged, its "
+	    "message and the automatic one (%lld %lld)", pc.cases,
+	    pc.messages);
+	CHECK(!file_has(path, "old@example.org") && !file_has(wal,
+	    "old@example.org") && !file_has(path, "long closed"),
+	    "its sender (in the case and the ack times) and subject are gone "
+	    "from both files");
+	CHECK(!file_has(path, "bulk@example.org") && !file_has(wal,
+	    "bulk@example.org"), "automatic mail older than the cut is gone");
+	CHECK(db_case_get(db, "ENQ-2026-000003", get_case, NULL) == 1 &&
+	    strcmp(got.sender, "keep@example.org") == 0 &&
+	    strcmp(got.status, "new") == 0, "an open case is untouched");
+
+	/* a reader in the way of the checkpoint: purged all the same, and
+	 * told that the wal may still hold it */
+	{
+		sqlite3 *h;
+		sqlite3_stmt *st;
+
+		CHECK(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h,
+		    "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(h, "SELECT count(*) FROM enq_case", -1,
+		    &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW,
+		    "a reader holds a snapshot");
+		db_set_wait(db, 200);
+		CHECK(db_purge_address(db, "keep@example.org", 6000, &pc) ==
+		    0 && pc.cases == 1 && pc.wal_kept == 1, "erasure with a "
+		    "reader in the way: done, the wal kept (%d)", pc.wal_kept);
+		sqlite3_finalize(st);
+		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(h);
+		CHECK(db_purge_address(db, "keep@example.org", 6001, &pc) ==
+		    0 && pc.wal_kept == 0 && !file_has(wal,
+		    "keep@example.org") && !file_has(path, "keep@example.org"),
+		    "run again once the reader is gone: the wal is emptied "
+		    "and the address is in neither file");
+	}
+	db_close(db);
 }
 
 static void
@@ -640,6 +1249,16 @@ main(void)
 	test_cases(dir, getenv("TEST_DB_URL_OLD"));
 	if (getenv("TEST_DB_URL_MOVE") != NULL && url != NULL)
 		test_migrate(dir, getenv("TEST_DB_URL_MOVE"), url);
+	/* the schema's migrations and the files' contents are sqlite's;
+	 * the register's calls run on either store */
+	if (url == NULL) {
+		test_fixture(dir);
+		test_newer(dir);
+		test_purge(dir);
+	}
+	snprintf(path, sizeof(path), "%s/register.db", dir);
+	test_register(getenv("TEST_DB_URL_REG") && url ?
+	    getenv("TEST_DB_URL_REG") : path);
 
 	/* 6. an unwritable place is an error, not a crash */
 	CHECK(db_open("/nonexistent/dir/x.db", err, sizeof(err)) == NULL,
