@@ -22,16 +22,17 @@ BOTH=$((N / 2))
 milter_require postfix
 if why=$(pg_unavailable); then echo "skip - $why"; exit 0; fi
 
-A_DIR= B_DIR= A_PID= B_PID=
+A_DIR= B_DIR= A_PID= B_PID= SINK_PID=
 cleanup() {
 	for p in $A_PID $B_PID; do
 		kill -TERM "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	for d in $A_DIR $B_DIR; do
-		PF_DIR=$d PF_SINK_PID=
+		PF_DIR=$d
 		pf_stop
 	done
+	PF_SINK_PID=$SINK_PID
 	sink_stop
 	pg_cleanup
 	[ -n "${KEEP:-}" ] || rm -rf $A_DIR $B_DIR
