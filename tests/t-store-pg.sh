@@ -3,7 +3,8 @@
 # store (build/tests/test_db, which make test also runs on sqlite) against
 # a throwaway PostgreSQL, then the milter's miltertest suites (enquiries,
 # and mailing lists: tokens, moderation, reply times) with the register
-# in PostgreSQL (MILTER_STORE=postgresql, tests/lib/milter.sh). each
+# in PostgreSQL (MILTER_STORE=postgresql, tests/lib/milter.sh), and the
+# case register through a real Postfix (t-milter-register.sh). each
 # starts and stops a server of its own.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -98,7 +99,7 @@ pg_cleanup
 PG_DIR=
 
 # 3. the milter's suites on postgresql
-for t in t-milter-miltertest.sh t-list-miltertest.sh; do
+for t in t-milter-miltertest.sh t-list-miltertest.sh t-milter-register.sh; do
 	echo "# tests/$t with MILTER_STORE=postgresql"
 	MILTER_STORE=postgresql "tests/$t" || failed=1
 done

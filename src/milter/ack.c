@@ -10,6 +10,7 @@
 
 #include "ack.h"
 #include "conf_milter.h"
+#include "daily.h"
 #include "db.h"
 #include "mailhdr.h"
 #include "outmsg.h"
@@ -161,5 +162,9 @@ ack_committed(void *db, const char *ref, const char *rcpt, long long when)
 	 * send a second acknowledgement */
 	if (db == NULL)
 		return 0;
+	/* a digest: the claim of its day, made with this file's time */
+	if (strncmp(ref, DAILY_DIGEST_REF, strlen(DAILY_DIGEST_REF)) == 0)
+		return db_digest_committed(db, ref + strlen(DAILY_DIGEST_REF),
+		    when);
 	return db_ack_committed(db, ref, rcpt, when);
 }

@@ -36,7 +36,8 @@ void	 ack_interval_text(time_t, char *buf, size_t bufsz);
 
 /* for the spool's crash sweep (spool_open's committed, db a struct db):
  * did the enquiry transaction that spooled an acknowledgement for ref to
- * rcpt at when commit? 1 yes, 0 no, -1 cannot tell */
+ * rcpt at when commit? 1 yes, 0 no, -1 cannot tell. a digest (ref
+ * DAILY_DIGEST_REF DAY) is asked of its day's claim */
 int	ack_committed(void *db, const char *ref, const char *rcpt,
 	    long long when);
 

@@ -20,6 +20,7 @@
 #include "ack.h"
 #include "ackmac.h"
 #include "conf_milter.h"
+#include "daily.h"
 #include "db.h"
 #include "log.h"
 #include "milter.h"
@@ -66,6 +67,8 @@ reload_thread(void *arg)
 				if (i == 0)
 					conf_milter_reload();
 			}
+			/* digest-time may have moved */
+			daily_wake();
 		}
 	}
 	return NULL;
@@ -547,6 +550,8 @@ main(int argc, char *argv[])
 		log_debug("default thread stack size unchanged");
 	if (submit_start() == -1)
 		fatal("submit worker");
+	if (daily_start(db) == -1)
+		fatal("daily thread");
 	if ((rc = pthread_create(&tid, NULL, reload_thread, &set)) != 0) {
 		errno = rc;
 		fatal("reload thread");
@@ -557,6 +562,7 @@ main(int argc, char *argv[])
 	rc = smfi_main();
 
 	log_info("stopping");
+	daily_stop();
 	submit_stop();
 	spool_close();
 	submit_cleanup();

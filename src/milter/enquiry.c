@@ -134,8 +134,9 @@ enquiry_retry_key(const struct enquiry_msg *m, const char *qid, char *buf,
 	snprintf(buf, bufsz, "<content.%016llx@enquiry-milter.invalid>", h);
 }
 
-/* 1 and the case one of the msg-ids names (the last named first), 0 when
- * none does, -1 on error */
+/* 1 and the case one of the msg-ids names (the last named first): a
+ * message to enquiry, or to any enquiry address when enquiry is NULL (a
+ * staff reply that need not copy one). 0 when none does, -1 on error */
 static int
 enquiry_thread_ids(struct db *db, const char *ids, const char *enquiry,
     char *ref, size_t refsz)
@@ -149,8 +150,8 @@ enquiry_thread_ids(struct db *db, const char *ids, const char *enquiry,
 	while (buf[0]) {
 		sp = strrchr(buf, ' ');
 		id = sp ? sp + 1 : buf;
-		if (*id && (rc = db_thread_msgid(db, id, enquiry, ref,
-		    refsz)) != 0)
+		if (*id && (rc = enquiry ? db_thread_msgid(db, id, enquiry, ref,
+		    refsz) : db_case_by_msgid(db, id, ref, refsz)) != 0)
 			return rc;
 		if (sp == NULL)
 			break;
@@ -177,6 +178,26 @@ enquiry_is_route(const struct conf_enquiry *e, const char *addr)
 			    e->categories[i].route_to[k]))
 				return 1;
 	return 0;
+}
+
+/*
+ * what cannot be forged cheaply: a From: field and an envelope sender
+ * are each a line anyone can write, so both must be staff, or the MTA
+ * must vouch for the submitter (smtp auth; with Postfix's
+ * reject_sender_login_mismatch the login owns the envelope sender).
+ * mail from outside claiming a staff address is what the MTA's spf and
+ * dmarc checks are for: their fail (authserv-id) is never staff
+ */
+int
+enquiry_staff_sent(const struct enquiry_msg *m)
+{
+	const struct milter_conf *c = m->conf;
+
+	if (!conf_milter_is_staff(c, m->hdr.from_addr))
+		return 0;
+	if (!m->authenticated && !conf_milter_is_staff(c, m->sender))
+		return 0;
+	return !mailhdr_auth_failed(&m->hdr, c->authserv_id);
 }
 
 /*
@@ -217,7 +238,8 @@ enquiry_thread(struct db *db, struct enquiry_msg *m, struct conf_enquiry *e,
 	    sizeof(tag)) == 0) {
 		rc = db_case_party(db, tag, m->sender);
 		/* staff answering a case of their enquiry */
-		if (rc == 0 && enquiry_is_route(e, m->sender))
+		if (rc == 0 && (enquiry_is_route(e, m->sender) ||
+		    enquiry_staff_sent(m)))
 			rc = db_ref_known(db, tag);
 		if (rc == 1)
 			snprintf(mc->ref, sizeof(mc->ref), "%s", tag);
@@ -453,7 +475,138 @@ enquiry_record(struct db *db, const struct enquiry_msg *m,
 	rec.orig_msgid = m->hdr.message_id[0] ? m->hdr.message_id : NULL;
 	rec.ack_msgid = ackid[0] ? ackid : NULL;
 	rec.claimed = res->mc.claimed[0] ? res->mc.claimed : NULL;
+	rec.sender_name = m->hdr.from_name[0] ? m->hdr.from_name : NULL;
+	rec.from_addr = m->hdr.from_addr[0] ? m->hdr.from_addr : NULL;
+	rec.size = m->size;
 	return db_enquiry_add(db, &rec);
+}
+
+/* whom a case is about: the From: address, else the envelope sender
+ * (a form's bounce+...@ address says nothing of the person) */
+static const char *
+enquiry_who(const struct enquiry_msg *m)
+{
+	return m->hdr.from_addr[0] ? m->hdr.from_addr : m->sender;
+}
+
+/* 1 when the enquirer of case ref is one of the message's recipients
+ * (a reply goes to her), 0 when not or no such case, -1 on error */
+static int
+enquiry_to_enquirer(struct db *db, const struct enquiry_msg *m,
+    const char *ref)
+{
+	char who[MAILHDR_ADDR_MAX];
+	size_t i;
+	int rc;
+
+	if ((rc = db_case_sender(db, ref, who, sizeof(who))) != 1)
+		return rc;
+	for (i = 0; i < m->nrcpts; i++)
+		if (mailhdr_addr_eq(m->rcpts[i].addr, who))
+			return 1;
+	return 0;
+}
+
+/*
+ * the case register, in the enquiry's transaction: a new case opens; a
+ * staff reply (enquiries address in copy) answers its case; a message
+ * from the enquirer is recorded and reopens an answered or closed case;
+ * anyone else's is in the message log only, as automatic mail is.
+ * 0, or -1 on a database error
+ */
+static int
+enquiry_register(struct db *db, const struct enquiry_msg *m,
+    struct enquiry_result *res, time_t now)
+{
+	const struct enquiry_case *mc = &res->mc;
+	struct db_case_new nc;
+	char who[MAILHDR_ADDR_MAX];
+	int rc;
+
+	if (!mc->is_case || mc->retry ||
+	    strcmp(mc->kind, DB_KIND_AUTOMATIC) == 0)
+		return 0;
+	if (strcmp(mc->kind, DB_KIND_NEW) == 0) {
+		memset(&nc, 0, sizeof(nc));
+		nc.reference = mc->ref;
+		nc.enquiry = res->enq->address;
+		nc.category = res->category;
+		nc.sender = enquiry_who(m);
+		nc.sender_name = m->hdr.from_name[0] ? m->hdr.from_name : NULL;
+		nc.subject = m->hdr.subject;
+		nc.time = now;
+		return db_case_open(db, &nc) == -1 ? -1 : 0;
+	}
+	if (enquiry_staff_sent(m)) {
+		if ((rc = enquiry_to_enquirer(db, m, mc->ref)) == 1 &&
+		    (rc = db_case_answered(db, mc->ref, m->hdr.from_addr,
+		    now)) == 1)
+			res->answered = 1;
+		return rc == -1 ? -1 : 0;
+	}
+	if ((rc = db_case_sender(db, mc->ref, who, sizeof(who))) != 1)
+		return rc;
+	if (!mailhdr_addr_eq(who, enquiry_who(m)) &&
+	    !mailhdr_addr_eq(who, m->sender))
+		return 0;
+	return db_case_inbound(db, mc->ref, enquiry_who(m), m->hdr.subject,
+	    now) == -1 ? -1 : 0;
+}
+
+/* the case a staff message names: its reply fields first, then a subject
+ * tag of any enquiry's prefix. 1 found, 0 none, -1 on error */
+static int
+enquiry_staff_case(struct db *db, const struct enquiry_msg *m, char *ref,
+    size_t refsz)
+{
+	const struct milter_conf *c = m->conf;
+	size_t i;
+	int rc;
+
+	if ((rc = enquiry_thread_ids(db, m->in_reply_to, NULL, ref,
+	    refsz)) != 0 || (rc = enquiry_thread_ids(db, m->hdr.references,
+	    NULL, ref, refsz)) != 0)
+		return rc;
+	for (i = 0; i < c->nenquiries; i++)
+		if (mailhdr_find_tag(m->hdr.subject, c->enquiries[i].reference,
+		    ref, refsz) == 0)
+			return 1;
+	return 0;
+}
+
+int
+enquiry_staff_reply(struct enquiry_msg *m, struct db *db, const char *qid)
+{
+	char ref[64];
+	time_t now = time(NULL);
+	int rc;
+
+	if (!enquiry_staff_sent(m)) {
+		log_debug("%s: from <%s>, From: <%s>: not a staff reply", qid,
+		    m->sender, m->hdr.from_addr);
+		return 0;
+	}
+	if (db_begin(db) == -1) {
+		log_warnx("%s: staff reply: database unavailable", qid);
+		return -1;
+	}
+	if ((rc = enquiry_staff_case(db, m, ref, sizeof(ref))) == 1 &&
+	    (rc = enquiry_to_enquirer(db, m, ref)) == 1)
+		rc = db_case_answered(db, ref, m->hdr.from_addr, now);
+	if (rc == -1) {
+		log_warnx("%s: staff reply: database: %s", qid,
+		    db_errmsg(db));
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db) == -1) {
+		log_warnx("%s: staff reply: database commit failed", qid);
+		return -1;
+	}
+	if (rc == 1)
+		log_info("%s: staff reply from <%s> answers %s", qid,
+		    m->hdr.from_addr, ref);
+	return rc;
 }
 
 int
@@ -547,8 +700,8 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 	}
 
 	/* 5. the record, and the commit that keeps it with the spool */
-	if (!mc->retry && enquiry_record(db, m, res, qid, now, key, why,
-	    ackid) == -1)
+	if (!mc->retry && (enquiry_record(db, m, res, qid, now, key, why,
+	    ackid) == -1 || enquiry_register(db, m, res, now) == -1))
 		goto dbfail;
 	if (db_commit(db) == -1) {
 		if (spooled)
@@ -560,6 +713,9 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 	if (spooled && spool_commit(spool) == -1)
 		log_warn("%s: spool %s stays in tmp/ until the sweep", qid,
 		    spool);
+	if (res->answered)
+		log_info("%s: staff reply from <%s> answers %s", qid,
+		    m->hdr.from_addr, mc->ref);
 	res->why = why;
 	res->internal = enquiry_all_internal(m);
 	return 0;

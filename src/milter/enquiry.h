@@ -2,8 +2,10 @@
  * glue collected (a plain struct) to what the MTA is to be told (a plain
  * result): rfc 3834 classification, its case (threading), reference,
  * category and routes, the retry key, the acknowledgement (composed and
- * spooled) and the record, in one transaction of the store. no libmilter
- * here: milter.c applies the result.
+ * spooled), the record and the case register (opened, reopened by its
+ * enquirer, answered by staff), in one transaction of the store; and, for
+ * mail to no enquiry address, the staff reply. no libmilter here:
+ * milter.c applies the result.
  *
  * return contract: enquiry_decide returns 0 with the result filled, 1 when
  * the message is our own acknowledgement coming back through (hands off,
@@ -45,6 +47,11 @@ struct enquiry_msg {
 	size_t			 bodylen;
 	struct mailbody		 text;	/* the decoded text, for keywords */
 	int			 text_open;
+	long long		 size;	/* header and body bytes received */
+	int			 staff;	/* to no enquiry address, from a
+					 * staff envelope sender or an
+					 * authenticated client */
+	int			 authenticated;	/* smtp auth ({auth_authen}) */
 };
 
 /* what threading decided for one message */
@@ -69,10 +76,29 @@ struct enquiry_result {
 	size_t			 nroutes;
 	char			 routed[2048];	/* the same, for the log */
 	const char		*fail;	/* after -1: why tempfail */
+	int			 answered; /* a staff reply answered its case */
 };
 
 int	enquiry_decide(struct enquiry_msg *, struct db *, const char *qid,
 	    struct enquiry_result *);
+
+/*
+ * staff replies. a staff address is one of the staff list or a route-to
+ * of any enquiry or category (conf_milter_is_staff: the glue asks it at
+ * DATA, to read the header of mail from staff only). a message is a staff
+ * reply (enquiry_staff_sent) when its From: address is staff, and its
+ * envelope sender is staff too or the MTA says the submitter
+ * authenticated, and the MTA's own checks (authserv-id) do not say
+ * spf or dmarc fail. it answers a case it names (In-Reply-To, References,
+ * then the subject tag) when the case's enquirer is one of its
+ * recipients.
+ */
+int	enquiry_staff_sent(const struct enquiry_msg *);
+/* a message to no enquiry address: a staff reply marks its case
+ * answered. never a reason to stop the message: 1 a case was marked, 0
+ * nothing to do, -1 on a database error (logged) */
+int	enquiry_staff_reply(struct enquiry_msg *, struct db *,
+	    const char *qid);
 void	enquiry_result_free(struct enquiry_result *);
 /* the log line of an enquiry the MTA took the changes of */
 void	enquiry_log(const struct enquiry_msg *, const struct enquiry_result *,

@@ -276,7 +276,13 @@ milter_data(SMFICTX *ctx)
 		    "state at DATA (see the log at MAIL FROM)");
 	if (m->failed)
 		return milter_tempfail(ctx, milter_qid(ctx), m->failed);
-	if (m->em.nenq == 0 && m->list == NULL) {
+	/* mail from staff to anyone may answer a case: its header is read,
+	 * the message left as it is. a submitter the mta authenticated may
+	 * be staff whatever its envelope sender */
+	m->em.authenticated = smfi_getsymval(ctx, "{auth_authen}") != NULL;
+	m->em.staff = m->em.nenq == 0 && (m->em.authenticated ||
+	    conf_milter_is_staff(m->em.conf, m->em.sender));
+	if (m->em.nenq == 0 && m->list == NULL && !m->em.staff) {
 		milter_msg_free(ctx);
 		return SMFIS_ACCEPT;
 	}
@@ -290,10 +296,13 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 
 	struct milter_conn *c = smfi_getpriv(ctx);
 
-	if (m && (m->em.nenq || m->list))
+	if (m && (m->em.nenq || m->list || m->em.staff))
 		mailhdr_note(&m->em.hdr, name, value);
+	/* its size, for the register: "Name: value" CRLF */
+	if (m && name && value)
+		m->em.size += (long long)(strlen(name) + strlen(value) + 4);
 	/* what threading and the internal headers need beside */
-	if (m && m->em.nenq && name && value) {
+	if (m && (m->em.nenq || m->em.staff) && name && value) {
 		if (strcasecmp(name, "In-Reply-To") == 0 &&
 		    m->em.in_reply_to[0] == '\0' && mailhdr_msgids(value,
 		    m->em.in_reply_to, sizeof(m->em.in_reply_to)) == -1)
@@ -325,7 +334,11 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 	if (m == NULL)
 		return next;
+	m->em.size += (long long)len;
 	milter_list_body(m->list, chunk, len);
+	/* a staff reply is judged on its header alone */
+	if (m->em.nenq == 0 && m->list == NULL)
+		return next;
 	/* the text for keywords: decoded as it comes, its size bounded by
 	 * mailbody, so a text part after a large attachment still counts */
 	if (m->em.nenq) {
@@ -469,6 +482,10 @@ milter_eom(SMFICTX *ctx)
 			return SMFIS_DISCARD;
 		}
 	}
+	/* to no enquiry address: only a staff reply is looked at, and the
+	 * message goes on unchanged whatever the register says */
+	if (m != NULL && m->em.nenq == 0 && m->em.staff)
+		enquiry_staff_reply(&m->em, milter_db, qid);
 	if (m == NULL || m->em.nenq == 0) {
 		milter_msg_free(ctx);
 		return SMFIS_CONTINUE;

@@ -13,7 +13,7 @@ milter_proto_symlists(SMFICTX *ctx, int nomail)
 	    MI_SUCCESS ||
 	    smfi_setsymlist(ctx, SMFIM_ENVRCPT, nomail ? "{mail_addr}" :
 	    "{milter_none}") != MI_SUCCESS ||
-	    smfi_setsymlist(ctx, SMFIM_DATA, "{milter_none}") != MI_SUCCESS ||
+	    smfi_setsymlist(ctx, SMFIM_DATA, "{auth_authen}") != MI_SUCCESS ||
 	    smfi_setsymlist(ctx, SMFIM_EOH, "{milter_none}") != MI_SUCCESS ||
 	    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
 		return -1;

@@ -27,7 +27,9 @@
 
 /*
  * macros: the sender ({mail_addr}) with RCPT where the MAIL step is
- * skipped (nomail), the queue id at end of message, nothing else; every
+ * skipped (nomail), whether the client authenticated ({auth_authen}, for
+ * staff replies) at DATA, the queue id at end of message, nothing else;
+ * every
  * macro packet costs the mta and the filter a read. -1 when the mta
  * refused a list: then all macros come, and MAIL is needed
  */

@@ -9,6 +9,37 @@ check(r == SMFIR_ACCEPT and at == "data",
     "non-enquiry mail accepted at DATA, before its header")
 mt.disconnect(conn)
 
+-- a staff reply (rachelle is a route-to address) to a member of the
+-- public, the enquiries address not copied: read to its end, since it may
+-- answer a case, and changed in nothing, not even the internal header or
+-- the tag it carries
+conn, r, at = send({ from = "<rachelle.stevens@rmet.org>",
+    rcpts = { "<jane@example.org>" },
+    headers = { { "From", "Rachelle Stevens <rachelle.stevens@rmet.org>" },
+	{ "X-Enquiry-Reference", "ENQ-2026-000001" },
+	{ "Subject", "Re: [ENQ-2026-000001] Visit" } } })
+check(accepted(r) and at == "eom",
+    "staff mail to someone outside is read to its end")
+check(not mt.eom_check(conn, MT_HDRADD) and
+    not mt.eom_check(conn, MT_HDRINSERT) and
+    not mt.eom_check(conn, MT_HDRCHANGE) and
+    not mt.eom_check(conn, MT_HDRDELETE) and
+    not mt.eom_check(conn, MT_RCPTDELETE, "<jane@example.org>") and
+    not mt.eom_check(conn, MT_RCPTADD, "<rachelle.stevens@rmet.org>") and
+    not mt.eom_check(conn, MT_BODYCHANGE) and
+    not mt.eom_check(conn, MT_QUARANTINE),
+    "and changed in nothing: header, recipients, body, quarantine")
+mt.disconnect(conn)
+
+-- the same from a stranger, its From: claiming staff: accepted at DATA
+conn, r, at = send({ from = "<mallory@example.net>",
+    rcpts = { "<jane@example.org>" },
+    headers = { { "From", "Rachelle Stevens <rachelle.stevens@rmet.org>" },
+	{ "Subject", "Re: [ENQ-2026-000001] Visit" } } })
+check(r == SMFIR_ACCEPT and at == "data",
+    "a stranger's envelope: accepted at DATA, before its header")
+mt.disconnect(conn)
+
 -- an acknowledgement of ours on its way out
 conn, r, at = send({ from = "<>", rcpts = { "<jane@example.org>" },
     headers = { { "From", "Rushey Mead Educational Trust <enquiries@rmet.org>" },

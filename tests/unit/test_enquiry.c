@@ -3,7 +3,11 @@
  * case and its acknowledgement, an MTA retry (by Message-ID and, without
  * one, by content), a follow-up by In-Reply-To keeping its case's
  * category, automatic mail with a marker of its own, a subject tag from a
- * stranger that is not honoured */
+ * stranger that is not honoured; the case register as mail passes: a case
+ * opened with the From: field's name and address, staff replies (in copy
+ * and straight to the enquirer) marking it answered and strangers' not,
+ * a closed case reopened by its enquirer only, and the spool sweep's
+ * question for a digest */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +110,77 @@ message(struct enquiry_msg *m, const char *sender, const char *subject,
 	m->bodylen = strlen(m->body);
 }
 
+/* the same from a display name, to the enquirer and (enq) the enquiry
+ * address */
+static struct enquiry_rcpt rcpts2[2];
+
+static void
+reply(struct enquiry_msg *m, const char *sender, const char *from,
+    const char *to, int enq, const char *subject, const char *msgid,
+    const char *in_reply_to)
+{
+	message(m, sender, subject, msgid, in_reply_to);
+	mailhdr_info_init(&m->hdr);
+	mailhdr_note(&m->hdr, "From", from);
+	mailhdr_note(&m->hdr, "Subject", subject);
+	mailhdr_note(&m->hdr, "Message-ID", msgid);
+	snprintf(rcpts2[0].raw, sizeof(rcpts2[0].raw), "<%s>", to);
+	snprintf(rcpts2[0].addr, sizeof(rcpts2[0].addr), "%s", to);
+	rcpts2[0].enq = NULL;
+	rcpts2[1] = rcpt;
+	m->rcpts = rcpts2;
+	m->nrcpts = enq ? 2 : 1;
+	m->nenq = enq ? 1 : 0;
+}
+
+/* a case's fields, copied out */
+struct got_case {
+	char	status[16], sender[64], name[64];
+	long long first_answer;
+};
+
+static void
+got_one(const struct db_case *c, void *arg)
+{
+	struct got_case *g = arg;
+
+	snprintf(g->status, sizeof(g->status), "%s", c->status);
+	snprintf(g->sender, sizeof(g->sender), "%s", c->sender ? c->sender :
+	    "NULL");
+	snprintf(g->name, sizeof(g->name), "%s", c->sender_name ?
+	    c->sender_name : "NULL");
+	g->first_answer = c->first_answer;
+}
+
+static const char *
+status_of(const char *ref, struct got_case *g)
+{
+	memset(g, 0, sizeof(*g));
+	if (db_case_get(db, ref, got_one, g) != 1)
+		return "unknown";
+	return g->status;
+}
+
+/* the case's history as one string: "opened answered ..." */
+static char history[512];
+
+static void
+event_one(const struct db_event *e, void *arg)
+{
+	(void)arg;
+	strncat(history, e->what, sizeof(history) - strlen(history) - 2);
+	strcat(history, " ");
+}
+
+static const char *
+history_of(const char *ref)
+{
+	history[0] = '\0';
+	if (db_case_history(db, ref, event_one, NULL) == -1)
+		return "error";
+	return history;
+}
+
 static int
 decide(struct enquiry_msg *m, struct enquiry_result *res)
 {
@@ -126,6 +201,8 @@ main(void)
 	struct enquiry_msg m;
 	struct enquiry_result res;
 	char path[300], tmpl[300], text[1024], err[512], ref1[64], ref2[64];
+	char ref3[64];
+	struct got_case g;
 	time_t now = time(NULL);
 	struct tm tm;
 	int rc;
@@ -141,6 +218,8 @@ main(void)
 	put(tmpl, "Your reference is {{reference}}.\n");
 	snprintf(text, sizeof(text),
 	    "state-dir = \"%s\"\n"
+	    "staff = {\"head@rmet.org\"}\n"
+	    "authserv-id = \"mx.rmet.test\"\n"
 	    "enquiry \"enquiries@rmet.org\" {\n"
 	    "  route-to = {\"gov@rmet.org\"}\n"
 	    "  ack-template = \"%s\"\n"
@@ -253,6 +332,103 @@ main(void)
 	    res.mc.claimed[0] == '\0', "the sender's own tag joins her "
 	    "case");
 	done(&m, &res);
+
+	/* 8. the register: jane's case, opened with her From: field */
+	CHECK_STR(status_of(ref1, &g), "new", "case %s is new", ref1);
+	CHECK_STR(g.sender, "jane@example.org", "its enquirer");
+	CHECK_STR(history_of(ref1), "opened message message ", "its history: "
+	    "opened, and jane's two follow-ups (a stranger's tag is none)");
+	reply(&m, "web+1f@forms.example", "Omar Haddad <omar@example.org>",
+	    "x@example.org", 0, "Admissions", "<o1@example.org>", NULL);
+	m.nrcpts = 1;
+	m.rcpts = &rcpt;
+	m.nenq = 1;
+	m.size = 4321;
+	CHECK(decide(&m, &res) == 0 && strcmp(res.mc.kind, DB_KIND_NEW) == 0,
+	    "omar's enquiry through a form");
+	snprintf(ref3, sizeof(ref3), "%s", res.mc.ref);
+	done(&m, &res);
+	CHECK_STR(status_of(ref3, &g), "new", "omar's case %s", ref3);
+	CHECK_STR(g.sender, "omar@example.org", "the enquirer is the From: "
+	    "address, not the form's envelope sender");
+	CHECK_STR(g.name, "Omar Haddad", "with the display name");
+
+	/* 9. strangers mark nothing: a tag with enquiries@ in copy, a
+	 * forged From:, both forged but spf fail by our mta */
+	snprintf(text, sizeof(text), "Re: [%s] Admissions", ref3);
+	reply(&m, "mallory@example.net", "<mallory@example.net>",
+	    "omar@example.org", 1, text, "<s1@example.net>", NULL);
+	CHECK(decide(&m, &res) == 0, "a stranger with the tag, enquiries@ "
+	    "in copy");
+	done(&m, &res);
+	reply(&m, "mallory@example.net", "Head <head@rmet.org>",
+	    "omar@example.org", 0, text, "<s2@example.net>", NULL);
+	CHECK(enquiry_staff_sent(&m) == 0 && enquiry_staff_reply(&m, db,
+	    "Q") == 0, "a forged From: alone is no staff reply");
+	reply(&m, "head@rmet.org", "Head <head@rmet.org>",
+	    "omar@example.org", 0, text, "<s3@example.net>", NULL);
+	mailhdr_note(&m.hdr, "Authentication-Results",
+	    "mx.rmet.test; spf=fail smtp.mailfrom=head@rmet.org");
+	CHECK(enquiry_staff_sent(&m) == 0 && enquiry_staff_reply(&m, db,
+	    "Q") == 0, "spf fail by our mta: no staff reply");
+	CHECK_STR(status_of(ref3, &g), "new", "%s still new", ref3);
+
+	/* 10. staff answer: a colleague's note names the case but goes to
+	 * no enquirer; the head's reply to omar with enquiries@ in copy */
+	reply(&m, "head@rmet.org", "Head <head@rmet.org>",
+	    "rachelle@rmet.org", 0, text, "<h0@rmet.org>", NULL);
+	CHECK(enquiry_staff_sent(&m) == 1 && enquiry_staff_reply(&m, db,
+	    "Q") == 0, "a note to a colleague answers nothing");
+	reply(&m, "head@rmet.org", "Head <head@rmet.org>",
+	    "omar@example.org", 1, text, "<h1@rmet.org>", NULL);
+	CHECK(decide(&m, &res) == 0 && strcmp(res.mc.ref, ref3) == 0,
+	    "the head's reply in copy joins %s by its tag", ref3);
+	done(&m, &res);
+	CHECK_STR(status_of(ref3, &g), "answered", "%s answered", ref3);
+	CHECK(g.first_answer > 0, "its first answer is set");
+	/* straight to jane, by In-Reply-To: authenticated, the envelope
+	 * sender is no matter */
+	reply(&m, "someone@elsewhere.example", "Gov <gov@rmet.org>",
+	    "jane@example.org", 0, "Re: Your open day", "<h2@rmet.org>",
+	    "<m1@example.org>");
+	CHECK(enquiry_staff_reply(&m, db, "Q") == 0,
+	    "unauthenticated, a stranger's envelope: no staff reply");
+	m.authenticated = 1;
+	CHECK(enquiry_staff_reply(&m, db, "Q") == 1,
+	    "authenticated, From: a route-to address: answers %s", ref1);
+	CHECK_STR(status_of(ref1, &g), "answered", "%s answered", ref1);
+	CHECK_STR(history_of(ref1), "opened message message answered ",
+	    "its history");
+
+	/* 11. closed: a stranger in the thread leaves it closed, jane
+	 * reopens it */
+	CHECK(db_case_close(db, ref1, "enquiries", NULL, (long long)now) ==
+	    DB_CASE_DONE, "%s closed", ref1);
+	message(&m, "mallory@example.net", "Re: hi", "<s4@example.net>",
+	    "<m1@example.org>");
+	CHECK(decide(&m, &res) == 0 && strcmp(res.mc.ref, ref1) == 0,
+	    "a stranger's reply joins %s by In-Reply-To", ref1);
+	done(&m, &res);
+	CHECK_STR(status_of(ref1, &g), "closed", "and it stays closed");
+	message(&m, "jane@example.org", "Re: one more", "<m9@example.org>",
+	    "<m1@example.org>");
+	CHECK(decide(&m, &res) == 0 && strcmp(res.mc.ref, ref1) == 0,
+	    "jane writes again");
+	done(&m, &res);
+	CHECK_STR(status_of(ref1, &g), "new", "jane reopened %s", ref1);
+	CHECK_STR(history_of(ref1), "opened message message answered closed "
+	    "reopened message ", "its history: the stranger's message is "
+	    "not in it");
+
+	/* 12. the spool sweep asks a digest's claim, by its file's time */
+	CHECK(ack_committed(db, "digest:2026-12-02", "gov@rmet.org", 1000) ==
+	    0, "an unclaimed digest: not committed");
+	CHECK(db_begin(db) == 0 && db_digest_claim(db, "2026-12-02", 1000) ==
+	    1 && db_commit(db) == 0, "the day claimed");
+	CHECK(ack_committed(db, "digest:2026-12-02", "gov@rmet.org", 1000) ==
+	    1, "its file: committed");
+	CHECK(ack_committed(db, "digest:2026-12-02", "gov@rmet.org", 999) ==
+	    0, "a file of a run whose claim never committed: not");
 
 	spool_close();
 	db_close(db);
