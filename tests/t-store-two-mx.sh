@@ -111,6 +111,8 @@ python3 tests/lib/twomx.py check "$SINKDIR" "$N" "$SENDERS" "$BOTH" ||
     failed=$((failed + 1))
 db=$(pg_psql enquiries -c "SELECT count(DISTINCT reference) FROM enquiry WHERE kind = 'new'")
 checke "the register holds $db cases for $N enquiries" '[ "$db" -eq "$N" ]'
+db=$(pg_psql enquiries -c "SELECT count(*) FROM enq_case")
+checke "and $db rows in the case register" '[ "$db" -eq "$N" ]'
 db=$(pg_psql enquiries -c "SELECT count(*) FROM ack")
 checke "and $db acknowledgement rows for $SENDERS senders" '[ "$db" -eq "$SENDERS" ]'
 
