@@ -150,19 +150,27 @@ pg_result(struct db_drv_conn *c, long long until)
 {
 	struct pollfd pfd;
 	long long left;
-	int n;
+	int n, out;
 
-	while (PQisBusy(c->pg)) {
+	while ((out = PQflush(c->pg)) != 0 || PQisBusy(c->pg)) {
+		if (out == -1) {
+			pg_seterr(c, "08006", PQerrorMessage(c->pg));
+			c->broken = 1;
+			return NULL;
+		}
 		if ((left = until - pg_ms()) <= 0) {
 			pg_seterr(c, "57014", "no answer from the server in "
 			    "time");
 			c->broken = 1;
 			return NULL;
 		}
+		/* the socket is non-blocking: what is left to send goes as
+		 * the server takes it, within the same deadline */
 		pfd.fd = PQsocket(c->pg);
-		pfd.events = POLLIN;
+		pfd.events = POLLIN | (out == 1 ? POLLOUT : 0);
 		n = poll(&pfd, 1, (int)left);
 		if ((n == -1 && errno != EINTR) || (n > 0 &&
+		    (pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
 		    !PQconsumeInput(c->pg))) {
 			pg_seterr(c, "08006", PQerrorMessage(c->pg));
 			c->broken = 1;
@@ -277,11 +285,12 @@ pg_drain(struct db_drv_conn *c, long long until)
 	return c->broken ? -1 : rc;
 }
 
-/* send what is queued and ask the server for its answers */
+/* send what is queued and ask the server for its answers (what the
+ * socket does not take at once, pg_result sends while it waits) */
 static int
 pg_flush(struct db_drv_conn *c)
 {
-	if (!PQsendFlushRequest(c->pg) || PQflush(c->pg) != 0) {
+	if (!PQsendFlushRequest(c->pg) || PQflush(c->pg) == -1) {
 		pg_seterr(c, "08006", PQerrorMessage(c->pg));
 		c->broken = 1;
 		return -1;
@@ -343,6 +352,13 @@ pg_connect(const char *conninfo, int timeout, char *err, size_t errsz)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+	/* no write may block past the deadline either */
+	if (PQsetnonblocking(c->pg, 1) == -1) {
+		snprintf(err, errsz, "%s", PQerrorMessage(c->pg));
+		PQfinish(c->pg);
+		free(c);
+		return NULL;
+	}
 	/* the server bounds its own waits too: a statement (a lock wait
 	 * with it), and a transaction a vanished client left open */
 	snprintf(set, sizeof(set), "SET statement_timeout = %d;"
