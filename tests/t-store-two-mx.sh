@@ -9,6 +9,7 @@
 #   2. PostgreSQL stopped: both hosts answer 4xx (the client keeps the
 #      mail), each milter says so once; started again: the same mail is
 #      taken, routed and acknowledged, without a milter restart.
+#   3. the same with PostgreSQL read-only.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
@@ -143,6 +144,30 @@ for d in A B; do
 	checke "milter $d says the store is back" \
 	    'grep -q "available again" "$log"'
 done
+# 3. postgresql read-only (a standby, or a full disk's refusal): 4xx as
+# well, said once per milter; writable again: taken, no restart
+want=$(sink_count)
+pg_psql postgres -c "ALTER SYSTEM SET default_transaction_read_only = on" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+out=$(python3 tests/lib/twomx.py tempfail "$A_PORT" "$B_PORT" r 4)
+checke "postgresql read-only: all 4 enquiries answered 4xx ($out)" \
+    '[ "$out" = "4 0" ]'
+for d in A B; do
+	eval "log=\$${d}_DIR/milter/milter.log"
+	c=$(grep -c 'store unavailable' "$log")
+	checke "milter $d says so once more: $c outages logged" '[ "$c" -eq 2 ]'
+	checke "naming the read-only transaction" \
+	    'grep "store unavailable" "$log" | tail -n 1 | grep -q "read-only"'
+done
+pg_psql postgres -c "ALTER SYSTEM RESET default_transaction_read_only" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+out=$(python3 tests/lib/twomx.py retry "$A_PORT" "$B_PORT" r 4)
+checke "writable again: all 4 taken ($out)" '[ "$out" = "0 4" ]'
+want=$((want + 8))
+n=$(sink_wait "$want" 60)
+checke "$n in the sink: the 4 routed and acknowledged" '[ "$n" -eq "$want" ]'
 checke "both milters still the ones started" \
     'kill -0 "$A_PID" && kill -0 "$B_PID"'
 if [ "$failed" -ne 0 ]; then
