@@ -52,7 +52,7 @@ MILTER_LIBS = -lmilter -lpthread
 # program's: a rule needed by two programs lives in common/
 COMMON_MODS = log confline utf8 capsule request readfile rnd priv
 # capsuled: every module but main goes into a library the unit tests link
-CAPSULED_MODS = conf mime tls gemini server master sandbox proxy trust \
+CAPSULED_MODS = conf loc mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
@@ -171,6 +171,7 @@ $(B)/gembench: tests/bench/gembench.c $(B)/.flavour | $(B)/.deps-build \
 # what OpenSSL alone costs the server per request (no sockets): the floor
 # (capsuled's own tls context: tls.o and what it needs)
 TLSFLOOR_OBJS = $(B)/obj/capsuled/tls.o $(B)/obj/capsuled/conf.o \
+	$(B)/obj/capsuled/loc.o $(B)/obj/common/request.o \
 	$(B)/obj/capsuled/trust.o $(B)/obj/common/log.o $(B)/obj/common/utf8.o \
 	$(B)/obj/common/confline.o
 $(B)/tlsfloor: tests/bench/tlsfloor.c $(TLSFLOOR_OBJS) \
@@ -259,8 +260,11 @@ FUZZ_mailhdr_MODS = mailhdr utf8
 FUZZ_mailbody_MODS = mailbody
 FUZZ_template_MODS = template
 FUZZ_listcmd_MODS = listcmd mailhdr utf8
+# the configuration path: libconfuse, the validators, locations (fuzz_conf.c)
+FUZZ_conf_MODS = conf loc confline log request utf8
+FUZZ_conf_LIBS = $(CONFUSE_LIBS)
 # the whole request path, over a capsule it makes (tests/fuzz/fuzz_serve.c)
-FUZZ_serve_MODS = server gemini plain capsule request mime conf confline \
+FUZZ_serve_MODS = server gemini plain capsule request mime conf loc confline \
 	tls trust addrcap sandbox proxy buf utf8 gemtext plaintext log rnd priv
 FUZZ_serve_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 

@@ -49,7 +49,8 @@ sanitizer_show() {
 # measure again (tests/run.sh prints each test's seconds) before adding one
 FAST_TESTS="t-addrcap.py t-capsule-pages.py t-check-capsule.sh t-confline.sh
 	t-contrib.sh t-enquiries.sh t-gembench.sh t-gemini.py t-haproxy.py
-	t-install.sh t-logrotate.py t-milter-backscatter.sh t-milter-logfile.sh
+	t-install.sh t-location.py t-logrotate.py t-milter-backscatter.sh
+	t-milter-logfile.sh
 	t-plain-attack.py t-plain-defects.py t-plaintext.py t-proxy-listen.py
 	t-run-deps.sh t-sandbox.py t-state.py"
 

@@ -9,7 +9,10 @@
 
 #include "conf.h"
 #include "confline.h"
+#include "loc.h"
 #include "log.h"
+#include "status.h"
+#include "utf8.h"
 
 /* split "host:port", "[v6]:port" or "*:port"; 0 or -1 */
 static int
@@ -174,30 +177,39 @@ static __thread int conf_nomem;
 struct conf_fileline {
 	const cfg_t	*sec;
 	int		 root, cert, key;
+	int		 start;		/* a location: the line it opens on */
 };
 static __thread struct conf_fileline *conf_lines;
 static __thread size_t conf_nlines;
 
+/* the note for section cfg, made on first use; NULL without memory */
+static struct conf_fileline *
+conf_fileline_of(const cfg_t *cfg)
+{
+	struct conf_fileline *nl;
+	size_t i;
+
+	for (i = 0; i < conf_nlines; i++)
+		if (conf_lines[i].sec == cfg)
+			return &conf_lines[i];
+	nl = realloc(conf_lines, (conf_nlines + 1) * sizeof(*nl));
+	if (nl == NULL) {
+		conf_nomem = 1;
+		return NULL;
+	}
+	conf_lines = nl;
+	memset(&conf_lines[conf_nlines], 0, sizeof(*nl));
+	conf_lines[conf_nlines].sec = cfg;
+	return &conf_lines[conf_nlines++];
+}
+
 static int
 conf_note_line(cfg_t *cfg, cfg_opt_t *opt)
 {
-	struct conf_fileline *fl = NULL, *nl;
-	size_t i;
+	struct conf_fileline *fl;
 
-	for (i = 0; i < conf_nlines && fl == NULL; i++)
-		if (conf_lines[i].sec == cfg)
-			fl = &conf_lines[i];
-	if (fl == NULL) {
-		nl = realloc(conf_lines, (conf_nlines + 1) * sizeof(*nl));
-		if (nl == NULL) {
-			conf_nomem = 1;
-			return 0;
-		}
-		conf_lines = nl;
-		fl = &conf_lines[conf_nlines++];
-		memset(fl, 0, sizeof(*fl));
-		fl->sec = cfg;
-	}
+	if ((fl = conf_fileline_of(cfg)) == NULL)
+		return 0;
 	if (strcmp(opt->name, "root") == 0)
 		fl->root = cfg->line;
 	else if (strcmp(opt->name, "cert") == 0)
@@ -222,12 +234,189 @@ conf_line_of(const cfg_t *s, const char *name)
 	return line > 0 ? line : s->line;
 }
 
+/*
+ * the line a location opens on. libconfuse gives a section the line it
+ * ends on, but while a location's options are read the server around it
+ * stays on the line its '{' was on (the lexer counts lines in the section
+ * it reads): the last server of the file's root is that server
+ */
+static __thread cfg_t *conf_root;
+
+static void
+conf_note_start(cfg_t *loc)
+{
+	struct conf_fileline *fl;
+	cfg_t *srv;
+	unsigned int n;
+
+	if (conf_root == NULL || (n = cfg_size(conf_root, "server")) == 0 ||
+	    (fl = conf_fileline_of(loc)) == NULL || fl->start != 0)
+		return;
+	srv = cfg_getnsec(conf_root, "server", n - 1);
+	fl->start = srv->line;
+}
+
+/* the line a location opened on, else (one without options) its end */
+static int
+conf_start_of(const cfg_t *loc)
+{
+	size_t i;
+
+	for (i = 0; i < conf_nlines; i++)
+		if (conf_lines[i].sec == loc && conf_lines[i].start > 0)
+			return conf_lines[i].start;
+	return loc->line;
+}
+
 static void
 conf_lines_free(void)
 {
 	free(conf_lines);
 	conf_lines = NULL;
 	conf_nlines = 0;
+}
+
+/* the failure statuses a location may answer with */
+static int
+conf_failure_status(long st)
+{
+	switch (st) {
+	case GEMINI_TEMP_FAILURE:
+	case GEMINI_SERVER_UNAVAILABLE:
+	case GEMINI_CGI_ERROR:
+	case GEMINI_PROXY_ERROR:
+	case GEMINI_SLOW_DOWN:
+	case GEMINI_PERM_FAILURE:
+	case GEMINI_NOT_FOUND:
+	case GEMINI_GONE:
+	case GEMINI_PROXY_REFUSED:
+	case GEMINI_BAD_REQUEST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+conf_has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* why the string value v of a location's option name cannot be, or NULL */
+static const char *
+conf_loc_value_error(const char *pattern, const char *name, const char *v)
+{
+	const char *p;
+
+	if (strcmp(name, "client-cert") == 0)
+		return strcmp(v, "required") == 0 ? NULL :
+		    "client-cert: the one value is \"required\"";
+	if (strcmp(name, "index") == 0)
+		return v[0] == '\0' || strchr(v, '/') != NULL ?
+		    "index: must be a file name" : NULL;
+	if (strcmp(name, "lang") == 0) {
+		for (p = v; *p != '\0'; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+			    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    *p == '-' || *p == ','))
+				break;
+		return v[0] == '\0' || *p != '\0' ? "lang: language tags "
+		    "(letters, digits, '-', ',')" : NULL;
+	}
+	if (strcmp(name, "default-type") == 0)
+		return strchr(v, '/') == NULL || conf_has_control(v) ?
+		    "default-type: not a type/subtype" : NULL;
+	if (strcmp(name, "meta") == 0)
+		return strlen(v) > 1024 || conf_has_control(v) ||
+		    !utf8_valid(v, strlen(v)) ? "meta: at most 1024 bytes "
+		    "of utf-8 without control characters" : NULL;
+	if (strcmp(name, "redirect") == 0)
+		return loc_redirect_error(pattern, v);
+	return NULL;
+}
+
+/* every option of a location: notes where the location opens, and
+ * checks the value on its own line */
+static int
+conf_validate_loc_opt(cfg_t *cfg, cfg_opt_t *opt)
+{
+	unsigned char fp[LOC_FP_LEN];
+	const char *why, *v;
+	unsigned int i;
+	long st;
+
+	conf_note_start(cfg);
+	if (strcmp(opt->name, "status") == 0) {
+		st = cfg_opt_getnint(opt, 0);
+		if (!conf_failure_status(st)) {
+			cfg_error(cfg, "status: %ld is not a failure status "
+			    "(40 to 44, 50 to 53, 59)", st);
+			return -1;
+		}
+	} else if (strcmp(opt->name, "allow") == 0) {
+		for (i = 0; i < cfg_opt_size(opt); i++) {
+			v = cfg_opt_getnstr(opt, i);
+			if (loc_fingerprint(v, fp) == -1) {
+				cfg_error(cfg, "allow: \"%s\" is not "
+				    "sha256: and 64 hex digits", v);
+				return -1;
+			}
+		}
+	} else if (opt->type == CFGT_STR) {
+		v = cfg_opt_getnstr(opt, 0);
+		if ((why = conf_loc_value_error(cfg_title(cfg), opt->name,
+		    v)) != NULL) {
+			cfg_error(cfg, "%s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* a location's own error, on the line it opens on */
+static int
+conf_loc_error(cfg_t *cfg, cfg_t *loc, const char *what)
+{
+	int end = cfg->line;
+
+	cfg->line = conf_start_of(loc);
+	cfg_error(cfg, "location \"%s\": %s", cfg_title(loc), what);
+	cfg->line = end;
+	return -1;
+}
+
+/* what a location's options say together */
+static int
+conf_validate_location(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *loc = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *why, *meta = cfg_getstr(loc, "meta");
+	int redirect = cfg_size(loc, "redirect") > 0;
+	int status = cfg_size(loc, "status") > 0;
+
+	if ((why = loc_pattern_error(cfg_title(loc))) != NULL)
+		return conf_loc_error(cfg, loc, why);
+	if (redirect && status)
+		return conf_loc_error(cfg, loc, "status and redirect "
+		    "exclude each other");
+	if (cfg_size(loc, "permanent") > 0 && !redirect)
+		return conf_loc_error(cfg, loc, "permanent goes with "
+		    "redirect");
+	if (meta != NULL && !status)
+		return conf_loc_error(cfg, loc, "meta goes with status");
+	if (cfg_size(loc, "allow") > 0 && cfg_size(loc, "client-cert") == 0)
+		return conf_loc_error(cfg, loc, "allow needs client-cert = "
+		    "\"required\"");
+	if (status && cfg_getint(loc, "status") == GEMINI_SLOW_DOWN &&
+	    meta != NULL && (meta[0] == '\0' || strspn(meta, "0123456789") !=
+	    strlen(meta)))
+		return conf_loc_error(cfg, loc, "meta: status 44 takes the "
+		    "seconds to wait");
+	return 0;
 }
 
 static char *
@@ -290,6 +479,24 @@ static cfg_opt_t conf_mime_opts[] = {
 	CFG_STR_LIST("extensions", NULL, CFGF_NONE),
 	CFG_END()
 };
+static cfg_opt_t conf_location_opts[] = {
+	CFG_BOOL("auto-index", cfg_false, CFGF_NODEFAULT),
+	CFG_STR("index", NULL, CFGF_NODEFAULT),
+	CFG_STR("lang", NULL, CFGF_NODEFAULT),
+	CFG_STR("default-type", NULL, CFGF_NODEFAULT),
+	CFG_STR("redirect", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("permanent", cfg_false, CFGF_NODEFAULT),
+	CFG_INT("status", 0, CFGF_NODEFAULT),
+	CFG_STR("meta", NULL, CFGF_NODEFAULT),
+	CFG_STR("client-cert", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("allow", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+/* a location's options, each checked (and its line noted) as it is read */
+static const char *const conf_location_names[] = {
+	"auto-index", "index", "lang", "default-type", "redirect",
+	"permanent", "status", "meta", "client-cert", "allow"
+};
 static cfg_opt_t conf_server_opts[] = {
 	CFG_STR_LIST("aliases", NULL, CFGF_NONE),
 	CFG_STR("root", "capsule", CFGF_NONE),
@@ -298,6 +505,8 @@ static cfg_opt_t conf_server_opts[] = {
 	CFG_STR("key", NULL, CFGF_NODEFAULT),
 	CFG_STR("index", "index.gmi", CFGF_NONE),
 	CFG_BOOL("auto-index", cfg_false, CFGF_NONE),
+	CFG_SEC("location", conf_location_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END()
 };
 static cfg_opt_t conf_opts[] = {
@@ -320,6 +529,75 @@ static cfg_opt_t conf_opts[] = {
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END()
 };
+
+static void
+conf_add_locations(struct server_conf *sc, cfg_t *s)
+{
+	unsigned int j, k, n = cfg_size(s, "location");
+
+	if (n == 0 || (sc->locs = conf_calloc(n, sizeof(*sc->locs))) == NULL)
+		return;
+	sc->nlocs = n;
+	for (j = 0; j < n; j++) {
+		cfg_t *l = cfg_getnsec(s, "location", j);
+		struct location *lc = &sc->locs[j];
+
+		lc->pattern = conf_strdup(cfg_title(l));
+		lc->line = conf_start_of(l);
+		lc->auto_index = cfg_size(l, "auto-index") == 0 ? -1 :
+		    cfg_getbool(l, "auto-index") == cfg_true;
+		lc->index = conf_strdup(cfg_getstr(l, "index"));
+		lc->lang = conf_strdup(cfg_getstr(l, "lang"));
+		lc->default_type = conf_strdup(cfg_getstr(l, "default-type"));
+		lc->redirect = conf_strdup(cfg_getstr(l, "redirect"));
+		lc->permanent = cfg_size(l, "permanent") > 0 &&
+		    cfg_getbool(l, "permanent");
+		lc->status = cfg_size(l, "status") > 0 ?
+		    (int)cfg_getint(l, "status") : 0;
+		lc->meta = conf_strdup(cfg_getstr(l, "meta"));
+		if ((lc->client_cert = cfg_size(l, "client-cert") > 0))
+			sc->client_cert = 1;
+		if (lc->client_cert || lc->status != 0)
+			sc->guarded = 1;
+		if (cfg_size(l, "allow") > 0 && (lc->allow = conf_calloc(
+		    cfg_size(l, "allow"), sizeof(*lc->allow))) != NULL) {
+			lc->nallow = cfg_size(l, "allow");
+			/* the validator took each one */
+			for (k = 0; k < lc->nallow; k++)
+				loc_fingerprint(cfg_getnstr(l, "allow", k),
+				    lc->allow[k]);
+		}
+	}
+}
+
+static int
+conf_ours(const char *host, void *arg)
+{
+	return conf_server_names(arg, host);
+}
+
+/* a redirect loop a server's locations show is refused on the line of
+ * the location it starts from */
+static int
+conf_check_loops(const struct config *c, char *err, size_t errsz)
+{
+	char chain[512];
+	size_t i;
+	int k;
+
+	for (i = 0; i < c->nservers; i++) {
+		struct server_conf *sc = &c->servers[i];
+
+		if ((k = loc_loop(sc->locs, sc->nlocs, conf_ours, sc, chain,
+		    sizeof(chain))) == -1)
+			continue;
+		snprintf(err, errsz, "%s:%d: server \"%s\": location \"%s\": "
+		    "redirect loop: %s", c->path, sc->locs[k].line, sc->name,
+		    sc->locs[k].pattern, chain);
+		return -1;
+	}
+	return 0;
+}
 
 int
 conf_load(const char *path, struct config **out, char *err, size_t errsz)
@@ -356,9 +634,20 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "server|root", conf_note_line);
 	cfg_set_validate_func(cfg, "server|cert", conf_note_line);
 	cfg_set_validate_func(cfg, "server|key", conf_note_line);
+	cfg_set_validate_func(cfg, "server|location", conf_validate_location);
+	for (i = 0; i < sizeof(conf_location_names) /
+	    sizeof(conf_location_names[0]); i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "server|location|%s",
+		    conf_location_names[i]);
+		cfg_set_validate_func(cfg, name, conf_validate_loc_opt);
+	}
 
 	conf_lines_free();
+	conf_root = cfg;
 	rc = confline_parse(cfg, path, err, errsz);
+	conf_root = NULL;
 	if (rc != CFG_SUCCESS) {
 		if (err[0] == '\0')
 			snprintf(err, errsz, "%s: cannot parse", path);
@@ -458,6 +747,13 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		sc->root_line = conf_line_of(s, "root");
 		sc->cert_line = conf_line_of(s, "cert");
 		sc->key_line = conf_line_of(s, "key");
+		conf_add_locations(sc, s);
+	}
+	if (!conf_nomem && conf_check_loops(c, err, errsz) == -1) {
+		conf_lines_free();
+		cfg_free(cfg);
+		conf_free(c);
+		return -1;
 	}
 	conf_lines_free();
 	cfg_free(cfg);
@@ -513,6 +809,7 @@ conf_free(struct config *c)
 		free(sc->cert);
 		free(sc->key);
 		free(sc->index);
+		loc_free(sc->locs, sc->nlocs);
 	}
 	free(c->servers);
 	free(c->path);

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "loc.h"
+
 enum listen_kind { LISTEN_GEMINI, LISTEN_PROXY, LISTEN_GOPHER, LISTEN_FINGER };
 
 struct listen_conf {
@@ -31,6 +33,13 @@ struct server_conf {
 	/* the lines root, cert and key were set on (the block's line for
 	 * a default), for "file:line" when a file proves missing later */
 	int		 root_line, cert_line, key_line;
+	struct location	*locs;		/* as written; the first match wins */
+	size_t		 nlocs;
+	int		 client_cert;	/* a location requires a certificate:
+					   the handshake asks for one */
+	int		 guarded;	/* a location requires one or answers
+					   a status: where a path really
+					   leads is checked too */
 };
 
 struct config {

@@ -7,6 +7,7 @@
 #include "capsule.h"
 #include "request.h"
 
+struct loc_peer;
 struct srv;
 struct tls_vhost;
 
@@ -21,10 +22,12 @@ struct response {
 
 /* build the response for one request line (without CRLF). vhost is the
  * server the handshake chose; sni says whether the client named one;
- * port is the one the client connected to. */
+ * port is the one the client connected to; peer is its certificate
+ * (NULL when none was asked for). the server's first location matching
+ * the path (loc.h) decides before the file does. */
 void	gemini_respond(const struct srv *, const struct tls_vhost *vhost,
-	    int sni, int port, const char *line, size_t len,
-	    struct response *);
+	    int sni, int port, const struct loc_peer *peer, const char *line,
+	    size_t len, struct response *);
 void	gemini_response_free(struct response *);
 
 #endif

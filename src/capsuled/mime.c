@@ -46,6 +46,14 @@ static const struct {
 const char *
 mime_lookup(const struct config *conf, const char *name)
 {
+	const char *type = mime_find(conf, name);
+
+	return type != NULL ? type : "application/octet-stream";
+}
+
+const char *
+mime_find(const struct config *conf, const char *name)
+{
 	const char *slash = strrchr(name, '/'), *dot;
 	size_t i;
 
@@ -53,7 +61,7 @@ mime_lookup(const struct config *conf, const char *name)
 		name = slash + 1;
 	/* a dot-file's leading dot is not an extension */
 	if ((dot = strrchr(name, '.')) == NULL || dot == name)
-		return "application/octet-stream";
+		return NULL;
 	dot++;
 	if (conf != NULL)
 		for (i = 0; i < conf->nmimes; i++)
@@ -62,7 +70,7 @@ mime_lookup(const struct config *conf, const char *name)
 	for (i = 0; i < sizeof(mime_table) / sizeof(mime_table[0]); i++)
 		if (strcasecmp(mime_table[i].ext, dot) == 0)
 			return mime_table[i].type;
-	return "application/octet-stream";
+	return NULL;
 }
 
 int

@@ -13,6 +13,7 @@
 #include "capsule.h"
 #include "conf.h"
 #include "gemtext.h"
+#include "loc.h"
 #include "mime.h"
 #include "plain.h"
 #include "plaintext.h"
@@ -96,6 +97,103 @@ struct plain_ctx {
 	int		 rootfd;
 };
 
+/* where path really leads (through symbolic links), when that is a
+ * place another location than asked guards: its status, else 0 (a path
+ * whose real place cannot be told is GEMINI_NOT_FOUND) */
+static int
+plain_guard_real(const struct srv *s, const char *path,
+    const struct location *asked)
+{
+	const struct server_conf *sc = &s->conf->servers[0];
+	const struct location *g;
+	char real[REQ_MAX_URL + 1];
+	int rdir;
+
+	if (!sc->guarded)
+		return 0;
+	if (capsule_real_path(s->rootfds[0], path, real, sizeof(real), &rdir)
+	    == -1)
+		return errno == ENOENT || errno == ENOTDIR ? 0 :
+		    GEMINI_NOT_FOUND;
+	if (strcmp(real, path) == 0 ||
+	    (g = loc_guard(sc->locs, sc->nlocs, real, rdir, asked)) == NULL)
+		return 0;
+	return g->client_cert ? GEMINI_CERT_REQUIRED : g->status;
+}
+
+/*
+ * the server's locations over gopher and finger, which cannot ask for a
+ * certificate nor redirect: 0 with the clean path to serve in out (path
+ * itself, or where a redirect inside the capsule goes, followed once) and
+ * the location that holds there in *locp (NULL for none); else the status
+ * that keeps it back (a client-cert or status location; GEMINI_NOT_FOUND
+ * for a redirect that leaves the capsule or lands on another)
+ */
+static int
+plain_locate(const struct srv *s, const char *path, int dir, char *out,
+    size_t outsz, int *outdir, const struct location **locp)
+{
+	const struct server_conf *sc = &s->conf->servers[0];
+	const struct location *loc;
+	struct loc_match m;
+	struct request req;
+	char target[REQ_MAX_URL + 300], url[REQ_MAX_URL + 600];
+	int n;
+
+	*locp = NULL;
+	if (snprintf(out, outsz, "%s", path) >= (int)outsz)
+		return GEMINI_NOT_FOUND;
+	*outdir = dir;
+	if (sc->nlocs == 0 ||
+	    (loc = loc_find(sc->locs, sc->nlocs, path, dir, &m)) == NULL)
+		return plain_guard_real(s, path, NULL);
+	if (loc->client_cert)
+		return GEMINI_CERT_REQUIRED;
+	if (loc->status != 0)
+		return loc->status;
+	if (loc->redirect == NULL) {
+		*locp = loc;
+		return plain_guard_real(s, path, loc);
+	}
+	/* 1. the target, as a url of this capsule or of elsewhere */
+	if (loc_target(&m, target, sizeof(target)) == -1)
+		return GEMINI_NOT_FOUND;
+	n = target[0] == '/' ? snprintf(url, sizeof(url), "gemini://%s%s",
+	    sc->name, target) : snprintf(url, sizeof(url), "%s", target);
+	if (n < 0 || (size_t)n >= sizeof(url) ||
+	    req_parse(url, (size_t)n, &req) != 0 ||
+	    strcmp(req.scheme, "gemini") != 0 ||
+	    !conf_server_names(sc, req.host))
+		return GEMINI_NOT_FOUND;
+	/* 2. once: what the target falls under is served or nothing */
+	if ((loc = loc_find(sc->locs, sc->nlocs, req.path, req.dir, &m)) !=
+	    NULL && (loc->client_cert || loc->status || loc->redirect))
+		return loc->client_cert ? GEMINI_CERT_REQUIRED :
+		    loc->status ? loc->status : GEMINI_NOT_FOUND;
+	if (snprintf(out, outsz, "%s", req.path) >= (int)outsz)
+		return GEMINI_NOT_FOUND;
+	*outdir = req.dir;
+	*locp = loc;
+	return plain_guard_real(s, out, loc);
+}
+
+/* 1 when a menu or finger list may offer path: no location keeps it
+ * back or sends it elsewhere (its target is offered where it lives) */
+static int
+plain_offered(const struct srv *s, const char *path, int dir)
+{
+	const struct server_conf *sc = &s->conf->servers[0];
+	const struct location *loc;
+	struct loc_match m;
+
+	if (sc->nlocs == 0)
+		return 1;
+	if ((loc = loc_find(sc->locs, sc->nlocs, path, dir, &m)) != NULL &&
+	    (loc->client_cert || loc->status != 0 || loc->redirect != NULL))
+		return 0;
+	return plain_guard_real(s, path, loc) == 0;
+}
+
 /* 1 when the file at path is within gopher's and finger's size limit */
 static int
 plain_fits(int rootfd, const char *path)
@@ -126,11 +224,14 @@ static char
 plain_item_type(const char *selector, void *arg)
 {
 	struct plain_ctx *pc = arg;
-	char path[REQ_MAX_URL + 1], gmi[REQ_MAX_URL + 1];
+	const struct location *loc;
+	char asked[REQ_MAX_URL + 1], path[REQ_MAX_URL + 1], gmi[REQ_MAX_URL + 1];
 	int dir, kind;
 
-	if (snprintf(path, sizeof(path), "%s", selector) >= (int)sizeof(path)
-	    || req_clean_path(path, &dir) == -1)
+	if (snprintf(asked, sizeof(asked), "%s", selector) >=
+	    (int)sizeof(asked) || req_clean_path(asked, &dir) == -1 ||
+	    plain_locate(pc->srv, asked, dir, path, sizeof(path), &dir, &loc)
+	    != 0)
 		return '\0';
 	if ((kind = plain_entry(pc->rootfd, path)) == 'd')
 		return '1';
@@ -168,7 +269,8 @@ plain_dir_menu(const struct srv *s, int rootfd, const char *path,
 			dlen--;
 		r = snprintf(child, sizeof(child), "%s%s%.*s", path,
 		    path[0] ? "/" : "", (int)dlen, names[i]);
-		if (r < 0 || (size_t)r >= sizeof(child))
+		if (r < 0 || (size_t)r >= sizeof(child) ||
+		    !plain_offered(s, child, isdir))
 			continue;
 		if (isdir)
 			type = '1';
@@ -269,15 +371,18 @@ plain_error(struct buf *out, struct plain_result *res, int status,
  * menu, else (auto-index) its files, else not found */
 static int
 plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
-    const char *path, struct buf *out, struct plain_result *res)
+    const char *path, const struct location *loc, struct buf *out,
+    struct plain_result *res)
 {
 	const struct server_conf *sc = &s->conf->servers[0];
+	const char *index = loc && loc->index ? loc->index : sc->index;
 	struct capsule_file cf;
 	char page[GOPHER_SELECTOR_MAX + 4];
 	struct buf file;
 	int st, rc, n;
 
-	st = capsule_resolve(rootfd, path, 1, sc->index, sc->auto_index, &cf);
+	st = capsule_resolve(rootfd, path, 1, index, loc && loc->auto_index !=
+	    -1 ? loc->auto_index : sc->auto_index, &cf);
 	if (st != GEMINI_SUCCESS)
 		return plain_error(out, res, st, st == GEMINI_NOT_FOUND ?
 		    "no such selector" : "cannot read that directory");
@@ -299,7 +404,7 @@ plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
 		buf_free(&file);
 		return plain_error(out, res, st, "cannot read that directory");
 	}
-	if (mime_is_gemini(mime_lookup(s->conf, sc->index)))
+	if (mime_is_gemini(mime_lookup(s->conf, index)))
 		rc = plain_gemtext(s, rootfd, port, host, page + 1, page,
 		    &file, 0, out);
 	else {
@@ -318,6 +423,16 @@ plain_gopher_dir(const struct srv *s, int rootfd, int port, const char *host,
 	return rc == -1 ? -1 : 0;
 }
 
+/* page.txt is page.gmi's rendering only when page.gmi is offered */
+static int
+plain_txt_offered(const struct srv *s, const char *path)
+{
+	char gmi[GOPHER_SELECTOR_MAX + 8];
+
+	return snprintf(gmi, sizeof(gmi), "%.*s.gmi", (int)(strlen(path) - 4),
+	    path) < (int)sizeof(gmi) && plain_offered(s, gmi, 0);
+}
+
 int
 plain_gopher(const struct srv *s, int port, const char *req, size_t len,
     struct buf *out, struct plain_result *res)
@@ -326,6 +441,8 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 	const char *host = s->conf->gopher_host ? s->conf->gopher_host :
 	    sc->name;
 	char sel[GOPHER_SELECTOR_MAX + 2], path[GOPHER_SELECTOR_MAX + 2];
+	char asked[GOPHER_SELECTOR_MAX + 2];
+	const struct location *loc;
 	struct buf file;
 	int rootfd = s->rootfds[0], dir, st, rc;
 
@@ -350,14 +467,25 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 	}
 	snprintf(res->what, sizeof(res->what), "%s", sel);
 	/* the same cleaning and kernel-enforced resolver as gemini */
-	memcpy(path, sel, sizeof(path));
-	if (req_clean_path(path, &dir) == -1)
+	memcpy(asked, sel, sizeof(asked));
+	if (req_clean_path(asked, &dir) == -1)
 		return plain_error(out, res, GEMINI_BAD_REQUEST,
 		    "selector climbs above the "
 		    "root");
+	/* what a location keeps back is not there at all; a redirect
+	 * inside the capsule is served from where it goes, and relative
+	 * links resolve from there */
+	if ((st = plain_locate(s, asked, dir, path, sizeof(path), &dir, &loc))
+	    != 0)
+		return plain_error(out, res, st, "no such selector");
+	if (strcmp(asked, path) != 0 && snprintf(sel, sizeof(sel), "/%s%s",
+	    path, dir && path[0] ? "/" : "") >= (int)sizeof(sel))
+		return plain_error(out, res, GEMINI_NOT_FOUND,
+		    "no such selector");
 	/* capsule_resolve answers for dot-files, gemini's way */
 	if (dir || capsule_is_dir(rootfd, path))
-		return plain_gopher_dir(s, rootfd, port, host, path, out, res);
+		return plain_gopher_dir(s, rootfd, port, host, path, loc, out,
+		    res);
 
 	buf_init(&file, PLAIN_FILE_MAX);
 	st = plain_read(rootfd, path, &file);
@@ -370,7 +498,8 @@ plain_gopher(const struct srv *s, int port, const char *req, size_t len,
 		rc = gopher_text_dotstuff(out, file.data, file.len);
 	} else if (st == GEMINI_SUCCESS) {
 		rc = buf_append(out, file.data, file.len);
-	} else if (st == GEMINI_NOT_FOUND && plain_has_suffix(path, ".txt")) {
+	} else if (st == GEMINI_NOT_FOUND && plain_has_suffix(path, ".txt") &&
+	    plain_txt_offered(s, path)) {
 		/* page.txt: the plain-text rendering of page.gmi, its links
 		 * to this capsule as gopher items */
 		char gmi[GOPHER_SELECTOR_MAX + 8], gsel[GOPHER_SELECTOR_MAX + 16];
@@ -509,8 +638,10 @@ plain_finger_list(const struct srv *s, const char *host, struct buf *text)
 		capsule_names_free(names, n);
 		return -1;
 	}
+	/* what a location keeps back or sends elsewhere is not listed */
 	for (i = 0; i < n; i++)
-		if (plain_fpage(names[i], &pages[k]))
+		if (plain_fpage(names[i], &pages[k]) &&
+		    plain_offered(s, names[i], 0))
 			k++;
 	if (k > 1)
 		qsort(pages, k, sizeof(*pages), plain_fpage_cmp);
@@ -555,10 +686,11 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 	const struct server_conf *sc = &s->conf->servers[0];
 	const char *host = s->conf->gopher_host ? s->conf->gopher_host :
 	    sc->name;
-	char name[FINGER_NAME_MAX + 1], path[FINGER_NAME_MAX + 8];
-	char url[REQ_MAX_URL + 300];
+	char name[FINGER_NAME_MAX + 1], asked[FINGER_NAME_MAX + 8];
+	char url[REQ_MAX_URL + 300], path[REQ_MAX_URL + 1];
+	const struct location *loc;
 	struct buf file, text;
-	int rc, st;
+	int rc, st, dir, kept = 0;
 
 	res->status = GEMINI_SUCCESS;
 	switch (finger_query_parse(req, len, name, sizeof(name))) {
@@ -587,9 +719,14 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 	buf_init(&file, PLAIN_FILE_MAX);
 	buf_init(&text, PLAIN_FILE_MAX);
 	rc = 0;
-	if ((st = plain_finger_file(s, name, path, sizeof(path))) == 0 &&
-	    (st = plain_read(s->rootfds[0], path, &file)) == GEMINI_SUCCESS) {
-		if (strcasecmp(strrchr(path, '.'), ".txt") == 0)
+	/* a page a location keeps back is not there at all */
+	if ((st = plain_finger_file(s, name, asked, sizeof(asked))) == 0 &&
+	    (st = kept = plain_locate(s, asked, 0, path, sizeof(path), &dir,
+	    &loc)) == 0 && (st = plain_read(s->rootfds[0], path, &file)) ==
+	    GEMINI_SUCCESS) {
+		const char *dot = strrchr(path, '.');
+
+		if (dot != NULL && strcasecmp(dot, ".txt") == 0)
 			rc = buf_append(&text, file.data, file.len);
 		else {
 			plain_base_url(s, path, url, sizeof(url));
@@ -604,7 +741,7 @@ plain_finger(const struct srv *s, const char *req, size_t len,
 		 * (GEMINI_TEMP_FAILURE) is not a missing one */
 		res->status = st;
 		rc = buf_printf(out, "%s: %s\r\n",
-		    st == GEMINI_NOT_FOUND ? "no such page" :
+		    st == GEMINI_NOT_FOUND || kept ? "no such page" :
 		    st == GEMINI_TEMP_FAILURE ?
 		    "cannot serve that page now, try again" :
 		    "cannot serve that page", res->what);

@@ -24,6 +24,7 @@
 #include "capsule.h"
 #include "conf.h"
 #include "gemini.h"
+#include "loc.h"
 #include "buf.h"
 #include "log.h"
 #include "plain.h"
@@ -239,6 +240,9 @@ server_prepare(struct config *conf, struct srv *old, struct srv **out,
 	s->ktls = tls_ktls_available();
 	s->sni.vhosts = s->vhosts;
 	s->sni.nvhosts = conf->nservers;
+	for (i = 0; i < conf->nservers; i++)
+		if (conf->servers[i].client_cert)
+			s->client_cert = 1;
 	tls_sni_setup(&s->sni);
 
 	/* 3. listeners: new sockets only, closed again on failure */
@@ -757,7 +761,8 @@ server_tls_want(struct worker *w, struct conn *c, int status)
 
 int
 server_reply_gemini(const struct srv *s, const struct tls_vhost *v, int sni,
-    int port, const char *line, size_t len, struct server_reply *rp)
+    int port, const struct loc_peer *peer, const char *line, size_t len,
+    struct server_reply *rp)
 {
 	const char *crlf = memmem(line, len, "\r\n", 2);
 	struct response *r;
@@ -773,7 +778,7 @@ server_reply_gemini(const struct srv *s, const struct tls_vhost *v, int sni,
 	if (server_new_resp(rp) == -1)
 		return -1;
 	r = rp->resp;
-	gemini_respond(s, v, sni, port, line, len, r);
+	gemini_respond(s, v, sni, port, peer, line, len, r);
 	cap = r->hlen;
 	if (r->status == GEMINI_SUCCESS && r->file.listing != NULL)
 		cap += r->file.listing_len;
@@ -894,6 +899,7 @@ server_plain(struct worker *w, struct conn *c)
 static int
 server_step(struct worker *w, struct conn *c)
 {
+	struct loc_peer peer;
 	size_t got;
 	int rc;
 
@@ -929,9 +935,13 @@ server_step(struct worker *w, struct conn *c)
 				return server_tls_want(w, c, rc);
 			if (server_line_add(c, w->scratch, got) == -1)
 				return -1;
+			/* the certificate only where a location asks */
+			if (w->srv->client_cert)
+				tls_peer(c->ssl, &peer);
 			rc = server_reply_gemini(w->srv,
 			    tls_vhost_of(c->ssl, &w->srv->sni),
 			    tls_sni_sent(c->ssl), c->port,
+			    w->srv->client_cert ? &peer : NULL,
 			    c->line, c->linelen, &c->rep);
 			if (rc == -1)
 				return -1;

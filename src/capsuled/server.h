@@ -7,6 +7,7 @@
 #define SERVER_LINE	(1024 + 2)	/* the longest request: url + crlf */
 
 struct response;
+struct loc_peer;
 
 /* one answer, built from the request bytes in memory without touching a
  * socket (the worker and tests/fuzz/fuzz_serve.c call the same code): the
@@ -23,11 +24,11 @@ struct server_reply {
 /* the request read so far, len bytes at line. 1: no line end yet, read
  * more; 0: the reply holds the answer; -1: none could be built, close.
  * gemini: vhost is the one the handshake chose, sni whether the client
- * named one, port the one it reached; kind: LISTEN_GOPHER or
- * LISTEN_FINGER */
+ * named one, port the one it reached, peer its certificate (NULL: none
+ * asked for); kind: LISTEN_GOPHER or LISTEN_FINGER */
 int	server_reply_gemini(const struct srv *, const struct tls_vhost *,
-	    int sni, int port, const char *line, size_t len,
-	    struct server_reply *);
+	    int sni, int port, const struct loc_peer *peer, const char *line,
+	    size_t len, struct server_reply *);
 int	server_reply_plain(const struct srv *, enum listen_kind, int port,
 	    const char *line, size_t len, struct server_reply *);
 /* the next piece of a gemini file body into out (outlen bytes): 1 when

@@ -33,6 +33,8 @@ struct srv {
 	struct tls_ticket ticket;	/* the ticket secret it brings */
 	int		 ktls;		/* the kernel encrypts: socket bio */
 	int		 accesslog_fd;	/* pipe to the master, or -1 */
+	int		 client_cert;	/* a server has a client-cert location:
+					   requests carry the peer's cert */
 };
 
 #endif

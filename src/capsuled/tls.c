@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "conf.h"
+#include "loc.h"
 #include "log.h"
 #include "tls.h"
 #include "trust.h"
@@ -420,6 +421,16 @@ tls_ctx_new(const char *what, char *err, size_t errsz)
 	return ctx;
 }
 
+/* any client certificate is taken in the handshake: what it is worth is
+ * decided by its fingerprint and dates (loc_cert_status), never a chain */
+static int
+tls_verify_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
 int
 tls_vhost_load(struct tls_vhost *v, const struct server_conf *sc,
     int statefd, const char *state_dir, const struct trust_owner *o,
@@ -459,6 +470,16 @@ tls_vhost_load(struct tls_vhost *v, const struct server_conf *sc,
 	}
 	if ((ctx = tls_ctx_new(crt, err, errsz)) == NULL)
 		goto fail;
+	/* one session context for every server, so a ticket resumes as
+	 * before; openssl refuses to resume without one once it asks for
+	 * certificates */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"capsuled",
+	    8);
+	/* only a server with a client-cert location asks for a
+	 * certificate: the others' handshakes stay as they were */
+	if (sc->client_cert)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_CLIENT_ONCE, tls_verify_any);
 	if (x509 != NULL) {
 		if (SSL_CTX_use_certificate(ctx, x509) != 1) {
 			tls_errstr(err, errsz, "cannot load certificate", crt);
@@ -611,8 +632,15 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 		return SSL_TLSEXT_ERR_NOACK;	/* keep the first server */
 	for (i = 0; i < sni->nvhosts; i++) {
 		if (conf_server_names(sni->vhosts[i].conf, name)) {
-			if (i > 0)
-				SSL_set_SSL_CTX(ssl, sni->vhosts[i].ctx);
+			SSL_CTX *ctx = sni->vhosts[i].ctx;
+
+			/* a new context does not bring its verify mode: the
+			 * certificate request is this server's own */
+			if (i > 0) {
+				SSL_set_SSL_CTX(ssl, ctx);
+				SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
+				    SSL_CTX_get_verify_callback(ctx));
+			}
 			return SSL_TLSEXT_ERR_OK;
 		}
 	}
@@ -791,6 +819,39 @@ int
 tls_sni_sent(const struct ssl_st *ssl)
 {
 	return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL;
+}
+
+static long long
+tls_asn1_time(const ASN1_TIME *t, long long fallback)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return fallback;
+	return (long long)timegm(&tm);
+}
+
+void
+tls_peer(const struct ssl_st *ssl, struct loc_peer *p)
+{
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	unsigned int len = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (x == NULL)
+		return;
+	p->present = 1;
+	if (X509_digest(x, EVP_sha256(), p->sha256, &len) != 1 ||
+	    len != LOC_FP_LEN) {
+		ERR_clear_error();
+		p->not_before = LLONG_MAX;	/* never valid */
+		p->not_after = LLONG_MIN;
+		return;
+	}
+	p->not_before = tls_asn1_time(X509_get0_notBefore(x), LLONG_MAX);
+	p->not_after = tls_asn1_time(X509_get0_notAfter(x), LLONG_MIN);
+	ERR_clear_error();
 }
 
 struct ssl_st *

@@ -14,6 +14,7 @@
 #include "conf.h"
 
 struct trust_owner;
+struct loc_peer;
 struct ssl_st;
 struct ssl_ctx_st;
 struct evp_pkey_st;
@@ -70,6 +71,11 @@ const struct tls_vhost *tls_vhost_of(const struct ssl_st *,
 	    const struct tls_sni *);
 /* 1 when the client named a server (sni) in its hello */
 int	 tls_sni_sent(const struct ssl_st *);
+/* the client's certificate, if it sent one: its sha-256 over the der and
+ * its dates (loc.h). only a server with a client-cert location asks for
+ * one (tls_vhost_load), and any is taken: no chain is verified. one that
+ * cannot be read comes out as present and never valid */
+void	 tls_peer(const struct ssl_st *, struct loc_peer *);
 /* what openssl wrote for one connection, held until the server flushes
  * it, so a handshake's last flight, the response and close_notify leave
  * in one segment instead of four */

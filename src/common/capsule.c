@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,86 @@ capsule_open(int rootfd, const char *path, int flags)
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	return (int)syscall(SYS_openat2, rootfd, path[0] ? path : ".",
 	    &how, sizeof(how));
+}
+
+/* the path of an open descriptor, as the kernel names it */
+static int
+capsule_fd_path(int fd, char *out, size_t outsz)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, out, outsz - 1)) == -1)
+		return -1;
+	if ((size_t)n >= outsz - 1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int
+capsule_real_path(int rootfd, const char *path, char *out, size_t outsz,
+    int *dir)
+{
+	struct open_how how;
+	struct stat st;
+	char rootp[PATH_MAX], real[PATH_MAX];
+	const char *rel;
+	size_t rlen;
+	int fd, saved;
+
+	/* 1. no symbolic link on the way: the path is its own */
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, rootfd, path[0] ? path : ".", &how,
+	    sizeof(how));
+	if (fd == -1 && errno != ELOOP)
+		return -1;
+	if (fd != -1) {
+		saved = fstat(fd, &st);
+		close(fd);
+		if (saved == -1)
+			return -1;
+		*dir = S_ISDIR(st.st_mode);
+		if (snprintf(out, outsz, "%s", path) >= (int)outsz) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		return 0;
+	}
+	/* 2. else where the kernel's own resolution, beneath the root,
+	 * took it */
+	if ((fd = capsule_open(rootfd, path, O_PATH)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || capsule_fd_path(rootfd, rootp,
+	    sizeof(rootp)) == -1 || capsule_fd_path(fd, real, sizeof(real))
+	    == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	*dir = S_ISDIR(st.st_mode);
+	/* 3. the part after the root's own path */
+	rlen = strcmp(rootp, "/") == 0 ? 0 : strlen(rootp);
+	if (strncmp(real, rootp, rlen) != 0 ||
+	    (real[rlen] != '/' && real[rlen] != '\0')) {
+		errno = EXDEV;
+		return -1;
+	}
+	for (rel = real + rlen; *rel == '/'; rel++)
+		;
+	if (snprintf(out, outsz, "%s", rel) >= (int)outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 int

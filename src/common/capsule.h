@@ -30,6 +30,13 @@ int	capsule_resolve(int rootfd, const char *path, int dir,
  * GEMINI_NOT_FOUND rather than GEMINI_REDIRECT */
 int	capsule_resolve_file(int rootfd, const char *path,
 	    struct capsule_file *cf);
+/* where path (clean, beneath rootfd) really is: the clean path beneath
+ * rootfd that it resolves to, symbolic links followed, into out, *dir
+ * set for a directory. the path itself when no link is on its way; else
+ * asked of the kernel (/proc/self/fd). 0, or -1 with errno (ENOENT and
+ * the like: nothing there) */
+int	capsule_real_path(int rootfd, const char *path, char *out,
+	    size_t outsz, int *dir);
 /* 1 when path (clean, beneath rootfd) resolves to a directory */
 int	capsule_is_dir(int rootfd, const char *path);
 void	capsule_file_close(struct capsule_file *);

@@ -10,7 +10,10 @@
 # tree from /proc, before and after each cell, in clock ticks (10 ms).
 #
 # BENCH_SECONDS (per cell, default 4), BENCH_IDLE (default 5000),
-# CAPSULED (the binary to measure, default build/capsuled)
+# CAPSULED (the binary to measure, default build/capsuled),
+# BENCH_SERVER_EXTRA (lines for capsuled's server block, such as a
+# location with client-cert = "required": what asking for a certificate
+# costs)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD

@@ -171,6 +171,7 @@ bench_start_capsuled() {
 		server "localhost" {
 			aliases = {"127.0.0.1"}
 			root = "$1"
+			${BENCH_SERVER_EXTRA:-}
 		}
 		EOF
 		if "$bin" -n -c "$TMPD/capsuled/capsuled.conf" \

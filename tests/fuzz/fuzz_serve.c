@@ -23,6 +23,9 @@
  *   4. no answer holds the bytes of a file outside the root (reached by
  *      a symlink);
  *   5. no descriptor is left open;
+ * (server "localhost" has location blocks of every kind: redirects,
+ * statuses, a client-cert area, per-path options; no request here
+ * carries a certificate.)
  * and three kept since issue 14, each of which an environment variable
  * set to 0 turns into a note said once (to fuzz code from before it):
  *   6. FUZZ_SERVE_HARDLINK: no bytes of a file outside the root reached
@@ -361,6 +364,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "\tlang       = \"en\"\n"
 	    "\tindex      = \"index.gmi\"\n"
 	    "\tauto-index = true\n"
+	    "\t# locations: every kind, matched before any file\n"
+	    "\tlocation \"/moved/*\" {\n"
+	    "\t\tredirect  = \"/sub/$path\"\n"
+	    "\t\tpermanent = true\n"
+	    "\t}\n"
+	    "\tlocation \"/rel/*\" { redirect = \"../page.gmi?x#y\" }\n"
+	    "\tlocation \"/away\" { redirect = \"gemini://elsewhere.example/\" }\n"
+	    "\tlocation \"/gone.gmi\" { status = 52 }\n"
+	    "\tlocation \"/busy*\" { status = 44 meta = \"5\" }\n"
+	    "\tlocation \"/sub/deeper/*\" { client-cert = \"required\" }\n"
+	    "\tlocation \"/withindex/*\" {\n"
+	    "\t\tlang         = \"fr\"\n"
+	    "\t\tdefault-type = \"text/x-fuzz\"\n"
+	    "\t\tauto-index   = false\n"
+	    "\t\tindex        = \"other.gmi\"\n"
+	    "\t}\n"
 	    "}\n"
 	    "# auto-index off\n"
 	    "server \"other.example\" {\n"
@@ -642,7 +661,7 @@ fuzz_gemini(const uint8_t *data, size_t size, const char *proto,
 		len = SERVER_LINE;
 	memset(&rep, 0, sizeof(rep));
 	line = fuzz_line(req, len);
-	rc = server_reply_gemini(fuzz_srv, v, sni, port, line, len, &rep);
+	rc = server_reply_gemini(fuzz_srv, v, sni, port, NULL, line, len, &rep);
 	if (rc == 1) {
 		/* more to read: only without crlf and under the limit */
 		if (len >= SERVER_LINE || fuzz_has(line, len, "\r\n"))

@@ -266,6 +266,41 @@ main(void)
 	CHECK(capsule_entry(rootfd, ".well-known/security.txt") == 'f',
 	    "a file under /.well-known/ is one");
 
+	/* 7b. capsule_real_path: where a path really leads */
+	{
+		char real[256];
+		int dir = -1, rc;
+
+		rc = capsule_real_path(rootfd, "docs/note.txt", real,
+		    sizeof(real), &dir);
+		CHECK(rc == 0 && strcmp(real, "docs/note.txt") == 0 &&
+		    dir == 0, "a path without links is its own real path");
+		rc = capsule_real_path(rootfd, "docs-alias/note.txt", real,
+		    sizeof(real), &dir);
+		CHECK(rc == 0 && strcmp(real, "docs/note.txt") == 0 &&
+		    dir == 0, "through a symlinked directory: %s",
+		    rc == 0 ? real : "-1");
+		rc = capsule_real_path(rootfd, "docs-alias", real,
+		    sizeof(real), &dir);
+		CHECK(rc == 0 && strcmp(real, "docs") == 0 && dir == 1,
+		    "a symlink to a directory is that directory");
+		rc = capsule_real_path(rootfd, "alias.gmi", real, sizeof(real),
+		    &dir);
+		CHECK(rc == 0 && strcmp(real, "page.gmi") == 0,
+		    "a symlinked file is its target");
+		rc = capsule_real_path(rootfd, "", real, sizeof(real), &dir);
+		CHECK(rc == 0 && real[0] == '\0' && dir == 1, "the root");
+		CHECK(capsule_real_path(rootfd, "missing", real, sizeof(real),
+		    &dir) == -1 && errno == ENOENT, "a missing path: ENOENT");
+		CHECK(capsule_real_path(rootfd, "up", real, sizeof(real), &dir)
+		    == -1, "a symlink out has no real path beneath the root");
+		CHECK(capsule_real_path(rootfd, "loop", real, sizeof(real),
+		    &dir) == -1, "nor a loop");
+		CHECK(capsule_real_path(rootfd, "docs-alias/note.txt", real, 5,
+		    &dir) == -1 && errno == ENAMETOOLONG,
+		    "a real path longer than the buffer: ENAMETOOLONG");
+	}
+
 	/* 8. a file only, for gopher and finger */
 	st = capsule_resolve_file(rootfd, "docs/note.txt", &cf);
 	CHECK(st == GEMINI_SUCCESS && cf.fd != -1 && cf.size == 5,

@@ -34,6 +34,95 @@ bad(const char *text, int line, const char *word)
 		conf_free(c);
 }
 
+#define FP "sha256:00112233445566778899aabbccddeeff" \
+	"00112233445566778899AABBCCDDEEFF"
+
+/* location blocks: what they hold, and each mistake on its own line */
+static void
+test_locations(void)
+{
+	struct config *c = NULL;
+	char err[1024];
+
+	CHECK(load("server \"a\" {\n"
+	    "  # a comment, as libconfuse miscounts them\n"
+	    "  location \"/old/*\" {\n"
+	    "    redirect = \"/new/$path\"\n"
+	    "    permanent = true\n"
+	    "  }\n"
+	    "  location \"/gone.gmi\" { status = 52 }\n"
+	    "  location \"/busy/*\" { status = 44 meta = \"30\" }\n"
+	    "  location \"/private/*\" {\n"
+	    "    client-cert = \"required\"\n"
+	    "    allow = {\"" FP "\"}\n"
+	    "  }\n"
+	    "  location \"/pub/*\" { auto-index = true lang = \"fr\" "
+	    "index = \"home.gmi\" default-type = \"text/plain\" }\n"
+	    "  location \"/empty\" {}\n"
+	    "}\nserver \"b\" {}\n", &c, err, sizeof(err)) == 0,
+	    "locations load (%s)", err);
+	if (c != NULL) {
+		struct server_conf *sc = &c->servers[0];
+
+		CHECK(sc->nlocs == 6, "six locations, in order");
+		CHECK(sc->client_cert && !c->servers[1].client_cert,
+		    "only the server with client-cert asks for one");
+		if (sc->nlocs == 6) {
+			CHECK(strcmp(sc->locs[0].pattern, "/old/*") == 0 &&
+			    strcmp(sc->locs[0].redirect, "/new/$path") == 0 &&
+			    sc->locs[0].permanent && sc->locs[0].line == 3,
+			    "redirect, permanent, line 3 (%d)",
+			    sc->locs[0].line);
+			CHECK(sc->locs[1].status == 52 && sc->locs[1].meta ==
+			    NULL && sc->locs[1].line == 7, "status 52");
+			CHECK(sc->locs[2].status == 44 &&
+			    strcmp(sc->locs[2].meta, "30") == 0, "meta");
+			CHECK(sc->locs[3].client_cert && sc->locs[3].nallow ==
+			    1 && sc->locs[3].allow[0][0] == 0x00 &&
+			    sc->locs[3].allow[0][31] == 0xff &&
+			    sc->locs[3].line == 9, "client-cert and allow");
+			CHECK(sc->locs[4].auto_index == 1 &&
+			    strcmp(sc->locs[4].lang, "fr") == 0 &&
+			    strcmp(sc->locs[4].index, "home.gmi") == 0 &&
+			    strcmp(sc->locs[4].default_type, "text/plain") == 0,
+			    "auto-index, lang, index, default-type");
+			CHECK(sc->locs[5].auto_index == -1 &&
+			    sc->locs[5].index == NULL && !sc->locs[5].permanent,
+			    "unset options are the server's");
+		}
+		conf_free(c);
+	}
+	bad("server \"a\" {\n location \"/x\" {\n  status = 20\n }\n}\n",
+	    3, "status: 20");
+	bad("server \"a\" {\n location \"/x\" {\n  status = 52\n"
+	    "  redirect = \"/y\"\n }\n}\n", 2, "exclude each other");
+	bad("server \"a\" {\n\n location \"x\" { status = 52 }\n}\n", 3,
+	    "starts with '/'");
+	bad("server \"a\" {\n location \"/x\" {\n  client-cert = \"yes\"\n"
+	    " }\n}\n", 3, "client-cert");
+	bad("server \"a\" {\n location \"/x\" {\n  client-cert = "
+	    "\"required\"\n  allow = {\"sha256:abcd\"}\n }\n}\n", 4,
+	    "allow");
+	bad("server \"a\" {\n # one\n # two\n location \"/x\" {\n"
+	    "  allow = {\"" FP "\"}\n }\n}\n", 4, "allow needs client-cert");
+	bad("server \"a\" {\n location \"/x\" {\n  permanent = true\n"
+	    " }\n}\n", 2, "permanent goes with redirect");
+	bad("server \"a\" {\n location \"/x\" { meta = \"m\" }\n}\n", 2,
+	    "meta goes with status");
+	bad("server \"a\" {\n location \"/x\" { status = 44 "
+	    "meta = \"soon\" }\n}\n", 2, "44");
+	bad("server \"a\" {\n location \"/x/*.gmi\" {\n"
+	    "  redirect = \"/y/$path\"\n }\n}\n", 3, "$path");
+	bad("server \"a\" {\n location \"/x\" { index = \"a/b\" }\n}\n", 2,
+	    "index");
+	bad("server \"a\" {\n location \"/x\" { status = 52 }\n"
+	    " location \"/x\" { status = 51 }\n}\n", 3, "/x");
+	/* a loop is seen after the whole file: the line is the location's */
+	bad("server \"a\" {\n location \"/a\" { redirect = \"/b\" }\n"
+	    " # between\n location \"/b\" {\n  redirect = \"gemini://a/a\"\n"
+	    " }\n}\n", 2, "redirect loop: /a -> /b -> /a");
+}
+
 int
 main(void)
 {
@@ -81,6 +170,7 @@ main(void)
 	bad("server \"a\" {}\nserver \"a\" {}\n", 2, "a");
 	bad("mime \"nonsense\" { extensions = {\"x\"} }\nserver \"a\" {}\n",
 	    1, "mime");
+	test_locations();
 	c = NULL;
 	CHECK(load("listen = {\"127.0.0.1:1965\"}\n", &c, err, sizeof(err))
 	    == -1 && strstr(err, "no server block"), "no server: %s", err);

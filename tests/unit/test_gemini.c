@@ -16,7 +16,7 @@ test_cleared(void)
 
 	memset(&r, 0xa5, sizeof(r));
 	/* refused before the server is looked at: no srv is needed */
-	gemini_respond(NULL, NULL, 0, 1965, "not a url", 9, &r);
+	gemini_respond(NULL, NULL, 0, 1965, NULL, "not a url", 9, &r);
 	CHECK(r.status == 59, "a malformed request is 59");
 	CHECK(r.file.fd == -1 && r.file.listing == NULL &&
 	    r.file.listing_len == 0 && r.file.size == 0,
