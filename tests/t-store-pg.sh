@@ -15,12 +15,14 @@ if why=$(pg_unavailable); then echo "skip - $why"; exit 0; fi
 failed=0
 trap 'pg_cleanup' EXIT
 
-# 1. the store's unit tests, in four empty databases
+# 1. the store's unit tests, in five empty databases
 if pg_init && pg_start && pg_createdb store && url=$PG_URL &&
     pg_createdb old && old=$PG_URL && pg_createdb move &&
-    move=$PG_URL && pg_createdb register; then
+    move=$PG_URL && pg_createdb register && reg=$PG_URL &&
+    pg_createdb purge; then
 	TEST_DB_URL=$url TEST_DB_URL_OLD=$old TEST_DB_URL_MOVE=$move \
-	    TEST_DB_URL_REG=$PG_URL build/tests/test_db || failed=1
+	    TEST_DB_URL_REG=$reg TEST_DB_URL_PURGE=$PG_URL build/tests/test_db ||
+	    failed=1
 	# what the store made: the tables, and references that were asked
 	n=$(pg_psql store -c "SELECT count(*) FROM refseq WHERE prefix = 'TWO'")
 	[ "$n" = 1 ] && echo "ok - the counter row is in postgresql" ||
