@@ -1045,6 +1045,61 @@ test_two(const char *target)
 	db_close(two[1]);
 }
 
+/* a pool of one held by a transaction: another thread's wait for it
+ * ends, at the timeout, in an error that says so */
+static struct db *held_db;
+static pthread_mutex_t held_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
+static int held_state;	/* 1 holding, 2 let go */
+
+static void *
+hold_one(void *arg)
+{
+	(void)arg;
+	if (db_begin(held_db) == -1)
+		return NULL;
+	pthread_mutex_lock(&held_mtx);
+	held_state = 1;
+	pthread_cond_broadcast(&held_cv);
+	while (held_state != 2)
+		pthread_cond_wait(&held_cv, &held_mtx);
+	pthread_mutex_unlock(&held_mtx);
+	db_rollback(held_db);
+	return NULL;
+}
+
+static void
+test_pool_wait(const char *target)
+{
+	char err[256];
+	pthread_t th;
+	int rc;
+
+	if ((held_db = db_open_pool(target, 1, 1, err, sizeof(err))) == NULL) {
+		CHECK(0, "a pool of one: %s", err);
+		return;
+	}
+	pthread_create(&th, NULL, hold_one, NULL);
+	pthread_mutex_lock(&held_mtx);
+	while (held_state == 0)
+		pthread_cond_wait(&held_cv, &held_mtx);
+	pthread_mutex_unlock(&held_mtx);
+	rc = db_begin(held_db);
+	CHECK(rc == -1 && strstr(db_errmsg(held_db), "no connection free"),
+	    "the only connection held: a second transaction gives up at the "
+	    "timeout: %s", db_errmsg(held_db));
+	if (rc == 0)
+		db_rollback(held_db);
+	pthread_mutex_lock(&held_mtx);
+	held_state = 2;
+	pthread_cond_broadcast(&held_cv);
+	pthread_mutex_unlock(&held_mtx);
+	pthread_join(th, NULL);
+	CHECK(db_begin(held_db) == 0, "given back, it serves the next");
+	db_rollback(held_db);
+	db_close(held_db);
+}
+
 static int mig_rows;
 
 static void
@@ -1255,6 +1310,7 @@ main(void)
 	db_close(db);
 
 	test_two(target);
+	test_pool_wait(target);
 	test_cases(dir, getenv("TEST_DB_URL_OLD"));
 	if (getenv("TEST_DB_URL_MOVE") != NULL && url != NULL)
 		test_migrate(dir, getenv("TEST_DB_URL_MOVE"), url);
