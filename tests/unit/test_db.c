@@ -1100,6 +1100,59 @@ test_pool_wait(const char *target)
 	db_close(held_db);
 }
 
+/* another store (another milter) holding a sender's lock: the wait for
+ * it ends at the timeout (sqlite: the busy timeout on the write lock;
+ * postgresql: statement_timeout on the address lock) */
+static char lock_err[512];
+
+static void *
+lock_other(void *arg)
+{
+	struct db *b = arg;
+	int rc;
+
+	rc = db_begin(b);
+	if (rc == 0) {
+		rc = db_lock_address(b, "X@example.org");
+		/* the lock may only be sent with what follows it */
+		if (rc == 0)
+			rc = db_ack_committed(b, "none", "x", 0) == -1 ? -1 : 0;
+		snprintf(lock_err, sizeof(lock_err), "%s", db_errmsg(b));
+		db_rollback(b);
+	} else
+		snprintf(lock_err, sizeof(lock_err), "%s", db_errmsg(b));
+	return (void *)(long)rc;
+}
+
+static void
+test_lock_wait(const char *target)
+{
+	struct db *a, *b;
+	char err[256];
+	pthread_t th;
+	void *rc;
+
+	a = db_open_pool(target, 1, 1, err, sizeof(err));
+	b = db_open_pool(target, 1, 1, err, sizeof(err));
+	CHECK(a != NULL && b != NULL, "two stores, timeout 1 s");
+	if (a == NULL || b == NULL)
+		return;
+	CHECK(db_begin(a) == 0 && db_lock_address(a, "x@example.org") == 0 &&
+	    db_ack_set(a, "x@example.org", "e@x.org", 1) == 0 &&
+	    db_ack_committed(a, "none", "x", 0) == 0,
+	    "one holds the sender's lock");
+	pthread_create(&th, NULL, lock_other, b);
+	pthread_join(th, &rc);
+	CHECK((long)rc == -1, "the other gives up at the timeout: %s",
+	    lock_err);
+	db_rollback(a);
+	pthread_create(&th, NULL, lock_other, b);
+	pthread_join(th, &rc);
+	CHECK((long)rc == 0, "and has it once it is free");
+	db_close(a);
+	db_close(b);
+}
+
 static int mig_rows;
 
 static void
@@ -1311,6 +1364,7 @@ main(void)
 
 	test_two(target);
 	test_pool_wait(target);
+	test_lock_wait(target);
 	test_cases(dir, getenv("TEST_DB_URL_OLD"));
 	if (getenv("TEST_DB_URL_MOVE") != NULL && url != NULL)
 		test_migrate(dir, getenv("TEST_DB_URL_MOVE"), url);
