@@ -98,4 +98,38 @@ else
 	nok "idle mode held 20 connections: $line"
 fi
 
+# -2: tls 1.2 at most, and its sessions resumed again and again
+line=$("$GB" -p "$port" -u "$url" -n 20 -c 1 -r -2 -t 5 -T 30 2>"$TMPD/err")
+if [ "$(bench_kv ok "$line")" = 20 ] && [ "$(bench_kv resumed "$line")" -ge 18 ] &&
+    case "$(bench_kv cipher "$line")" in TLSv1.2_*) true ;; *) false ;; esac
+then
+	ok "-2: tls 1.2, $(bench_kv resumed "$line") of 20 resumed"
+else
+	nok "-2: tls 1.2, 18 or more of 20 resumed: $line"
+fi
+
+# -g: plain tcp (the floor rows), against capsuled's gopher listener
+gport=$(bench_free_port)
+if bench_start_capsuled "$DOCS" capsuled-plain "" \
+    "gopher-listen = {\"127.0.0.1:$gport\"}" 2>>"$TMPD/start.log"; then
+	line=$("$GB" -p "$gport" -g /page.gmi -n 20 -c 4 -t 5 -T 30 \
+	    2>"$TMPD/err")
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(bench_kv ok "$line")" = 20 ] &&
+	    [ "$(bench_kv bytes "$line")" -gt 20 ]; then
+		ok "-g: 20 plain tcp requests answered"
+	else
+		nok "-g: 20 plain tcp requests answered: rc $rc $line"
+	fi
+	bench_stop "$CAPS_PID"
+	line=$("$GB" -p "$gport" -g /page.gmi -n 3 -t 2 -T 10 2>/dev/null)
+	if [ $? -eq 1 ] && [ "$(bench_kv connect_err "$line")" = 3 ]; then
+		ok "-g: refused connections reported as errors"
+	else
+		nok "-g: refused connections reported as errors: $line"
+	fi
+else
+	echo "skip - -g: capsuled with a gopher listener did not start"
+fi
+
 [ $failed -eq 0 ]

@@ -181,12 +181,21 @@ out = subprocess.run(
 t.ok(b"20 text/gemini" in out.stdout, "gnutls-cli reads the page",
      out.stderr[-300:])
 
-# session resumption with the derived ticket keys
-rctx = client_context()
+# session resumption with the derived ticket keys: tls 1.2 tickets; tls
+# 1.3 tickets are off unless tls13-tickets = true (below, with sni)
+rctx = client_context(max_version=ssl.TLSVersion.TLSv1_2)
 r1 = request(P, srv.url("/"), ctx=rctx, want_session=True)
 r2 = request(P, srv.url("/"), ctx=rctx, session=r1.session,
              want_session=True)
-t.ok(r2.status == 20 and r2.session_reused, "tls session resumes")
+t.ok(r2.status == 20 and r2.session_reused, "tls 1.2 session resumes")
+ctx13 = client_context(min_version=ssl.TLSVersion.TLSv1_3)
+r = request(P, srv.url("/"), ctx=ctx13, want_session=True)
+t.ok(r.status == 20 and not r.session.has_ticket,
+     "tls 1.3: no session ticket by default", r)
+r2 = request(P, srv.url("/"), ctx=ctx13, session=r.session,
+             want_session=True)
+t.ok(r2.status == 20 and not r2.session_reused,
+     "tls 1.3: the next connection is a full handshake")
 
 # --- the log: one line per request, escaped
 request(P, srv.url("/inject%0Afake%20line"))
@@ -297,7 +306,7 @@ os.makedirs(other)
 os.chmod(other, 0o755)
 write(other + "/index.gmi", "# Other\n")
 two = Server(root=root, top='', server='}\nserver "other.test" {\n'
-             ' root = "%s"\n' % other)
+             ' root = "%s"\n tls13-tickets = true\n' % other)
 two.start()
 r = request(two.port, "gemini://other.test:%d/" % two.port,
             sni="other.test")
@@ -308,9 +317,63 @@ r = request(two.port, "gemini://other.test:%d/" % two.port, sni="localhost")
 t.eq(r.status, 53, "a url host that differs from the sni is 53")
 r = request(two.port, "gemini://localhost:%d/" % two.port, sni=None)
 t.eq(r.status, 20, "a client without sni gets the first server")
+# tls13-tickets is the chosen server's: on for other.test only
+for host, want in (("other.test", True), ("localhost", False)):
+    ctx13 = client_context(min_version=ssl.TLSVersion.TLSv1_3)
+    url = "gemini://%s:%d/" % (host, two.port)
+    r1 = request(two.port, url, sni=host, ctx=ctx13, want_session=True)
+    r2 = request(two.port, url, sni=host, ctx=ctx13, session=r1.session,
+                 want_session=True)
+    t.ok(r1.status == 20 and r1.session.has_ticket == want and
+         r2.status == 20 and r2.session_reused == want,
+         "tls 1.3 ticket and resumption %s for %s" %
+         ("issued" if want else "not issued", host),
+         (r1.status, r1.session.has_ticket, r2.status, r2.session_reused))
 crt2 = os.path.join(two.state, "other.test.crt")
 t.ok(os.path.exists(crt2), "each server gets its own certificate")
 two.cleanup()
+
+# --- a configured chain is sent as the file holds it (leaf, intermediate)
+chaindir = os.path.join(base, "chain")
+os.makedirs(chaindir)
+
+
+def ossl(*args):
+    subprocess.run(["openssl"] + list(args), capture_output=True,
+                   check=True, cwd=chaindir)
+
+
+ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+write(os.path.join(chaindir, "ca.ext"), "basicConstraints=critical,CA:TRUE\n")
+write(os.path.join(chaindir, "leaf.ext"), "subjectAltName=DNS:localhost\n")
+ossl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt",
+     "-subj", "/CN=test root", "-days", "2")
+ossl("req", *ec, "-keyout", "int.key", "-out", "int.csr",
+     "-subj", "/CN=test intermediate")
+ossl("x509", "-req", "-in", "int.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+     "-CAcreateserial", "-out", "int.crt", "-days", "2",
+     "-extfile", "ca.ext")
+ossl("req", *ec, "-keyout", "leaf.key", "-out", "leaf.csr",
+     "-subj", "/CN=localhost")
+ossl("x509", "-req", "-in", "leaf.csr", "-CA", "int.crt", "-CAkey",
+     "int.key", "-CAcreateserial", "-out", "leaf.crt", "-days", "2",
+     "-extfile", "leaf.ext")
+with open(os.path.join(chaindir, "full.crt"), "w") as f:
+    for part in ("leaf.crt", "int.crt"):
+        with open(os.path.join(chaindir, part)) as g:
+            f.write(g.read())
+for crtfile, want in (("full.crt", ["localhost", "test intermediate"]),
+                      ("leaf.crt", ["localhost"])):
+    cs = Server(root=root, server=' cert = "%s"\n key = "%s"\n' % (
+        os.path.join(chaindir, crtfile), os.path.join(chaindir, "leaf.key")))
+    cs.start()
+    out = subprocess.run(
+        ["openssl", "s_client", "-connect", "127.0.0.1:%d" % cs.port,
+         "-servername", "localhost", "-showcerts"], input=b"",
+        capture_output=True, timeout=10).stdout.decode("utf-8", "replace")
+    cs.cleanup()
+    sent = re.findall(r"^ *\d+ s:.*?CN ?= ?([^,/\n]+)", out, re.M)
+    t.eq(sent, want, "%s: the chain sent is the file's" % crtfile)
 
 # --- the command line
 good = os.path.join(base, "good.conf")
@@ -319,6 +382,35 @@ write(good, 'listen = {"127.0.0.1:%d"}\nserver "localhost" {\n'
 out = subprocess.run([CAPSULED, "-n", "-c", good], capture_output=True,
                      text=True)
 t.eq(out.returncode, 0, "-n accepts a good configuration")
+# -n warns about keys dearer than ecdsa p-256 or ed25519, on the key's line
+for kind, newkey, warn in (
+        ("p-256", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], None),
+        ("ed25519", ["ed25519"], None),
+        ("p-384", ["ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+         "is an ECDSA P-384 key: a full handshake with it costs the server "
+         "more than 4 times"),
+        ("rsa-2048", ["rsa:2048"], "is an RSA-2048 key: a full handshake "
+         "with it costs the server about 3 times")):
+    kp = os.path.join(base, kind + ".key")
+    cp = os.path.join(base, kind + ".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey"] + newkey +
+                   ["-nodes", "-keyout", kp, "-out", cp, "-days", "2",
+                    "-subj", "/CN=localhost"], capture_output=True,
+                   check=True)
+    kconf = os.path.join(base, kind + ".conf")
+    write(kconf, 'listen = {"127.0.0.1:%d"}\nserver "localhost" {\n'
+          ' root = "%s"\n cert = "%s"\n\n key = "%s"\n}\n' %
+          (free_port(), root, cp, kp))
+    out = subprocess.run([CAPSULED, "-n", "-c", kconf], capture_output=True,
+                         text=True)
+    if warn is None:
+        t.ok(out.returncode == 0 and out.stderr == "",
+             "-n: no warning for the %s key" % kind, out.stderr)
+    else:
+        t.ok(out.returncode == 0 and out.stderr.startswith(
+             '%s:6: server "localhost": warning: key %s %s' %
+             (kconf, kp, warn)), "-n warns about the %s key, on its line, "
+             "and accepts it" % kind, out.stderr)
 badconf = os.path.join(base, "bad.conf")
 write(badconf, 'listen = {"127.0.0.1:1965"}\n\nserver "localhost" {\n'
       '  root = "%s"\n  langg = "en"\n}\n' % root)

@@ -5,7 +5,8 @@
   that does not exist; a new state-dir with a listener that cannot bind)
   changes nothing: the rejected state-dir stays empty, and tickets issued
   before it still resume on a worker forked after it (the master's ticket
-  secret did not change);
+  secret did not change); tried with tls 1.2 tickets (always issued) and
+  with tls 1.3 tickets on a server with tls13-tickets = true;
 - a state-dir, key, certificate or ticket file that someone other than
   root or the server user could write, or that is a symbolic link, is
   refused at start with a message naming it, and on reload (which then
@@ -23,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -111,68 +113,88 @@ def start_fails(srv):
 
 # ---- item 4: a rejected reload changes nothing ----
 
-srv = Server(workers=1)
-try:
-    srv.start()
-    ctx = client_context()
-    sess = sessions(srv, ctx)
-    t.eq(len(sess), 6, "six sessions from six full handshakes")
-    t.eq(resumed(srv, ctx, sess), 6, "before any reload: 6 of 6 resume")
-    good = srv.config_text
+# the ticket secret carries tls 1.2 tickets always, and tls 1.3 tickets
+# when the server issues them (tls13-tickets = true): both are tried
 
-    # a) a new state-dir, and a root that does not exist
-    newstate = os.path.join(srv.dir, "state-new")
-    os.mkdir(newstate, 0o755)
-    with open(srv.conf, "w") as f:
-        f.write(good.replace(srv.state, newstate)
-                .replace(srv.root, os.path.join(srv.dir, "no-such-root")))
-    t.ok(reload_and_wait(srv, "reload failed"),
-         "a reload with a missing root is rejected", srv.log()[-1500:])
-    t.eq(listing(newstate), [], "the rejected state-dir stays empty")
 
-    # b) a state-dir that does not exist yet, and a listener that cannot
-    # bind: the last thing checked
-    busy = socket.socket()
-    busy.bind(("127.0.0.1", 0))
-    busy.listen(1)
-    newstate2 = os.path.join(srv.dir, "state-new2")
-    os.mkdir(newstate2, 0o755)
-    with open(srv.conf, "w") as f:
-        f.write(good.replace(srv.state, newstate2) +
-                'gopher-listen = {"127.0.0.1:%d"}\n' % busy.getsockname()[1])
-    t.ok(reload_and_wait(srv, "reload failed"),
-         "a reload with a listener that cannot bind is rejected",
-         srv.log()[-1500:])
-    busy.close()
-    t.eq(listing(newstate2), [], "the rejected state-dir stays empty")
+def tls12_context():
+    return client_context(max_version=ssl.TLSVersion.TLSv1_2)
 
-    # c) a state-dir that does not exist yet, and a missing root
-    newstate3 = os.path.join(srv.dir, "state-unmade")
-    with open(srv.conf, "w") as f:
-        f.write(good.replace(srv.state, newstate3)
-                .replace(srv.root, os.path.join(srv.dir, "no-such-root")))
-    t.ok(reload_and_wait(srv, "reload failed"),
-         "a reload with a missing root and a new state-dir is rejected",
-         srv.log()[-1500:])
-    t.eq(listing(newstate3), None, "the rejected state-dir is not created")
 
-    # the master's ticket secret is what new workers get
-    t.ok(respawn_worker(srv), "a killed worker is replaced")
-    t.eq(resumed(srv, ctx, sess), 6, "after the rejected reloads, on a "
-         "worker forked since: 6 of 6 old tickets resume")
+def item4(server_lines, new_ctx, what):
+    srv = Server(workers=1, server=server_lines)
+    try:
+        srv.start()
+        ctx = new_ctx()
+        sess = sessions(srv, ctx)
+        t.eq(len(sess), 6,
+             "six sessions from six full handshakes (%s)" % what)
+        t.eq(resumed(srv, ctx, sess), 6,
+             "before any reload: 6 of 6 resume (%s)" % what)
+        good = srv.config_text
 
-    # and a good reload still works, with the same secret
-    with open(srv.conf, "w") as f:
-        f.write(good)
-    t.ok(reload_and_wait(srv, "configuration reloaded"),
-         "the original configuration reloads", srv.log()[-1500:])
-    time.sleep(0.3)
-    t.eq(resumed(srv, ctx, sess), 6, "after a good reload: 6 of 6 resume")
-    t.eq(listing(srv.state), ["localhost.crt", "localhost.key",
-                              "ticket.key"],
-         "the state-dir in force holds the pair and the ticket secret")
-finally:
-    srv.cleanup()
+        # a) a new state-dir, and a root that does not exist
+        newstate = os.path.join(srv.dir, "state-new")
+        os.mkdir(newstate, 0o755)
+        with open(srv.conf, "w") as f:
+            f.write(good.replace(srv.state, newstate)
+                    .replace(srv.root,
+                             os.path.join(srv.dir, "no-such-root")))
+        t.ok(reload_and_wait(srv, "reload failed"),
+             "a reload with a missing root is rejected", srv.log()[-1500:])
+        t.eq(listing(newstate), [], "the rejected state-dir stays empty")
+
+        # b) a state-dir that does not exist yet, and a listener that cannot
+        # bind: the last thing checked
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        newstate2 = os.path.join(srv.dir, "state-new2")
+        os.mkdir(newstate2, 0o755)
+        with open(srv.conf, "w") as f:
+            f.write(good.replace(srv.state, newstate2) +
+                    'gopher-listen = {"127.0.0.1:%d"}\n' %
+                    busy.getsockname()[1])
+        t.ok(reload_and_wait(srv, "reload failed"),
+             "a reload with a listener that cannot bind is rejected",
+             srv.log()[-1500:])
+        busy.close()
+        t.eq(listing(newstate2), [], "the rejected state-dir stays empty")
+
+        # c) a state-dir that does not exist yet, and a missing root
+        newstate3 = os.path.join(srv.dir, "state-unmade")
+        with open(srv.conf, "w") as f:
+            f.write(good.replace(srv.state, newstate3)
+                    .replace(srv.root,
+                             os.path.join(srv.dir, "no-such-root")))
+        t.ok(reload_and_wait(srv, "reload failed"),
+             "a reload with a missing root and a new state-dir is rejected",
+             srv.log()[-1500:])
+        t.eq(listing(newstate3), None,
+             "the rejected state-dir is not created")
+
+        # the master's ticket secret is what new workers get
+        t.ok(respawn_worker(srv), "a killed worker is replaced")
+        t.eq(resumed(srv, ctx, sess), 6, "after the rejected reloads, on a "
+             "worker forked since: 6 of 6 old tickets resume (%s)" % what)
+
+        # and a good reload still works, with the same secret
+        with open(srv.conf, "w") as f:
+            f.write(good)
+        t.ok(reload_and_wait(srv, "configuration reloaded"),
+             "the original configuration reloads", srv.log()[-1500:])
+        time.sleep(0.3)
+        t.eq(resumed(srv, ctx, sess), 6,
+             "after a good reload: 6 of 6 resume (%s)" % what)
+        t.eq(listing(srv.state), ["localhost.crt", "localhost.key",
+                                  "ticket.key"],
+             "the state-dir in force holds the pair and the ticket secret")
+    finally:
+        srv.cleanup()
+
+
+item4("", tls12_context, "tls 1.2")
+item4("  tls13-tickets = true", client_context, "tls 1.3, tls13-tickets on")
 
 # ---- item 5: the state-dir is not trusted blindly ----
 
@@ -281,7 +303,7 @@ try:
     t.eq(r.status, 20, "with the files put back it starts and serves")
 
     # on reload: a state-dir anyone can write is refused, nothing changes
-    ctx = client_context()
+    ctx = tls12_context()
     sess = sessions(srv, ctx, 2)
     bad = os.path.join(srv.dir, "state-open")
     os.mkdir(bad)

@@ -14,6 +14,7 @@
 #include "master.h"
 #include "sandbox.h"
 #include "server.h"
+#include "tls.h"
 #include "trust.h"
 
 static void
@@ -104,6 +105,7 @@ static int
 check_files(const struct config *conf)
 {
 	struct stat st;
+	char note[256];
 	size_t i;
 	int bad = 0;
 
@@ -125,7 +127,12 @@ check_files(const struct config *conf)
 			fprintf(stderr, "%s:%d: server \"%s\": key %s: %s\n",
 			    conf->path, sc->key_line, sc->name, sc->key, strerror(errno));
 			bad = 1;
-		}
+		} else if (sc->key != NULL && tls_key_note(sc->key, note,
+		    sizeof(note)) == 1)
+			/* a warning: the configuration still holds */
+			fprintf(stderr, "%s:%d: server \"%s\": warning: key %s "
+			    "is %s (see capsuled.conf(5))\n", conf->path,
+			    sc->key_line, sc->name, sc->key, note);
 		errno = 0;
 	}
 	if (check_trust(conf) == -1)

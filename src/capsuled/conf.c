@@ -507,6 +507,7 @@ static cfg_opt_t conf_server_opts[] = {
 	CFG_BOOL("auto-index", cfg_false, CFGF_NONE),
 	CFG_SEC("location", conf_location_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_BOOL("tls13-tickets", cfg_false, CFGF_NONE),
 	CFG_END()
 };
 static cfg_opt_t conf_opts[] = {
@@ -744,6 +745,7 @@ conf_load(const char *path, struct config **out, char *err, size_t errsz)
 		sc->key = conf_strdup(cfg_getstr(s, "key"));
 		sc->index = conf_strdup(cfg_getstr(s, "index"));
 		sc->auto_index = cfg_getbool(s, "auto-index");
+		sc->tls13_tickets = cfg_getbool(s, "tls13-tickets");
 		sc->root_line = conf_line_of(s, "root");
 		sc->cert_line = conf_line_of(s, "cert");
 		sc->key_line = conf_line_of(s, "key");

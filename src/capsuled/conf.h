@@ -30,6 +30,7 @@ struct server_conf {
 	char		*key;
 	char		*index;
 	int		 auto_index;
+	int		 tls13_tickets;	/* issue tls 1.3 session tickets */
 	/* the lines root, cert and key were set on (the block's line for
 	 * a default), for "file:line" when a file proves missing later */
 	int		 root_line, cert_line, key_line;

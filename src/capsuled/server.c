@@ -1,6 +1,7 @@
 /* listeners, the worker event loop, per-connection state machine */
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@
 
 #define SERVER_CHUNK	(64 * 1024)	/* file bytes per write */
 #define SERVER_SMALL	(16 * 1024)	/* bodies sent with the header */
+#define SERVER_MAP	(1024 * 1024)	/* file bytes mapped at a time */
 
 enum conn_state {
 	CONN_PROXY,		/* reading a proxy protocol header */
@@ -611,7 +613,10 @@ server_reply_free(struct server_reply *rp)
 		gemini_response_free(rp->resp);
 		free(rp->resp);
 	}
-	free(rp->out);
+	if (rp->map != NULL)
+		munmap(rp->map, rp->maplen);	/* out points into it */
+	else
+		free(rp->out);
 	memset(rp, 0, sizeof(*rp));
 }
 
@@ -815,26 +820,89 @@ server_reply_pending(const struct server_reply *rp)
 	    rp->resp->file.fd != -1 && rp->fileoff < rp->resp->file.size;
 }
 
+/* a file body is sent from a mapping of it, a window at a time: the
+ * bytes go from the page cache into the cipher without a copy of their
+ * own (about 3% of the server's cpu per MB against pread into a buffer,
+ * issue 20). a file that shrinks while it is sent makes the mapping fault
+ * (SIGBUS): the handler swaps in zeros and the reply is abandoned */
+static char *volatile server_map_base;
+static volatile size_t server_map_len;
+static volatile sig_atomic_t server_map_fault;
+
+static void
+server_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	char *a = si->si_addr, *base = server_map_base;
+
+	(void)uc;
+	if (base != NULL && a >= base && a < base + server_map_len &&
+	    mmap(base, server_map_len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+	    MAP_FIXED, -1, 0) != MAP_FAILED) {
+		server_map_fault = 1;
+		return;		/* the read is made again, of zeros */
+	}
+	/* not ours: the default action, when the access is made again */
+	signal(sig, SIG_DFL);
+}
+
+/* around reading a reply's out: a fault on its mapping is caught, the
+ * mapping turned to zeros, and unguard returns -1: the reply must be
+ * abandoned. otherwise 0 */
+static void
+server_map_guard(const struct server_reply *rp)
+{
+	server_map_len = rp->maplen;
+	server_map_base = rp->map;
+}
+
+static int
+server_map_unguard(void)
+{
+	server_map_base = NULL;
+	if (server_map_fault) {
+		server_map_fault = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int
 server_reply_next(struct server_reply *rp)
 {
-	ssize_t n;
+	off_t size, end;
+	size_t n;
 
 	if (!server_reply_pending(rp))
 		return 0;
-	if (rp->outlen < SERVER_CHUNK) {
-		free(rp->out);
+	size = rp->resp->file.size;
+	if (rp->map == NULL || rp->fileoff >= rp->mapoff +
+	    (off_t)rp->maplen) {
+		void *m;
+
+		if (rp->map != NULL)
+			munmap(rp->map, rp->maplen);
+		else
+			free(rp->out);	/* the header's buffer */
+		rp->map = NULL;
+		rp->out = NULL;
 		rp->outlen = 0;
-		/* NULL on failure, so server_reply_free frees nothing twice */
-		if ((rp->out = malloc(SERVER_CHUNK)) == NULL)
+		rp->mapoff = rp->fileoff - rp->fileoff % SERVER_MAP;
+		end = size - rp->mapoff > SERVER_MAP ? rp->mapoff +
+		    SERVER_MAP : size;
+		m = mmap(NULL, (size_t)(end - rp->mapoff), PROT_READ,
+		    MAP_PRIVATE | MAP_POPULATE, rp->resp->file.fd, rp->mapoff);
+		if (m == MAP_FAILED)
 			return -1;
+		rp->map = m;
+		rp->maplen = (size_t)(end - rp->mapoff);
 	}
-	n = pread(rp->resp->file.fd, rp->out, SERVER_CHUNK, rp->fileoff);
-	if (n <= 0)
-		return -1;	/* file shrank */
-	rp->fileoff += n;
-	rp->bytes += (size_t)n;
-	rp->outlen = (size_t)n;
+	n = (size_t)(rp->mapoff + (off_t)rp->maplen - rp->fileoff);
+	if (n > SERVER_CHUNK)
+		n = SERVER_CHUNK;
+	rp->out = rp->map + (rp->fileoff - rp->mapoff);
+	rp->outlen = n;
+	rp->fileoff += (off_t)n;
+	rp->bytes += n;
 	return 1;
 }
 
@@ -950,8 +1018,14 @@ server_step(struct worker *w, struct conn *c)
 			break;
 		case CONN_WRITE:
 			if (c->outoff < c->rep.outlen) {
+				server_map_guard(&c->rep);
 				rc = tls_write(c->ssl, c->rep.out + c->outoff,
 				    c->rep.outlen - c->outoff, &got);
+				if (server_map_unguard() == -1) {
+					log_warnx("%s: file shrank while it was "
+					    "sent: response cut", c->peer);
+					return -1;
+				}
 				if (rc != TLS_DONE)
 					return server_tls_want(w, c, rc);
 				c->outoff += got;
@@ -981,6 +1055,10 @@ server_step(struct worker *w, struct conn *c)
 			rc = tls_shutdown(c->ssl);
 			if (rc != TLS_DONE)
 				return server_tls_want(w, c, rc) == 0 ? 0 : -1;
+			/* nothing reads or writes tls after close_notify:
+			 * its buffers go now, not after the linger */
+			tls_conn_free(c->ssl);
+			c->ssl = NULL;
 			c->state = CONN_CLOSING;
 			break;
 		case CONN_CLOSING: {
@@ -1078,6 +1156,7 @@ server_worker(struct srv *s)
 {
 	struct worker w;
 	struct epoll_event evs[256], ev;
+	struct sigaction sa;
 	sigset_t set;
 	time_t last_sweep = 0;
 	int i, n;
@@ -1093,6 +1172,12 @@ server_worker(struct srv *s)
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = server_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		fatal("sigaction");
 	if ((w.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
 	memset(&ev, 0, sizeof(ev));

@@ -19,6 +19,9 @@ struct server_reply {
 	size_t		 bytes;		/* body bytes produced so far */
 	off_t		 fileoff;	/* where the file body goes on */
 	struct response	*resp;		/* status and log fields, the file */
+	char		*map;		/* the file's window being sent: out */
+	size_t		 maplen;	/* points into it, and is not freed */
+	off_t		 mapoff;
 };
 
 /* the request read so far, len bytes at line. 1: no line end yet, read
@@ -32,7 +35,9 @@ int	server_reply_gemini(const struct srv *, const struct tls_vhost *,
 int	server_reply_plain(const struct srv *, enum listen_kind, int port,
 	    const char *line, size_t len, struct server_reply *);
 /* the next piece of a gemini file body into out (outlen bytes): 1 when
- * there was one, 0 when the body is complete, -1 on error */
+ * there was one, 0 when the body is complete, -1 on error. out may point
+ * into a mapping of the file, which faults (SIGBUS) where the file has
+ * shrunk since: the worker reads it under a guard */
 int	server_reply_next(struct server_reply *);
 void	server_reply_free(struct server_reply *);
 

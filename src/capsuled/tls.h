@@ -64,6 +64,11 @@ int	 tls_commit(struct tls_vhost *, size_t n, const struct tls_ticket *,
 	    const char *state_dir, const struct trust_owner *, char *err,
 	    size_t errsz);
 void	 tls_vhost_free(struct tls_vhost *);
+/* what the private key in the pem file at path costs per full handshake,
+ * when it is neither ecdsa p-256 nor ed25519 (the cheapest to sign with):
+ * 1 with a note in buf, 0 when it is one of those, -1 when it cannot be
+ * read here (loading it at start says why) */
+int	 tls_key_note(const char *path, char *buf, size_t bufsz);
 /* wire sni across the vhosts' contexts; the first is the default */
 void	 tls_sni_setup(struct tls_sni *);
 /* the vhost a handshake chose */

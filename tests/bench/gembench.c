@@ -8,6 +8,10 @@
  *
  *   gembench -p port [-h host] [-s sni] [-u url] [-n requests | -d seconds]
  *            [-c inflight] [-r] [-t conn-timeout] [-T deadline]
+ *            [-2] (tls 1.2 at most)
+ *   gembench -p port -g selector [-n requests | -d seconds] [-c inflight]
+ *            plain tcp (gopher): the selector, then everything to eof;
+ *            the floor under the tls rows, through the same server
  *   gembench -p port -I count [-H hold-seconds] [-c handshakes] [-r]
  *            hold count idle connections (tls handshake done, no request)
  *   gembench -F   print a free tcp port on 127.0.0.1
@@ -79,6 +83,8 @@ struct gb_opts {
 	double		 deadline;
 	long		 idle;		/* > 0: idle-holding mode */
 	double		 hold;
+	const char	*selector;	/* plain tcp (gopher) instead of tls */
+	int		 tls12;		/* tls 1.2 at most */
 };
 
 struct gb_stats {
@@ -113,7 +119,8 @@ static size_t		 request_len;
 static volatile sig_atomic_t stop_flag;
 static char		 cipher[64] = "-";	/* of the first handshake */
 
-/* tls 1.3 tickets from earlier connections, newest last. each is offered
+/* tls 1.3 tickets from earlier connections, newest last (and tls 1.2
+ * sessions, put back after each resumption). a 1.3 ticket is offered
  * once, as openssl clients do (a second offer of a ticket that already
  * resumed a session does not resume again); with none left a connection
  * makes a full handshake, so a server that issues no fresh ticket on
@@ -150,8 +157,10 @@ gb_usage(void)
 	fprintf(stderr,
 	    "usage: gembench -p port [-h host] [-s sni] [-u url] "
 	    "[-n requests | -d seconds]\n"
-	    "                [-c inflight] [-r] [-t conn-timeout] "
+	    "                [-c inflight] [-r] [-2] [-t conn-timeout] "
 	    "[-T deadline]\n"
+	    "       gembench -p port -g selector [-n requests | -d seconds] "
+	    "[-c inflight]\n"
 	    "       gembench -p port -I count [-H hold] [-c handshakes] [-r]\n"
 	    "       gembench -F\n");
 	exit(2);
@@ -233,6 +242,21 @@ gb_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 1;	/* we keep the reference */
 }
 
+/* a tls 1.2 session stays resumable: the client offers it again, as
+ * browsers do, instead of waiting for a new one (openssl announces none
+ * on a resumption) */
+static void
+gb_keep_12(SSL *ssl)
+{
+	SSL_SESSION *sess;
+
+	if (SSL_version(ssl) > TLS1_2_VERSION ||
+	    (sess = SSL_get1_session(ssl)) == NULL)
+		return;
+	if (!gb_new_session(ssl, sess))
+		SSL_SESSION_free(sess);
+}
+
 /* the newest unused ticket, or NULL; the caller frees it */
 static SSL_SESSION *
 gb_take_session(void)
@@ -248,6 +272,8 @@ gb_tls_init(void)
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		return -1;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (opt.tls12)
+		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
 	/* gemini is trust-on-first-use: no ca verification here */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (opt.resume) {
@@ -478,6 +504,52 @@ gb_read_response(struct gb_conn *c)
 	}
 }
 
+/* plain tcp: the answer is everything until eof */
+static void
+gb_read_plain(struct gb_conn *c)
+{
+	static unsigned char buf[GB_READ_BUF];
+	ssize_t n;
+
+	for (;;) {
+		n = read(c->fd, buf, sizeof(buf));
+		if (n > 0) {
+			if (c->head_len == 0)
+				c->head_len = 1;
+			c->bytes += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			gb_set_events(c, EPOLLIN);
+			return;
+		}
+		if (n == 0 && c->bytes > 0)
+			gb_finish(c, NULL, NULL);
+		else
+			gb_finish(c, &st.io_err, n == 0 ? "plain: empty answer" :
+			    "plain: read failed");
+		return;
+	}
+}
+
+/* plain tcp: send the selector line */
+static void
+gb_write_plain(struct gb_conn *c)
+{
+	ssize_t n = send(c->fd, request, request_len, MSG_NOSIGNAL);
+
+	if (n == (ssize_t)request_len) {
+		c->st = ST_READ;
+		gb_read_plain(c);
+		return;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		gb_set_events(c, EPOLLOUT);
+		return;
+	}
+	gb_finish(c, &st.io_err, "plain: short write");
+}
+
 /* idle mode: the server may send tickets, or close the connection */
 static void
 gb_read_idle(struct gb_conn *c)
@@ -530,14 +602,21 @@ gb_drive(struct gb_conn *c)
 				gb_finish(c, &st.connect_err, msg);
 				return;
 			}
+			if (opt.selector != NULL) {
+				c->st = ST_WRITE;
+				gb_write_plain(c);
+				return;
+			}
 			c->st = ST_HANDSHAKE;
 			break;
 		case ST_HANDSHAKE:
 			ERR_clear_error();
 			n = SSL_connect(c->ssl);
 			if (n == 1) {
-				if (SSL_session_reused(c->ssl))
+				if (SSL_session_reused(c->ssl)) {
 					st.resumed++;
+					gb_keep_12(c->ssl);
+				}
 				if (cipher[0] == '-')
 					snprintf(cipher, sizeof(cipher), "%s_%s",
 					    SSL_get_version(c->ssl),
@@ -556,6 +635,10 @@ gb_drive(struct gb_conn *c)
 			gb_tls_fail(c, &st.tls_err, "handshake", err);
 			return;
 		case ST_WRITE:
+			if (opt.selector != NULL) {
+				gb_write_plain(c);
+				return;
+			}
 			ERR_clear_error();
 			n = SSL_write(c->ssl, request, (int)request_len);
 			if (n > 0) {
@@ -568,7 +651,10 @@ gb_drive(struct gb_conn *c)
 			gb_tls_fail(c, &st.io_err, "write", err);
 			return;
 		case ST_READ:
-			gb_read_response(c);
+			if (opt.selector != NULL)
+				gb_read_plain(c);
+			else
+				gb_read_response(c);
 			return;
 		case ST_IDLE:
 			gb_read_idle(c);
@@ -632,13 +718,14 @@ gb_launch(void)
 		gb_finish(c, &st.connect_err, msg);
 		return 0;
 	}
-	if ((c->ssl = SSL_new(ctx)) == NULL ||
+	if (opt.selector == NULL && ((c->ssl = SSL_new(ctx)) == NULL ||
 	    SSL_set_fd(c->ssl, c->fd) != 1 ||
-	    SSL_set_tlsext_host_name(c->ssl, opt.sni) != 1) {
+	    SSL_set_tlsext_host_name(c->ssl, opt.sni) != 1)) {
 		gb_tls_fail(c, &st.tls_err, "setup", 0);
 		return 0;
 	}
-	if (opt.resume && (sess = gb_take_session()) != NULL) {
+	if (opt.selector == NULL && opt.resume &&
+	    (sess = gb_take_session()) != NULL) {
 		SSL_set_session(c->ssl, sess);	/* takes its own reference */
 		SSL_SESSION_free(sess);
 	}
@@ -831,8 +918,14 @@ main(int argc, char *argv[])
 	opt.conn_timeout = 10;
 	opt.hold = 30;
 
-	while ((ch = getopt(argc, argv, "c:d:FH:h:I:n:p:rs:T:t:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "2c:d:Fg:H:h:I:n:p:rs:T:t:u:")) != -1) {
 		switch (ch) {
+		case '2':
+			opt.tls12 = 1;
+			break;
+		case 'g':
+			opt.selector = optarg;
+			break;
 		case 'c':
 			opt.inflight = gb_num(optarg, 1, 100000);
 			explicit_inflight = 1;
@@ -891,8 +984,10 @@ main(int argc, char *argv[])
 		}
 		opt.url = urlbuf;
 	}
-	if (snprintf(request, sizeof(request), "%s\r\n", opt.url) >=
-	    (int)sizeof(request)) {
+	if (opt.selector != NULL && opt.idle > 0)
+		gb_usage();
+	if (snprintf(request, sizeof(request), "%s\r\n", opt.selector ?
+	    opt.selector : opt.url) >= (int)sizeof(request)) {
 		fprintf(stderr, "gembench: url too long\n");
 		return 2;
 	}

@@ -143,50 +143,55 @@ bench_start_molly() {
 }
 
 # build/capsuled over document root $1; sets CAPS_PID and CAPS_PORT.
-# extra config lines (connection cap) are dropped if this build rejects them.
+# $2: the instance's name (its directory under TMPD, default capsuled);
+# $3: extra lines for its server block; $4: extra top-level lines (a
+# gopher-listen). extra config lines (connection cap) are dropped if this
+# build rejects them; $3 and $4 are not.
 bench_start_capsuled() {
 	CAPS_PID= CAPS_PORT=
 	bin="${CAPSULED:-$TOP/build/capsuled}"
+	inst=$TMPD/${2:-capsuled}
 	[ -x "$bin" ] || {
 		echo "capsuled is not built ($bin missing)" >&2
 		return 1
 	}
-	mkdir -p "$TMPD/capsuled/state"
+	mkdir -p "$inst/state"
 	user_line=
 	if [ "$(id -u)" -eq 0 ]; then
 		# started as root it drops to an ordinary user
 		user_line='user = "nobody"'
-		chown nobody "$TMPD/capsuled/state" 2>/dev/null
+		chown nobody "$inst/state" 2>/dev/null
 	fi
 	port=$(bench_free_port) || return 1
 	# the load comes from one address: no per-address cap (older
 	# builds know neither key, or only the first)
 	for extra in 'max-connections = 10000
 		max-connections-per-address = 0' 'max-connections = 10000' ''; do
-		cat >"$TMPD/capsuled/capsuled.conf" <<-EOF
+		cat >"$inst/capsuled.conf" <<-EOF
 		listen = {"127.0.0.1:$port"}
-		state-dir = "$TMPD/capsuled/state"
+		state-dir = "$inst/state"
 		$user_line
 		$extra
+		${4:-}
 		server "localhost" {
 			aliases = {"127.0.0.1"}
 			root = "$1"
 			${BENCH_SERVER_EXTRA:-}
+			${3:-}
 		}
 		EOF
-		if "$bin" -n -c "$TMPD/capsuled/capsuled.conf" \
-		    >"$TMPD/capsuled/check.log" 2>&1; then
+		if "$bin" -n -c "$inst/capsuled.conf" \
+		    >"$inst/check.log" 2>&1; then
 			break
 		fi
 	done
-	if ! "$bin" -n -c "$TMPD/capsuled/capsuled.conf" \
-	    >"$TMPD/capsuled/check.log" 2>&1; then
+	if ! "$bin" -n -c "$inst/capsuled.conf" >"$inst/check.log" 2>&1
+	then
 		echo "capsuled -n rejects the benchmark config:" >&2
-		tail -n 5 "$TMPD/capsuled/check.log" >&2
+		tail -n 5 "$inst/check.log" >&2
 		return 1
 	fi
-	"$bin" -f -c "$TMPD/capsuled/capsuled.conf" \
-	    >"$TMPD/capsuled/stderr.log" 2>&1 &
+	"$bin" -f -c "$inst/capsuled.conf" >"$inst/stderr.log" 2>&1 &
 	pid=$!
 	if bench_wait_ready "$port" "gemini://localhost:$port/" "$pid"; then
 		CAPS_PID=$pid CAPS_PORT=$port
@@ -195,7 +200,7 @@ bench_start_capsuled() {
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	echo "capsuled did not start or does not answer:" >&2
-	tail -n 5 "$TMPD/capsuled/stderr.log" >&2
+	tail -n 5 "$inst/stderr.log" >&2
 	return 1
 }
 
