@@ -784,6 +784,7 @@ int
 db_begin(struct db *db)
 {
 	struct db_conn *c;
+	int lost;
 
 	if (db_tx != NULL) {
 		db_seterr("%s: a transaction inside a transaction", db->name);
@@ -793,9 +794,10 @@ db_begin(struct db *db)
 		return -1;
 	if (db->drv->begin(c->h) == -1) {
 		db_failed(c, "begin");
+		lost = c->h == NULL;
 		db_checkin(c);
 		/* a connection lost while idle: once more, on a new one */
-		if (c->h != NULL || (c = db_checkout(db)) == NULL)
+		if (!lost || (c = db_checkout(db)) == NULL)
 			return -1;
 		if (db->drv->begin(c->h) == -1) {
 			db_failed(c, "begin");
