@@ -39,6 +39,8 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP
 SSL_LIBS = $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 CONFUSE_LIBS = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null || echo -lconfuse)
 SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+PQ_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+PQ_LIBS = $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null || echo -lpq)
 CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 # the milter's HMAC (ackmac) needs libcrypto only: it never speaks TLS
 CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
@@ -54,11 +56,11 @@ CAPSULED_MODS = conf loc mime tls gemini server master sandbox proxy trust \
 	addrcap buf gemtext plaintext plain
 CAPSULED_LIBS = $(SSL_LIBS) $(CONFUSE_LIBS)
 # enquiry-milter
-MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db ack ackmac \
-	casestats casefmt \
+MILTER_MODS = conf_milter conf_value milter enquiry milter_proto db db_sqlite \
+	db_pg ack ackmac casestats casefmt \
 	outmsg spool submit mailhdr mailbody template xio conf_mlist mlist \
 	listcmd milter_list list_request list_archive list_mail digest daily
-MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
+MILTER_ALL_LIBS = $(CONFUSE_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) $(CURL_LIBS) $(MILTER_LIBS) $(CRYPTO_LIBS)
 
 COMMON_OBJS = $(COMMON_MODS:%=$(B)/obj/common/%.o)
 CAPSULED_OBJS = $(CAPSULED_MODS:%=$(B)/obj/capsuled/%.o)
@@ -97,6 +99,9 @@ $(B)/obj/%.o: src/%.c $(B)/.flavour | $(B)/.deps-build $(DEPS_FLAVOUR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc/common $(ALL_CFLAGS) -c -o $@ $<
 
+# libpq's header lives in its own directory
+$(B)/obj/milter/db_pg.o: CPPFLAGS += $(PQ_CFLAGS)
+
 $(B)/libcapsuled.a: $(CAPSULED_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
@@ -117,7 +122,7 @@ $(B)/enquiry-milter: $(B)/obj/milter/enquiry-milter.o $(B)/libmilter-mods.a
 
 # the case register's command: the milter's modules, without libmilter
 $(B)/enquiries: $(B)/obj/milter/enquiries.o $(B)/libmilter-mods.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) \
+	$(CC) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) $(CRYPTO_LIBS) \
 		-lpthread
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libcapsuled.a $(B)/libmilter-mods.a
@@ -203,7 +208,7 @@ $(B)/regfill: tests/bench/regfill.c $(B)/libmilter-mods.a $(B)/.flavour | \
 	    $(B)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc/milter -Isrc/common $(CFLAGS) $(WARN) \
-	    $(LDFLAGS) -o $@ $< $(B)/libmilter-mods.a $(SQLITE_LIBS) \
+	    $(LDFLAGS) -o $@ $< $(B)/libmilter-mods.a $(SQLITE_LIBS) $(PQ_LIBS) \
 	    $(CRYPTO_LIBS) -lpthread
 
 bench:

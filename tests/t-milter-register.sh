@@ -51,8 +51,16 @@ skew() {
 yesterday=$(date -d yesterday +%F)
 later=$(date -d '+3 days' +%F)
 
-# one value from the register: q "SQL" (rows "a|b", one a line)
+# one value from the register: q "SQL" (rows "a|b", one a line); from
+# postgresql when the test runs on it (MILTER_STORE=postgresql)
 q() {
+	if [ -n "$PG_URL" ]; then
+		# its booleans as sqlite's 1 and 0
+		pg_psql enquiries -c "$1" | sed -e 's/^t$/1/;s/^f$/0/' \
+		    -e 's/^t|/1|/;s/^f|/0|/;s/|t$/|1/;s/|f$/|0/' \
+		    -e 's/|t|/|1|/g;s/|f|/|0|/g'
+		return
+	fi
 	runuser -u nobody -- python3 - "$DB" "$1" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)

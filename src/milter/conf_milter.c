@@ -17,6 +17,7 @@
 #include "conf_milter.h"
 #include "conf_mlist.h"
 #include "conf_value.h"
+#include "db.h"
 #include "log.h"
 #include "mailbody.h"
 #include "mailhdr.h"
@@ -111,6 +112,46 @@ v_connections(cfg_t *cfg, cfg_opt_t *opt)
 	if (v < 1 || v > SUBMIT_CONNECTIONS_MAX) {
 		cfg_error(cfg, "submit-connections: %ld is not 1 to %d", v,
 		    SUBMIT_CONNECTIONS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* database: empty (sqlite in state-dir) or a postgresql:// URL. the
+ * value is never repeated in a message: it may hold a password */
+static int
+v_database(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_value_last(opt);
+
+	if (v[0] != '\0' && !db_is_url(v)) {
+		cfg_error(cfg, "database: not a postgresql:// URL");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_db_connections(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (v < 1 || v > DB_CONNECTIONS_MAX) {
+		cfg_error(cfg, "database-connections: %ld is not 1 to %d", v,
+		    DB_CONNECTIONS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+v_db_timeout(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (conf_value_v_duration(cfg, opt) == -1)
+		return -1;
+	if (conf_value_duration(conf_value_last(opt)) < 1) {
+		cfg_error(cfg, "database-timeout: \"%s\" is less than a "
+		    "second", conf_value_last(opt));
 		return -1;
 	}
 	return 0;
@@ -383,6 +424,10 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	conf_value_mode(cfg_getstr(cfg, "socket-mode"), &c->socket_mode);
 	c->socket_group = conf_value_strdup(cfg_getstr(cfg, "socket-group"), 0);
 	c->state_dir = conf_value_strdup(cfg_getstr(cfg, "state-dir"), 0);
+	c->database = conf_value_strdup(cfg_getstr(cfg, "database"), 0);
+	c->db_connections = (int)cfg_getint(cfg, "database-connections");
+	c->db_timeout = (int)conf_value_duration(cfg_getstr(cfg,
+	    "database-timeout"));
 	c->log_file = cfg_getstr(cfg, "log-file") ?
 	    conf_value_strdup(cfg_getstr(cfg, "log-file"), 0) : NULL;
 	c->user = conf_value_strdup(cfg_getstr(cfg, "user"), 0);
@@ -414,6 +459,7 @@ convert(cfg_t *cfg, struct milter_conf *c, char *err, size_t errsz)
 	    &c->nstaff, 1) == -1)
 		goto nomem;
 	if (!c->socket || !c->socket_group || !c->state_dir || !c->user ||
+	    !c->database ||
 	    !c->submit_host || !c->capsule_url || !c->hostname ||
 	    !c->authserv_id)
 		goto nomem;
@@ -586,6 +632,9 @@ static cfg_opt_t conf_milter_opts[] = {
 	CFG_STR("socket-mode", "0660", CFGF_NONE),
 	CFG_STR("socket-group", "", CFGF_NONE),
 	CFG_STR("state-dir", "var/milter", CFGF_NONE),
+	CFG_STR("database", "", CFGF_NONE),
+	CFG_INT("database-connections", DB_CONNECTIONS_DEFAULT, CFGF_NONE),
+	CFG_STR("database-timeout", "10s", CFGF_NONE),
 	CFG_STR("user", "enquiry-milter", CFGF_NONE),
 	CFG_STR("submit", "127.0.0.1:25", CFGF_NONE),
 	CFG_STR("submit-timeout", "30s", CFGF_NONE),
@@ -637,6 +686,9 @@ conf_milter_load(const char *path, char *err, size_t errsz)
 	cfg_set_validate_func(cfg, "submit-timeout", conf_value_v_duration);
 	cfg_set_validate_func(cfg, "submit-retry-max", conf_value_v_duration);
 	cfg_set_validate_func(cfg, "submit-connections", v_connections);
+	cfg_set_validate_func(cfg, "database", v_database);
+	cfg_set_validate_func(cfg, "database-connections", v_db_connections);
+	cfg_set_validate_func(cfg, "database-timeout", v_db_timeout);
 	cfg_set_validate_func(cfg, "capsule-url", v_url);
 	cfg_set_validate_func(cfg, "auto-reply-limit", v_autoreply_limit);
 	cfg_set_validate_func(cfg, "authserv-id", v_authserv_id);
@@ -721,6 +773,7 @@ conf_milter_free(struct milter_conf *c)
 	free(c->socket);
 	free(c->socket_group);
 	free(c->state_dir);
+	free(c->database);
 	free(c->log_file);
 	free(c->user);
 	free(c->submit_host);
@@ -798,6 +851,22 @@ conf_milter_keep(struct milter_conf *c, const struct milter_conf *cur)
 		    "says \"%s\")", keep[i].key, keep[i].old, *keep[i].val);
 		free(*keep[i].val);
 		*keep[i].val = v;
+	}
+	/* named without its value, which may hold a password */
+	if (strcmp(c->database, cur->database) != 0) {
+		if ((v = strdup(cur->database)) == NULL)
+			return -1;
+		log_warnx("reload: database stays as it was until a restart");
+		free(c->database);
+		c->database = v;
+	}
+	if (c->db_connections != cur->db_connections ||
+	    c->db_timeout != cur->db_timeout) {
+		log_warnx("reload: database-connections and database-timeout "
+		    "stay %d and %ds until a restart", cur->db_connections,
+		    cur->db_timeout);
+		c->db_connections = cur->db_connections;
+		c->db_timeout = cur->db_timeout;
 	}
 	if (c->socket_mode != cur->socket_mode) {
 		log_warnx("reload: socket-mode stays %04o until a restart",

@@ -60,6 +60,9 @@ struct milter_conf {
 	mode_t			 socket_mode;
 	char			*socket_group;	/* "" = leave it */
 	char			*state_dir;
+	char			*database;	/* "" = sqlite in state_dir */
+	int			 db_connections; /* postgresql's pool */
+	int			 db_timeout;	/* seconds, any wait */
 	char			*user;
 	char			*submit_host;
 	int			 submit_port;

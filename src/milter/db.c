@@ -1,23 +1,30 @@
-/* the milter's state in sqlite: references, the enquiry log, ack times,
- * list tokens and list reply times */
+/* the milter's state: references, the enquiry log, ack times, list
+ * tokens and list reply times. the queries and their logic live here,
+ * written once; the engine beneath (db_driver.h) is sqlite or postgresql.
+ * a pool of connections serves libmilter's threads: a transaction keeps
+ * its thread's connection from db_begin to db_commit or db_rollback, and
+ * what runs outside one borrows a connection for its own statement */
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
+#include "db_driver.h"
 #include "log.h"
 #include "rnd.h"
 
 enum {
 	ST_REF_NEXT, ST_FIND_MSGID, ST_REF_KNOWN, ST_ACK_LAST, ST_ACK_SET,
-	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_THREAD_MSGID, ST_CASE_PARTY, ST_CASE_CATEGORY, ST_TOKEN_EXPIRE,
-	ST_TOKEN_NEW, ST_TOKEN_GET, ST_TOKEN_USE, ST_REPLY_ALLOWED,
+	ST_ENQ_ADD, ST_ACK_COMMITTED, ST_THREAD_MSGID, ST_CASE_PARTY,
+	ST_CASE_CATEGORY, ST_TOKEN_EXPIRE, ST_TOKEN_NEW, ST_TOKEN_GET,
+	ST_TOKEN_USE, ST_REPLY_ALLOWED,
 	ST_CASE_OPEN, ST_EVENT_ADD, ST_CASE_STATE, ST_CASE_INBOUND,
 	ST_CASE_BY_MSGID, ST_CASE_ANSWERED, ST_DIGEST_CLAIM, ST_DIGEST_CLAIMED,
 	ST_DIGEST_LAST, ST_CASE_CLOSE, ST_CASE_REOPEN, ST_CASES, ST_CASE_GET,
@@ -26,9 +33,17 @@ enum {
 	ST_ADDR_MESSAGES, ST_ADDR_EVENTS, ST_ADDR_ACK, ST_ADDR_AUTOREPLY,
 	ST_ADDR_LIST_REPLY, ST_ADDR_LIST_TOKEN, ST_EXP_CASES, ST_EXP_MESSAGES,
 	ST_EXP_EVENTS, ST_EXP_ACK, ST_EXP_AUTOREPLY, ST_EXP_LIST_REPLY,
-	ST_EXP_LIST_TOKEN, ST_BEGIN_READ, ST_CASE_SENDER,
+	ST_EXP_LIST_TOKEN, ST_CASE_SENDER,
 	ST_DIGEST_COMMITTED, ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
-	ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN, ST_CASES_OPEN, ST_MAX
+	ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN, ST_CASES_OPEN,
+	ST_LOCK_ADDR, ST_LIST,
+	ST_AUTOREPLY_OLD, ST_AUTOREPLY_COUNT, ST_AUTOREPLY_ADD,
+	ST_AUTOREPLY_SWEEP, ST_MIG_DONE, ST_MIG_COUNT, ST_MIG_MARK,
+	ST_MIG_REFSEQ_GET, ST_MIG_REFSEQ_PUT, ST_MIG_ENQ_GET, ST_MIG_ACK_GET,
+	ST_MIG_AUTOREPLY_GET, ST_MIG_AUTOREPLY_PUT, ST_MIG_TOKEN_GET,
+	ST_MIG_TOKEN_PUT, ST_MIG_REPLY_GET, ST_MIG_REPLY_PUT, ST_MIG_CASE_GET,
+	ST_MIG_CASE_PUT, ST_MIG_EVENT_GET, ST_MIG_DIGEST_GET, ST_MIG_DIGEST_PUT,
+	ST_MAX
 };
 
 /* the columns of a case, in struct db_case's order */
@@ -51,10 +66,23 @@ enum {
 	"category, message_id, recipients, ack, kind, orig_msgid, " \
 	"ack_msgid, claimed, sender_name, from_addr, size"
 
+/* each statement in SQL both engines run (?N placeholders, which the
+ * postgresql driver numbers $N); where they differ, the postgresql
+ * spelling in db_sql_pg */
 static const char *const db_sql[ST_MAX] = {
+	/*
+	 * references: a counter row per prefix and year, incremented in
+	 * the transaction that records the enquiry. its row lock holds
+	 * any other milter's increment until this one commits or rolls
+	 * back, so no two transactions ever get the same number (in
+	 * sqlite, BEGIN IMMEDIATE does the same for the whole file), and
+	 * a rolled-back or crashed transaction gives its number back: no
+	 * gaps. a postgresql sequence would not wait, but nextval is not
+	 * transactional, and every tempfail or crash would leave a gap
+	 */
 	[ST_REF_NEXT] = "INSERT INTO refseq(prefix, year, last) "
 	    "VALUES(?1, ?2, 1) ON CONFLICT(prefix, year) "
-	    "DO UPDATE SET last = last + 1 RETURNING last",
+	    "DO UPDATE SET last = refseq.last + 1 RETURNING last",
 	[ST_FIND_MSGID] = "SELECT reference FROM enquiry "
 	    "WHERE message_id = ?1 AND sender = ?2 ORDER BY id LIMIT 1",
 	[ST_REF_KNOWN] = "SELECT 1 FROM enquiry WHERE reference = ?1 LIMIT 1",
@@ -68,10 +96,6 @@ static const char *const db_sql[ST_MAX] = {
 	    "?14, ?15, ?16, ?17)",
 	[ST_ACK_COMMITTED] = "SELECT 1 FROM enquiry WHERE reference = ?1 "
 	    "AND sender = ?2 AND time = ?3 AND ack = 'sent' LIMIT 1",
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_BEGIN_READ] = "BEGIN",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
 	/* a case is known by what a reply names: the enquiry's own
 	 * message-id, or the acknowledgement's. automatic markers are no
 	 * case */
@@ -97,8 +121,8 @@ static const char *const db_sql[ST_MAX] = {
 	/* one statement: recorded when allowed, untouched when not */
 	[ST_REPLY_ALLOWED] = "INSERT INTO list_reply(sender, key, last) "
 	    "VALUES(?1, ?2, ?3) ON CONFLICT(sender, key) DO UPDATE "
-	    "SET last = excluded.last WHERE last <= excluded.last - ?4 "
-	    "RETURNING last",
+	    "SET last = excluded.last WHERE list_reply.last <= "
+	    "excluded.last - ?4 RETURNING last",
 
 	/* the case register. a statement that changes a case answers a row
 	 * when it did (RETURNING), so no engine's change count is needed */
@@ -205,277 +229,508 @@ static const char *const db_sql[ST_MAX] = {
 	    "WHERE sender = ?1",
 	[ST_EXP_LIST_TOKEN] = "SELECT list, action, address, created, "
 	    "expires FROM list_token WHERE address = ?1",
+	/* one address's decisions, one transaction at a time: in sqlite
+	 * every write transaction already is alone (BEGIN IMMEDIATE) */
+	[ST_LOCK_ADDR] = "SELECT ?1",
+	[ST_LIST] = "SELECT " DB_ENQ_COLS " FROM enquiry "
+	    "ORDER BY id DESC LIMIT ?1",
+	/* automatic replies: the address's rows older than the window go,
+	 * then the rest are counted */
+	[ST_AUTOREPLY_OLD] = "DELETE FROM autoreply WHERE address = ?1 AND "
+	    "time <= ?2",
+	[ST_AUTOREPLY_COUNT] = "SELECT count(*) FROM autoreply "
+	    "WHERE address = ?1",
+	[ST_AUTOREPLY_ADD] = "INSERT INTO autoreply(address, time) "
+	    "VALUES(?1, ?2)",
+	/* and every address's, now and then, so the table holds an hour */
+	[ST_AUTOREPLY_SWEEP] = "DELETE FROM autoreply WHERE time <= ?1",
+	/* a register moved from sqlite into postgresql (db_migrate): each
+	 * table read in full from the one, written to the other */
+	[ST_MIG_DONE] = "SELECT source FROM migration LIMIT 1",
+	[ST_MIG_COUNT] = "SELECT (SELECT count(*) FROM enquiry) + "
+	    "(SELECT count(*) FROM refseq)",
+	[ST_MIG_MARK] = "INSERT INTO migration(source, time, rows) "
+	    "VALUES(?1, ?2, ?3)",
+	[ST_MIG_REFSEQ_GET] = "SELECT prefix, year, last FROM refseq",
+	[ST_MIG_REFSEQ_PUT] = "INSERT INTO refseq(prefix, year, last) "
+	    "VALUES(?1, ?2, ?3)",
+	/* in the order of their ids: the first row of a case stays first */
+	[ST_MIG_ENQ_GET] = "SELECT " DB_ENQ_COLS " FROM enquiry ORDER BY id",
+	[ST_MIG_CASE_GET] = "SELECT " DB_CASE_COLS ", search FROM enq_case",
+	[ST_MIG_CASE_PUT] = "INSERT INTO enq_case(" DB_CASE_COLS ", search) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14)",
+	[ST_MIG_EVENT_GET] = "SELECT reference, time, what, actor, text "
+	    "FROM case_event ORDER BY id",
+	[ST_MIG_DIGEST_GET] = "SELECT day, spooled FROM digest",
+	[ST_MIG_DIGEST_PUT] = "INSERT INTO digest(day, spooled) "
+	    "VALUES(?1, ?2)",
+	[ST_MIG_ACK_GET] = "SELECT sender, enquiry, last FROM ack",
+	[ST_MIG_AUTOREPLY_GET] = "SELECT address, time FROM autoreply",
+	[ST_MIG_AUTOREPLY_PUT] = "INSERT INTO autoreply(address, time) "
+	    "VALUES(?1, ?2)",
+	[ST_MIG_TOKEN_GET] = "SELECT token, list, action, address, created, "
+	    "expires FROM list_token",
+	[ST_MIG_TOKEN_PUT] = "INSERT INTO list_token(token, list, action, "
+	    "address, created, expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_MIG_REPLY_GET] = "SELECT sender, key, last FROM list_reply",
+	[ST_MIG_REPLY_PUT] = "INSERT INTO list_reply(sender, key, last) "
+	    "VALUES(?1, ?2, ?3)",
 };
 
-static const char db_schema[] =
-    "CREATE TABLE IF NOT EXISTS refseq ("
-    " prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
-    " PRIMARY KEY(prefix, year));"
-    "CREATE TABLE IF NOT EXISTS enquiry ("
-    " id INTEGER PRIMARY KEY, reference TEXT NOT NULL, time INTEGER NOT NULL,"
-    " queue_id TEXT, enquiry TEXT, sender TEXT, subject TEXT, category TEXT,"
-    " message_id TEXT, recipients TEXT, ack TEXT);"
-    "CREATE INDEX IF NOT EXISTS enquiry_ref ON enquiry(reference);"
-    "CREATE INDEX IF NOT EXISTS enquiry_msgid ON enquiry(message_id);"
-    "CREATE TABLE IF NOT EXISTS ack ("
-    " sender TEXT NOT NULL, enquiry TEXT NOT NULL, last INTEGER NOT NULL,"
-    " PRIMARY KEY(sender, enquiry));";
 
-/* automatic replies per address (auto-reply-limit): one row each, kept
- * for the hour they count in */
-static const char db_schema_autoreply[] =
-    "CREATE TABLE IF NOT EXISTS autoreply ("
-    " address TEXT NOT NULL, time INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS autoreply_addr ON autoreply(address, time);"
-    "CREATE INDEX IF NOT EXISTS autoreply_time ON autoreply(time);";
-
-/* mailing lists: confirmation tokens (single use, expiring) and the
- * times replies to LIST-request went out. a used token must stay used
- * after a crash: synchronous=full, as for the rest */
-static const char db_schema_list[] =
-    "CREATE TABLE IF NOT EXISTS list_token ("
-    " token TEXT PRIMARY KEY, list TEXT NOT NULL, action TEXT NOT NULL,"
-    " address TEXT NOT NULL, created INTEGER NOT NULL,"
-    " expires INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS list_reply ("
-    " sender TEXT NOT NULL, key TEXT NOT NULL, last INTEGER NOT NULL,"
-    " PRIMARY KEY(sender, key));";
-
-/*
- * schema versions (PRAGMA user_version): 0 the first; 1 added what a
- * message is to its case, the message-ids a reply can name, and a tag
- * that was claimed but not honoured; 2 the case register: the From:
- * field's name and address and the size of each message, a row per case,
- * its history, and the digests sent. columns are added where missing and
- * the case rows built from the messages, so an older database is upgraded
- * in place, in one transaction.
- */
+/* the tables db_migrate copies: read, write, and the columns' kinds
+ * (t text, i integer) */
 static const struct {
-	int		 version;
-	const char	*name;
-	const char	*decl;
-} db_enquiry_cols[] = {
-	{ 1, "kind", "kind TEXT" },	/* new, follow-up, automatic */
-	{ 1, "orig_msgid", "orig_msgid TEXT" },
-	{ 1, "ack_msgid", "ack_msgid TEXT" },
-	{ 1, "claimed", "claimed TEXT" },
-	{ 2, "sender_name", "sender_name TEXT" },
-	{ 2, "from_addr", "from_addr TEXT" },
-	{ 2, "size", "size INTEGER" },
+	int		 get, put;
+	const char	*cols;
+} db_mig_tables[] = {
+	{ ST_MIG_REFSEQ_GET, ST_MIG_REFSEQ_PUT, "tii" },
+	{ ST_MIG_ENQ_GET, ST_ENQ_ADD, "ti" "tttttttttttt" "tti" },
+	{ ST_MIG_CASE_GET, ST_MIG_CASE_PUT, "ttti" "tttt" "iiiii" "t" },
+	{ ST_MIG_EVENT_GET, ST_EVENT_ADD, "tittt" },
+	{ ST_MIG_DIGEST_GET, ST_MIG_DIGEST_PUT, "ti" },
+	{ ST_MIG_ACK_GET, ST_ACK_SET, "tti" },
+	{ ST_MIG_AUTOREPLY_GET, ST_MIG_AUTOREPLY_PUT, "ti" },
+	{ ST_MIG_TOKEN_GET, ST_MIG_TOKEN_PUT, "ttttii" },
+	{ ST_MIG_REPLY_GET, ST_MIG_REPLY_PUT, "tti" },
 };
-static const char db_index_v1[] =
-    "CREATE INDEX IF NOT EXISTS enquiry_orig ON enquiry(orig_msgid);"
-    "CREATE INDEX IF NOT EXISTS enquiry_ackid ON enquiry(ack_msgid);";
 
-/* the case register. enq_case keeps a purged case's reference, category,
- * status and times, so the figures stay true without personal data */
-static const char db_schema_v2[] =
-    "CREATE TABLE IF NOT EXISTS enq_case ("
-    " reference TEXT PRIMARY KEY, enquiry TEXT NOT NULL, category TEXT,"
-    " opened INTEGER NOT NULL, sender TEXT, sender_name TEXT, subject TEXT,"
-    " status TEXT NOT NULL, waiting_since INTEGER, first_answer INTEGER,"
-    " answered INTEGER, closed INTEGER, purged INTEGER, search TEXT);"
-    "CREATE INDEX IF NOT EXISTS enq_case_opened ON enq_case(opened);"
-    "CREATE INDEX IF NOT EXISTS enq_case_status ON enq_case(status,"
-    " waiting_since);"
-    "CREATE INDEX IF NOT EXISTS enq_case_sender ON enq_case(sender);"
-    "CREATE INDEX IF NOT EXISTS enq_case_open ON enq_case(opened)"
-    " WHERE status <> 'closed';"
-    "CREATE TABLE IF NOT EXISTS case_event ("
-    " id INTEGER PRIMARY KEY, reference TEXT NOT NULL,"
-    " time INTEGER NOT NULL, what TEXT NOT NULL, actor TEXT, text TEXT);"
-    "CREATE INDEX IF NOT EXISTS case_event_ref ON case_event(reference,"
-    " time);"
-    "CREATE INDEX IF NOT EXISTS case_event_actor ON case_event(actor);"
-    "CREATE TABLE IF NOT EXISTS digest ("
-    " day TEXT PRIMARY KEY, spooled INTEGER NOT NULL);";
+static const char *const db_sql_pg[ST_MAX] = {
+	[ST_CASE_PARTY] = "SELECT 1 FROM enquiry WHERE reference = ?1 "
+	    "AND ?2 <> '' AND (sender = ?2 OR "
+	    "strpos(' ' || recipients || ' ', ' ' || ?2 || ' ') > 0) LIMIT 1",
+	/*
+	 * read committed, and a lock per address (a hash of it: two
+	 * addresses sharing one only wait for each other) held to the end
+	 * of the transaction: two milters given the same sender at the
+	 * same moment decide its retry, ack interval and reply cap one
+	 * after the other, and the second sees what the first committed
+	 * (each statement of read committed reads the latest commit)
+	 */
+	[ST_LOCK_ADDR] = "SELECT 1 FROM (SELECT "
+	    "pg_advisory_xact_lock(hashtextextended(?1, 0))) AS l",
+	/* rows another transaction holds are left for the next sweep: the
+	 * sweep never waits, so it can never deadlock with one */
+	[ST_AUTOREPLY_SWEEP] = "DELETE FROM autoreply WHERE ctid IN ("
+	    "SELECT ctid FROM autoreply WHERE time <= ?1 "
+	    "FOR UPDATE SKIP LOCKED)",
+};
 
-/* the cases of a database before version 2, from its messages: a case
- * per reference (automatic markers are none), opened by its first message
- * and waiting since its enquirer's last; nothing says whether anyone
- * answered, so every case starts new. its history: "opened", then a
- * "message" per follow-up */
-static const char db_migrate_cases_v2[] =
-    "INSERT INTO enq_case(reference, enquiry, category, opened, sender,"
-    " sender_name, subject, status, waiting_since)"
-    " SELECT e.reference, COALESCE(e.enquiry, ''), e.category, e.time,"
-    " NULLIF(COALESCE(e.from_addr, e.sender), ''), e.sender_name,"
-    " e.subject, 'new', COALESCE((SELECT max(x.time) FROM enquiry x"
-    "  WHERE x.reference = e.reference"
-    "  AND COALESCE(x.kind, 'new') <> 'automatic'), e.time)"
-    " FROM enquiry e WHERE e.reference NOT LIKE 'AUTO-%'"
-    " AND e.id = (SELECT min(y.id) FROM enquiry y"
-    "  WHERE y.reference = e.reference)"
-    " ON CONFLICT(reference) DO NOTHING;"
-    "UPDATE enq_case SET search = lower(reference || ' ' ||"
-    " COALESCE(subject, '') || ' ' || COALESCE(sender, '') || ' ' ||"
-    " COALESCE(sender_name, '')) WHERE purged IS NULL;"
-    "INSERT INTO case_event(reference, time, what, actor, text)"
-    " SELECT e.reference, e.time, CASE WHEN e.id = (SELECT min(y.id)"
-    "  FROM enquiry y WHERE y.reference = e.reference) THEN 'opened'"
-    "  ELSE 'message' END,"
-    " NULLIF(COALESCE(e.from_addr, e.sender), ''), e.subject"
-    " FROM enquiry e WHERE e.reference NOT LIKE 'AUTO-%'"
-    " AND (COALESCE(e.kind, 'new') <> 'automatic' OR e.id = (SELECT"
-    "  min(y.id) FROM enquiry y WHERE y.reference = e.reference))"
-    " ORDER BY e.id;";
+/* the sweep of old automatic-reply rows, at most this often */
+#define DB_SWEEP_INTERVAL	60
+
+struct db_conn {
+	struct db		*db;
+	struct db_drv_conn	*h;		/* NULL: to connect */
+	struct db_drv_stmt	*st[ST_MAX];	/* prepared on first use */
+	int			 busy;
+	unsigned		 gen;		/* db's when it connected */
+	int			 wait_ms;	/* set_wait applied, 0 none */
+};
 
 struct db {
-	sqlite3		*h;
-	sqlite3_stmt	*st[ST_MAX];
-	pthread_mutex_t	 mtx;
+	const struct db_driver	*drv;
+	char			*target;
+	const char		*name;		/* what messages call it */
+	int			 timeout;	/* seconds, every wait */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 freed;
+	struct db_conn		*conns;
+	int			 nconns;
+	int			 down;		/* an outage, logged once */
+	unsigned		 gen;		/* + 1 when one was lost */
+	int			 wait_ms;	/* db_set_wait's, 0 the default */
+	long long		 swept;
 };
 
-/* 1 when table enquiry has the column, 0 when not, -1 on error */
-static int
-db_has_column(sqlite3 *h, const char *col)
-{
-	sqlite3_stmt *st;
-	int rc, found = 0;
+/* the calling thread's transaction, and its last error */
+static __thread struct db_conn *db_tx;
+static __thread char db_lasterr[512];
+static __thread int db_lastlocked;
 
-	if (sqlite3_prepare_v2(h, "SELECT 1 FROM pragma_table_info('enquiry') "
-	    "WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		found = 1;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+/* a statement borrowed with its connection, for one query */
+struct db_q {
+	struct db		*db;
+	struct db_conn		*c;
+	struct db_drv_stmt	*st;
+};
+
+static void
+db_seterr(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db_lasterr, sizeof(db_lasterr), fmt, ap);
+	va_end(ap);
 }
 
-/* the schema version of the open database, -1 on error */
-static int
-db_version(sqlite3 *h)
+static void
+db_drop(struct db_conn *c)
 {
-	sqlite3_stmt *st;
-	int version = -1;
+	int i;
 
-	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return version;
+	for (i = 0; i < ST_MAX; i++) {
+		if (c->st[i] != NULL)
+			c->db->drv->finalize(c->st[i]);
+		c->st[i] = NULL;
+	}
+	if (c->h != NULL)
+		c->db->drv->disconnect(c->h);
+	c->h = NULL;
 }
 
-/* bring an older schema up to DB_SCHEMA_VERSION in one transaction; a
- * newer one is refused, naming both versions. *msg is an sqlite message
- * (sqlite3_free it), or err is filled */
-static int
-db_migrate(sqlite3 *h, char **msg, char *err, size_t errsz)
+/* the store cannot be reached (or written): said once per outage */
+static void
+db_outage(struct db *db, const char *why)
 {
-	char sql[160];
-	size_t i;
-	int n, version;
+	int first;
 
-	/* up to date: nothing to write (readers open it too) */
-	if ((version = db_version(h)) == DB_SCHEMA_VERSION)
-		return 0;
-	if (version > DB_SCHEMA_VERSION) {
-		snprintf(err, errsz, "the database is of schema version %d, "
-		    "newer than this program's %d: refusing to use it (is an "
-		    "older release running?)", version, DB_SCHEMA_VERSION);
+	pthread_mutex_lock(&db->mtx);
+	first = !db->down;
+	db->down = 1;
+	pthread_mutex_unlock(&db->mtx);
+	if (first)
+		log_warnx("store unavailable, mail is deferred until it is "
+		    "back: %s", why);
+}
+
+static void
+db_available(struct db *db)
+{
+	int was;
+
+	pthread_mutex_lock(&db->mtx);
+	was = db->down;
+	db->down = 0;
+	pthread_mutex_unlock(&db->mtx);
+	if (was)
+		log_warnx("%s: available again", db->name);
+}
+
+/* after a failed call on c: keep its message for db_errmsg, note an
+ * outage, and drop a lost connection so the next use reconnects */
+static void
+db_failed(struct db_conn *c, const char *what)
+{
+	const struct db_driver *drv = c->db->drv;
+	int how;
+
+	if (c->h == NULL)
+		return;
+	db_seterr("%s: %s%s%s", c->db->name, what ? what : "",
+	    what ? ": " : "", drv->errmsg(c->h));
+	db_lastlocked = drv->locked(c->h);
+	how = drv->failure(c->h);
+	if (how != DB_FAIL_QUERY)
+		db_outage(c->db, db_lasterr);
+	if (how == DB_FAIL_BROKEN) {
+		/* the server went (a restart, a failover): the others the
+		 * pool holds are as dead, so they are replaced when next
+		 * used, not found out one message at a time */
+		pthread_mutex_lock(&c->db->mtx);
+		c->db->gen++;
+		pthread_mutex_unlock(&c->db->mtx);
+		db_drop(c);
+	}
+}
+
+static int
+db_connect(struct db_conn *c)
+{
+	struct db *db = c->db;
+	char err[512];
+
+	if ((c->h = db->drv->connect(db->target, db->timeout, err,
+	    sizeof(err))) == NULL) {
+		db_seterr("%s: %s", db->name, err);
+		if (db->drv->dialect != DB_DIALECT_SQLITE)
+			db_outage(db, db_lasterr);
 		return -1;
 	}
-	if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, msg) != SQLITE_OK)
-		return -1;
-	/* another program may have upgraded it while this one waited */
-	if ((version = db_version(h)) == -1)
-		goto fail;
-	if (version >= DB_SCHEMA_VERSION) {
-		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-		if (version == DB_SCHEMA_VERSION)
-			return 0;
-		snprintf(err, errsz, "the database is of schema version %d, "
-		    "newer than this program's %d", version,
-		    DB_SCHEMA_VERSION);
+	if (db->drv->schema(c->h, err, sizeof(err)) == -1) {
+		db_seterr("%s: %s", db->name, err);
+		if (db->drv->failure(c->h) != DB_FAIL_QUERY)
+			db_outage(db, db_lasterr);
+		db_drop(c);
 		return -1;
 	}
-	if (sqlite3_exec(h, db_schema, NULL, NULL, msg) != SQLITE_OK ||
-	    sqlite3_exec(h, db_schema_autoreply, NULL, NULL, msg) !=
-	    SQLITE_OK ||
-	    sqlite3_exec(h, db_schema_list, NULL, NULL, msg) != SQLITE_OK)
-		goto fail;
-	for (i = 0; i < sizeof(db_enquiry_cols) / sizeof(db_enquiry_cols[0]);
-	    i++) {
-		if ((n = db_has_column(h, db_enquiry_cols[i].name)) == -1)
-			goto fail;
-		if (n == 1)
-			continue;
-		n = snprintf(sql, sizeof(sql), "ALTER TABLE enquiry ADD "
-		    "COLUMN %s", db_enquiry_cols[i].decl);
-		if (n < 0 || (size_t)n >= sizeof(sql) ||
-		    sqlite3_exec(h, sql, NULL, NULL, msg) != SQLITE_OK)
-			goto fail;
-	}
-	if (sqlite3_exec(h, db_index_v1, NULL, NULL, msg) != SQLITE_OK ||
-	    sqlite3_exec(h, db_schema_v2, NULL, NULL, msg) != SQLITE_OK)
-		goto fail;
-	if (version < 2 && sqlite3_exec(h, db_migrate_cases_v2, NULL, NULL,
-	    msg) != SQLITE_OK)
-		goto fail;
-	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    DB_SCHEMA_VERSION);
-	if (n < 0 || (size_t)n >= sizeof(sql) ||
-	    sqlite3_exec(h, sql, NULL, NULL, msg) != SQLITE_OK ||
-	    sqlite3_exec(h, "COMMIT", NULL, NULL, msg) != SQLITE_OK)
-		goto fail;
-	if (version > 0)
-		log_info("database upgraded from schema version %d to %d",
-		    version, DB_SCHEMA_VERSION);
 	return 0;
-fail:
-	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+}
+
+/* a connection of the pool, within the timeout: a connected one when
+ * one is free */
+static struct db_conn *
+db_checkout(struct db *db)
+{
+	struct timespec until;
+	struct db_conn *c = NULL;
+	int i, rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += db->timeout;
+	pthread_mutex_lock(&db->mtx);
+	for (;;) {
+		for (i = 0; i < db->nconns; i++) {
+			if (db->conns[i].busy)
+				continue;
+			if (c == NULL || db->conns[i].h != NULL)
+				c = &db->conns[i];
+			if (c->h != NULL)
+				break;
+		}
+		if (c != NULL || rc == ETIMEDOUT)
+			break;
+		rc = pthread_cond_timedwait(&db->freed, &db->mtx, &until);
+	}
+	if (c != NULL) {
+		c->busy = 1;
+		if (c->h != NULL && c->gen != db->gen)
+			db_drop(c);
+		c->gen = db->gen;
+	}
+	pthread_mutex_unlock(&db->mtx);
+	if (c == NULL) {
+		db_seterr("%s: no connection free within %d s", db->name,
+		    db->timeout);
+		log_warnx("%s", db_lasterr);
+		return NULL;
+	}
+	if (c->h == NULL) {
+		c->wait_ms = 0;
+		if (db_connect(c) == -1) {
+			pthread_mutex_lock(&db->mtx);
+			c->busy = 0;
+			pthread_cond_signal(&db->freed);
+			pthread_mutex_unlock(&db->mtx);
+			return NULL;
+		}
+	}
+	if (db->wait_ms != c->wait_ms) {
+		db->drv->set_wait(c->h, db->wait_ms);
+		c->wait_ms = db->wait_ms;
+	}
+	return c;
+}
+
+static void
+db_checkin(struct db_conn *c)
+{
+	struct db *db = c->db;
+
+	pthread_mutex_lock(&db->mtx);
+	c->busy = 0;
+	pthread_cond_signal(&db->freed);
+	pthread_mutex_unlock(&db->mtx);
+}
+
+/* the thread's transaction when it has one on db, else a connection of
+ * its own until db_put */
+static struct db_conn *
+db_get(struct db *db)
+{
+	if (db_tx != NULL && db_tx->db == db)
+		return db_tx;
+	return db_checkout(db);
+}
+
+static void
+db_put(struct db_conn *c, int ok)
+{
+	if (ok && c->h != NULL && !c->db->drv->in_transaction(c->h))
+		db_available(c->db);
+	if (c != db_tx)
+		db_checkin(c);
+}
+
+/* statement which of c, prepared the first time c runs it */
+static struct db_drv_stmt *
+db_stmt(struct db_conn *c, int which)
+{
+	const char *sql;
+
+	if (c->st[which] != NULL)
+		return c->st[which];
+	sql = c->db->drv->dialect == DB_DIALECT_PG && db_sql_pg[which] ?
+	    db_sql_pg[which] : db_sql[which];
+	if ((c->st[which] = c->db->drv->prepare(c->h, sql)) == NULL)
+		db_failed(c, "prepare");
+	return c->st[which];
+}
+
+/* borrow statement which (and its connection) for one query: bind, then
+ * one of the db_row_* / db_step_* helpers runs it and gives both back */
+static int
+db_q(struct db *db, struct db_q *q, int which)
+{
+	q->db = db;
+	if ((q->c = db_get(db)) == NULL)
+		return -1;
+	if (q->c->h == NULL || (q->st = db_stmt(q->c, which)) == NULL) {
+		if (q->c->h == NULL)
+			db_seterr("%s: connection lost", db->name);
+		db_put(q->c, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+db_bind_text(struct db_q *q, int i, const char *v)
+{
+	q->db->drv->bind_text(q->st, i, v);
+}
+
+static void
+db_bind_int(struct db_q *q, int i, long long v)
+{
+	q->db->drv->bind_int(q->st, i, v);
+}
+
+/* the end of every query: the statement reset and its bindings cleared
+ * for the next caller, an error noted, the connection given back */
+static int
+db_q_end(struct db_q *q, int rc)
+{
+	q->db->drv->reset(q->st);
+	if (rc == -1)
+		db_failed(q->c, NULL);
+	db_put(q->c, rc != -1);
+	return rc;
+}
+
+/* run a statement whose rows (none, or a RETURNING not needed) nobody
+ * reads. in a transaction, an error may show only at the next query or
+ * at the commit (the postgresql engine sends it with them) */
+static int
+db_step_done(struct db_q *q)
+{
+	int rc = q->db->drv->step_later(q->st);
+
+	return db_q_end(q, rc == DB_DONE ? 0 : -1);
+}
+
+/* the rows a statement changed, or -1 on error */
+static long long
+db_step_changes(struct db_q *q)
+{
+	long long n = -1;
+
+	if (q->db->drv->step(q->st) == DB_DONE)
+		n = q->db->drv->changes(q->st);
+	return db_q_end(q, n < 0 ? -1 : 0) == -1 ? -1 : n;
+}
+
+/* whether the statement answers a row at all: 1 yes, 0 no, -1 on error */
+static int
+db_row_exists(struct db_q *q)
+{
+	int rc = q->db->drv->step(q->st);
+
+	return db_q_end(q, rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1);
+}
+
+/* 1 and integer column col of the first row in out, 0 when there is no
+ * row, -1 on error */
+static int
+db_row_int(struct db_q *q, int col, long long *out)
+{
+	int rc = q->db->drv->step(q->st);
+
+	if (rc == DB_ROW)
+		*out = q->db->drv->column_int(q->st, col);
+	return db_q_end(q, rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1);
+}
+
+/* the one rule for reading a one-row answer: 1 and text column col of
+ * the row in out, 0 when there is no row, -1 on error or when it does
+ * not fit. a NULL column is "" when nullok, else an error */
+static int
+db_row_text(struct db_q *q, int col, int nullok, char *out, size_t outsz)
+{
+	const char *v;
+	int rc, ret = 0;
+
+	rc = q->db->drv->step(q->st);
+	if (rc == DB_ROW) {
+		v = q->db->drv->column_text(q->st, col);
+		if (v == NULL && nullok)
+			v = "";
+		if (v != NULL && strlen(v) < outsz) {
+			strcpy(out, v);
+			ret = 1;
+		} else {
+			db_seterr("%s: an answer that does not fit",
+			    q->db->name);
+			q->db->drv->reset(q->st);
+			db_put(q->c, 1);
+			return -1;
+		}
+	} else if (rc != DB_DONE)
+		ret = -1;
+	return db_q_end(q, ret);
 }
 
 struct db *
-db_open(const char *path, char *err, size_t errsz)
+db_open_pool(const char *target, int connections, int timeout, char *err,
+    size_t errsz)
 {
 	struct db *db;
-	char *msg = NULL, why[256] = "";
 	int i;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL) {
+	if ((db = calloc(1, sizeof(*db))) == NULL ||
+	    (db->target = strdup(target)) == NULL) {
+		free(db);
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&db->mtx, NULL);
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_busy_timeout(db->h, 10000);
-	/* wal: readers (the enquiries command) never block the filter;
-	 * synchronous=full: a committed reference survives power loss;
-	 * secure_delete: a purged address is overwritten, not left in free
-	 * pages */
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;PRAGMA secure_delete=ON;", NULL, NULL,
-	    &msg) != SQLITE_OK || db_migrate(db->h, &msg, why,
-	    sizeof(why)) == -1) {
-		snprintf(err, errsz, "%s: %s", path, why[0] ? why : msg ? msg :
-		    sqlite3_errmsg(db->h));
-		sqlite3_free(msg);
+	pthread_cond_init(&db->freed, NULL);
+	db->timeout = timeout > 0 ? timeout : DB_TIMEOUT_DEFAULT;
+	if (db_is_url(target)) {
+		db->drv = &db_pg_driver;
+		/* never the connection string: it may hold a password */
+		db->name = "postgresql";
+		db->nconns = connections > 0 ? connections :
+		    DB_CONNECTIONS_DEFAULT;
+	} else {
+		db->drv = &db_sqlite_driver;
+		db->name = db->target;
+		/* one writer at a time anyway: one connection */
+		db->nconns = 1;
+	}
+	if ((db->conns = calloc(db->nconns, sizeof(*db->conns))) == NULL) {
+		snprintf(err, errsz, "out of memory");
 		db_close(db);
 		return NULL;
 	}
-	for (i = 0; i < ST_MAX; i++)
-		if (sqlite3_prepare_v2(db->h, db_sql[i], -1, &db->st[i],
-		    NULL) != SQLITE_OK)
-			goto fail;
+	for (i = 0; i < db->nconns; i++)
+		db->conns[i].db = db;
+	/* the first connection now, and the schema with it. sqlite must
+	 * open; an unreachable server is an outage like any later one */
+	if (db_connect(&db->conns[0]) == -1) {
+		if (db->drv->dialect == DB_DIALECT_SQLITE ||
+		    db->conns[0].h != NULL || !db->down) {
+			snprintf(err, errsz, "%s", db_lasterr);
+			db_close(db);
+			return NULL;
+		}
+	}
 	return db;
-fail:
-	snprintf(err, errsz, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) :
-	    "out of memory");
-	db_close(db);
-	return NULL;
 }
 
-void
-db_set_wait(struct db *db, int ms)
+struct db *
+db_open(const char *target, char *err, size_t errsz)
 {
-	sqlite3_busy_timeout(db->h, ms);
+	return db_open_pool(target, 0, 0, err, errsz);
+}
+
+int
+db_is_url(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 ||
+	    strncmp(target, "postgres://", 11) == 0;
 }
 
 void
@@ -485,133 +740,166 @@ db_close(struct db *db)
 
 	if (db == NULL)
 		return;
-	for (i = 0; i < ST_MAX; i++)
-		sqlite3_finalize(db->st[i]);
-	sqlite3_close(db->h);
+	for (i = 0; db->conns != NULL && i < db->nconns; i++)
+		db_drop(&db->conns[i]);
+	free(db->conns);
+	free(db->target);
+	pthread_cond_destroy(&db->freed);
 	pthread_mutex_destroy(&db->mtx);
 	free(db);
 }
 
-const char *
-db_errmsg(struct db *db)
+void
+db_set_wait(struct db *db, int ms)
 {
-	return sqlite3_errmsg(db->h);
+	db->wait_ms = ms > 0 ? ms : 1;
 }
 
 int
 db_locked(struct db *db)
 {
-	int rc = sqlite3_errcode(db->h);
-
-	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+	(void)db;
+	return db_lastlocked;
 }
 
-/* run a statement that returns no rows */
-static int
-db_step_done(struct db *db, int which)
+const char *
+db_errmsg(struct db *db)
 {
-	sqlite3_stmt *st = db->st[which];
-	int rc = sqlite3_step(st);
+	(void)db;
+	return db_lasterr[0] ? db_lasterr : "no error";
+}
 
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->h));
-		return -1;
-	}
-	return 0;
+int
+db_unavailable(struct db *db)
+{
+	int down;
+
+	pthread_mutex_lock(&db->mtx);
+	down = db->down;
+	pthread_mutex_unlock(&db->mtx);
+	return down;
 }
 
 int
 db_begin(struct db *db)
 {
-	pthread_mutex_lock(&db->mtx);
-	if (db_step_done(db, ST_BEGIN) == -1) {
-		pthread_mutex_unlock(&db->mtx);
+	struct db_conn *c;
+	int lost;
+
+	if (db_tx != NULL) {
+		db_seterr("%s: a transaction inside a transaction", db->name);
 		return -1;
 	}
+	if ((c = db_checkout(db)) == NULL)
+		return -1;
+	if (db->drv->begin(c->h) == -1) {
+		db_failed(c, "begin");
+		lost = c->h == NULL;
+		db_checkin(c);
+		/* a connection lost while idle: once more, on a new one */
+		if (!lost || (c = db_checkout(db)) == NULL)
+			return -1;
+		if (db->drv->begin(c->h) == -1) {
+			db_failed(c, "begin");
+			db_checkin(c);
+			return -1;
+		}
+	}
+	db_tx = c;
 	return 0;
+}
+
+/* a read-only transaction, ended by db_rollback */
+static int
+db_begin_read(struct db *db)
+{
+	struct db_conn *c;
+
+	if (db_tx != NULL) {
+		db_seterr("%s: a transaction inside a transaction", db->name);
+		return -1;
+	}
+	if ((c = db_checkout(db)) == NULL)
+		return -1;
+	if (db->drv->begin_read(c->h) == -1) {
+		db_failed(c, "begin");
+		db_checkin(c);
+		return -1;
+	}
+	db_tx = c;
+	return 0;
+}
+
+/* now and then, after a commit: old automatic-reply rows of every
+ * address, in a statement of its own */
+static void
+db_sweep(struct db *db)
+{
+	struct db_q q;
+	long long now = time(NULL);
+	int due;
+
+	pthread_mutex_lock(&db->mtx);
+	if ((due = now - db->swept >= DB_SWEEP_INTERVAL))
+		db->swept = now;
+	pthread_mutex_unlock(&db->mtx);
+	if (!due || db_q(db, &q, ST_AUTOREPLY_SWEEP) == -1)
+		return;
+	db_bind_int(&q, 1, now - DB_AUTOREPLY_WINDOW);
+	db_step_done(&q);
 }
 
 int
 db_commit(struct db *db)
 {
-	int rc = db_step_done(db, ST_COMMIT);
+	struct db_conn *c = db_tx;
+	int rc = -1;
 
-	if (rc == -1 && !sqlite3_get_autocommit(db->h))
-		db_step_done(db, ST_ROLLBACK);
-	pthread_mutex_unlock(&db->mtx);
+	if (c == NULL || c->db != db)
+		return -1;
+	db_tx = NULL;
+	if (c->h == NULL)
+		db_seterr("%s: connection lost", db->name);
+	else if ((rc = db->drv->commit(c->h)) == -1) {
+		db_failed(c, "commit");
+		if (c->h != NULL && db->drv->in_transaction(c->h))
+			db->drv->rollback(c->h);
+	} else
+		db_available(db);
+	db_checkin(c);
+	if (rc == 0)
+		db_sweep(db);
 	return rc;
 }
 
 void
 db_rollback(struct db *db)
 {
-	if (!sqlite3_get_autocommit(db->h))
-		db_step_done(db, ST_ROLLBACK);
-	pthread_mutex_unlock(&db->mtx);
-}
+	struct db_conn *c = db_tx;
 
-/* whether the statement answers a row at all: 1 yes, 0 no, -1 on error;
- * reset and cleared for the next caller, as db_row_text */
-static int
-db_row_exists(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* the one rule for reading a one-row answer: 1 and text column col of
- * the row in out, 0 when there is no row, -1 on error or when it does
- * not fit. a NULL column is "" when nullok, else an error. the statement
- * is reset and its bindings cleared whatever the answer, so it is ready
- * for the next caller */
-static int
-db_row_text(sqlite3_stmt *st, int col, int nullok, char *out, size_t outsz)
-{
-	const char *v;
-	int rc, ret = 0;
-
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		v = (const char *)sqlite3_column_text(st, col);
-		if (v == NULL && nullok)
-			v = "";
-		if (v != NULL && strlen(v) < outsz) {
-			strcpy(out, v);
-			ret = 1;
-		} else
-			ret = -1;
-	} else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
+	if (c == NULL || c->db != db)
+		return;
+	db_tx = NULL;
+	if (c->h != NULL && db->drv->in_transaction(c->h) &&
+	    db->drv->rollback(c->h) == -1)
+		db_failed(c, "rollback");
+	db_checkin(c);
 }
 
 int
 db_ref_next(struct db *db, const char *prefix, int year, char *out,
     size_t outsz)
 {
-	sqlite3_stmt *st = db->st[ST_REF_NEXT];
+	struct db_q q;
 	long long last = -1;
-	int rc, n;
+	int n;
 
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, year);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		last = sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE || last < 1) {
-		log_warnx("sqlite: reference: %s", sqlite3_errmsg(db->h));
+	if (db_q(db, &q, ST_REF_NEXT) == -1)
+		return -1;
+	db_bind_text(&q, 1, prefix);
+	db_bind_int(&q, 2, year);
+	if (db_row_int(&q, 0, &last) != 1 || last < 1) {
+		log_warnx("reference: %s", db_errmsg(db));
 		return -1;
 	}
 	n = snprintf(out, outsz, "%s-%04d-%06lld", prefix, year, last);
@@ -619,218 +907,231 @@ db_ref_next(struct db *db, const char *prefix, int year, char *out,
 }
 
 int
+db_lock_address(struct db *db, const char *addr)
+{
+	struct db_q q;
+	char key[512];
+	size_t k;
+
+	/* the address as the milter compares them: lower case */
+	for (k = 0; addr[k] && k + 1 < sizeof(key); k++)
+		key[k] = (char)tolower((unsigned char)addr[k]);
+	key[k] = '\0';
+	if (db_q(db, &q, ST_LOCK_ADDR) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	return db_step_done(&q);
+}
+
+int
 db_find_msgid(struct db *db, const char *msgid, const char *sender,
     char *ref, size_t refsz)
 {
-	sqlite3_stmt *st = db->st[ST_FIND_MSGID];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+	if (db_q(db, &q, ST_FIND_MSGID) == -1)
+		return -1;
+	db_bind_text(&q, 1, msgid);
+	db_bind_text(&q, 2, sender);
 	/* reference is NOT NULL: a NULL one is damage, not an answer */
-	return db_row_text(st, 0, 0, ref, refsz);
+	return db_row_text(&q, 0, 0, ref, refsz);
 }
 
 int
 db_ref_known(struct db *db, const char *ref)
 {
-	sqlite3_stmt *st = db->st[ST_REF_KNOWN];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	return db_row_exists(st);
+	if (db_q(db, &q, ST_REF_KNOWN) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_row_exists(&q);
 }
 
 int
 db_ack_committed(struct db *db, const char *ref, const char *sender,
     long long when)
 {
-	sqlite3_stmt *st = db->st[ST_ACK_COMMITTED];
-	int rc;
+	struct db_q q;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, when);
-	rc = db_row_exists(st);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, ST_ACK_COMMITTED) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	db_bind_text(&q, 2, sender);
+	db_bind_int(&q, 3, when);
+	return db_row_exists(&q);
 }
 
 int
 db_ack_last(struct db *db, const char *sender, const char *enquiry,
     long long *when)
 {
-	sqlite3_stmt *st = db->st[ST_ACK_LAST];
-	int rc, ret = 0;
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*when = sqlite3_column_int64(st, 0);
-		ret = 1;
-	} else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
+	if (db_q(db, &q, ST_ACK_LAST) == -1)
+		return -1;
+	db_bind_text(&q, 1, sender);
+	db_bind_text(&q, 2, enquiry);
+	return db_row_int(&q, 0, when);
 }
 
 int
 db_ack_set(struct db *db, const char *sender, const char *enquiry,
     long long when)
 {
-	sqlite3_stmt *st = db->st[ST_ACK_SET];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, when);
-	return db_step_done(db, ST_ACK_SET);
+	if (db_q(db, &q, ST_ACK_SET) == -1)
+		return -1;
+	db_bind_text(&q, 1, sender);
+	db_bind_text(&q, 2, enquiry);
+	db_bind_int(&q, 3, when);
+	return db_step_done(&q);
 }
 
 int
 db_enquiry_add(struct db *db, const struct db_enquiry *e)
 {
-	sqlite3_stmt *st = db->st[ST_ENQ_ADD];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, e->reference, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, e->time);
-	sqlite3_bind_text(st, 3, e->queue_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, e->enquiry, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, e->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, e->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, e->category, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, e->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, e->recipients, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, e->ack, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, e->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, e->orig_msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 13, e->ack_msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 14, e->claimed, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 15, e->sender_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 16, e->from_addr, -1, SQLITE_STATIC);
+	if (db_q(db, &q, ST_ENQ_ADD) == -1)
+		return -1;
+	db_bind_text(&q, 1, e->reference);
+	db_bind_int(&q, 2, e->time);
+	db_bind_text(&q, 3, e->queue_id);
+	db_bind_text(&q, 4, e->enquiry);
+	db_bind_text(&q, 5, e->sender);
+	db_bind_text(&q, 6, e->subject);
+	db_bind_text(&q, 7, e->category);
+	db_bind_text(&q, 8, e->message_id);
+	db_bind_text(&q, 9, e->recipients);
+	db_bind_text(&q, 10, e->ack);
+	db_bind_text(&q, 11, e->kind);
+	db_bind_text(&q, 12, e->orig_msgid);
+	db_bind_text(&q, 13, e->ack_msgid);
+	db_bind_text(&q, 14, e->claimed);
+	db_bind_text(&q, 15, e->sender_name);
+	db_bind_text(&q, 16, e->from_addr);
 	/* a message has at least a header: 0 is a size nobody set */
 	if (e->size > 0)
-		sqlite3_bind_int64(st, 17, e->size);
-	return db_step_done(db, ST_ENQ_ADD);
+		db_bind_int(&q, 17, e->size);
+	else
+		db->drv->bind_int_null(q.st, 17);
+	return db_step_done(&q);
 }
 
 int
 db_thread_msgid(struct db *db, const char *msgid, const char *enquiry,
     char *ref, size_t refsz)
 {
-	sqlite3_stmt *st = db->st[ST_THREAD_MSGID];
+	struct db_q q;
 
 	if (msgid[0] == '\0')
 		return 0;
-	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, enquiry, -1, SQLITE_STATIC);
-	return db_row_text(st, 0, 1, ref, refsz);
+	if (db_q(db, &q, ST_THREAD_MSGID) == -1)
+		return -1;
+	db_bind_text(&q, 1, msgid);
+	db_bind_text(&q, 2, enquiry);
+	return db_row_text(&q, 0, 1, ref, refsz);
 }
 
 int
 db_case_party(struct db *db, const char *ref, const char *addr)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_PARTY];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
-	return db_row_exists(st);
+	if (db_q(db, &q, ST_CASE_PARTY) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	db_bind_text(&q, 2, addr);
+	return db_row_exists(&q);
 }
 
 int
 db_case_category(struct db *db, const char *ref, char *cat, size_t catsz)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_CATEGORY];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	return db_row_text(st, 0, 1, cat, catsz);
+	if (db_q(db, &q, ST_CASE_CATEGORY) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_row_text(&q, 0, 1, cat, catsz);
 }
 
 /* a message row of DB_ENQ_COLS, valid until the statement steps again */
 static void
-db_row_enquiry(sqlite3_stmt *st, struct db_enquiry *e)
+db_row_enquiry(struct db_q *q, struct db_enquiry *e)
 {
-	e->reference = (const char *)sqlite3_column_text(st, 0);
-	e->time = sqlite3_column_int64(st, 1);
-	e->queue_id = (const char *)sqlite3_column_text(st, 2);
-	e->enquiry = (const char *)sqlite3_column_text(st, 3);
-	e->sender = (const char *)sqlite3_column_text(st, 4);
-	e->subject = (const char *)sqlite3_column_text(st, 5);
-	e->category = (const char *)sqlite3_column_text(st, 6);
-	e->message_id = (const char *)sqlite3_column_text(st, 7);
-	e->recipients = (const char *)sqlite3_column_text(st, 8);
-	e->ack = (const char *)sqlite3_column_text(st, 9);
-	e->kind = (const char *)sqlite3_column_text(st, 10);
-	e->orig_msgid = (const char *)sqlite3_column_text(st, 11);
-	e->ack_msgid = (const char *)sqlite3_column_text(st, 12);
-	e->claimed = (const char *)sqlite3_column_text(st, 13);
-	e->sender_name = (const char *)sqlite3_column_text(st, 14);
-	e->from_addr = (const char *)sqlite3_column_text(st, 15);
-	e->size = sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 :
-	    sqlite3_column_int64(st, 16);
+	const struct db_driver *drv = q->db->drv;
+
+	e->reference = drv->column_text(q->st, 0);
+	e->time = drv->column_int(q->st, 1);
+	e->queue_id = drv->column_text(q->st, 2);
+	e->enquiry = drv->column_text(q->st, 3);
+	e->sender = drv->column_text(q->st, 4);
+	e->subject = drv->column_text(q->st, 5);
+	e->category = drv->column_text(q->st, 6);
+	e->message_id = drv->column_text(q->st, 7);
+	e->recipients = drv->column_text(q->st, 8);
+	e->ack = drv->column_text(q->st, 9);
+	e->kind = drv->column_text(q->st, 10);
+	e->orig_msgid = drv->column_text(q->st, 11);
+	e->ack_msgid = drv->column_text(q->st, 12);
+	e->claimed = drv->column_text(q->st, 13);
+	e->sender_name = drv->column_text(q->st, 14);
+	e->from_addr = drv->column_text(q->st, 15);
+	e->size = drv->column_text(q->st, 16) == NULL ? -1 :
+	    drv->column_int(q->st, 16);
 }
 
 int
 db_list(struct db *db, int n, void (*cb)(const struct db_enquiry *, void *),
     void *arg)
 {
-	sqlite3_stmt *st = NULL;
 	struct db_enquiry e;
+	struct db_q q;
 	int rc;
 
-	pthread_mutex_lock(&db->mtx);
-	if (sqlite3_prepare_v2(db->h, "SELECT " DB_ENQ_COLS " FROM enquiry "
-	    "ORDER BY id DESC LIMIT ?1", -1, &st, NULL) != SQLITE_OK) {
-		pthread_mutex_unlock(&db->mtx);
+	if (db_q(db, &q, ST_LIST) == -1)
 		return -1;
-	}
-	sqlite3_bind_int(st, 1, n);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		db_row_enquiry(st, &e);
+	db_bind_int(&q, 1, n);
+	while ((rc = db->drv->step(q.st)) == DB_ROW) {
+		db_row_enquiry(&q, &e);
 		cb(&e, arg);
 	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->mtx);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_q_end(&q, rc == DB_DONE ? 0 : -1);
 }
 
 int
 db_autoreply_allow(struct db *db, const char *addr, long long now,
     int limit)
 {
-	static const char *const sql[] = {
-		/* every address's old rows, so the table holds one hour */
-		"DELETE FROM autoreply WHERE time <= ?2 AND ?1 IS NOT NULL",
-		"SELECT count(*) FROM autoreply WHERE address = ?1",
-		"INSERT INTO autoreply(address, time) VALUES(?1, ?2)",
-	};
-	sqlite3_stmt *st;
+	struct db_q q;
 	char key[512];
 	long long n = 0;
 	size_t k;
-	int i, rc;
 
 	/* the address as the milter compares them: lower case */
 	for (k = 0; addr[k] && k + 1 < sizeof(key); k++)
 		key[k] = (char)tolower((unsigned char)addr[k]);
 	key[k] = '\0';
-	for (i = 0; i < 3; i++) {
-		if (sqlite3_prepare_v2(db->h, sql[i], -1, &st, NULL) !=
-		    SQLITE_OK)
-			return -1;
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, i == 0 ? now - DB_AUTOREPLY_WINDOW :
-		    now);
-		rc = sqlite3_step(st);
-		if (i == 1 && rc == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-			return -1;
-		if (i == 1 && n >= limit)
-			return 0;
-	}
-	return 1;
+	if (db_lock_address(db, key) == -1 ||
+	    db_q(db, &q, ST_AUTOREPLY_OLD) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	db_bind_int(&q, 2, now - DB_AUTOREPLY_WINDOW);
+	if (db_step_done(&q) == -1 || db_q(db, &q, ST_AUTOREPLY_COUNT) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	if (db_row_int(&q, 0, &n) != 1)
+		return -1;
+	if (n >= limit)
+		return 0;
+	if (db_q(db, &q, ST_AUTOREPLY_ADD) == -1)
+		return -1;
+	db_bind_text(&q, 1, key);
+	db_bind_int(&q, 2, now);
+	return db_step_done(&q) == -1 ? -1 : 1;
 }
 
 int
@@ -855,29 +1156,24 @@ db_token_new(struct db *db, const char *list, const char *action,
     const char *addr, long long now, long long expires, char *token,
     size_t tokensz)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct db_q q;
 
 	if (tokensz < DB_TOKEN_LEN + 1 ||
 	    rnd_hex(token, tokensz, DB_TOKEN_LEN / 2) == -1)
 		return -1;
-	pthread_mutex_lock(&db->mtx);
 	/* expired tokens go as new ones come */
-	st = db->st[ST_TOKEN_EXPIRE];
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	st = db->st[ST_TOKEN_NEW];
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, expires);
-	rc = db_step_done(db, ST_TOKEN_NEW);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, ST_TOKEN_EXPIRE) == -1)
+		return -1;
+	db_bind_int(&q, 1, now);
+	if (db_step_done(&q) == -1 || db_q(db, &q, ST_TOKEN_NEW) == -1)
+		return -1;
+	db_bind_text(&q, 1, token);
+	db_bind_text(&q, 2, list);
+	db_bind_text(&q, 3, action);
+	db_bind_text(&q, 4, addr);
+	db_bind_int(&q, 5, now);
+	db_bind_int(&q, 6, expires);
+	return db_step_done(&q);
 }
 
 int
@@ -885,117 +1181,120 @@ db_token_get(struct db *db, const char *list, const char *token,
     long long now, char *action, size_t actionsz, char *addr,
     size_t addrsz)
 {
-	sqlite3_stmt *st = db->st[ST_TOKEN_GET];
+	struct db_q q;
 	const char *a, *d;
 	int rc, ret = 0;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		a = (const char *)sqlite3_column_text(st, 0);
-		d = (const char *)sqlite3_column_text(st, 1);
+	if (db_q(db, &q, ST_TOKEN_GET) == -1)
+		return -1;
+	db_bind_text(&q, 1, token);
+	db_bind_text(&q, 2, list);
+	db_bind_int(&q, 3, now);
+	rc = db->drv->step(q.st);
+	if (rc == DB_ROW) {
+		a = db->drv->column_text(q.st, 0);
+		d = db->drv->column_text(q.st, 1);
 		if (a == NULL || d == NULL || strlen(a) >= actionsz ||
 		    strlen(d) >= addrsz)
-			ret = -1;
+			ret = -2;
 		else {
 			strcpy(action, a);
 			strcpy(addr, d);
 			ret = 1;
 		}
-	} else if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: token: %s", sqlite3_errmsg(db->h));
+	} else if (rc != DB_DONE)
 		ret = -1;
+	if (ret == -2) {
+		db_seterr("%s: token: an answer that does not fit", db->name);
+		db->drv->reset(q.st);
+		db_put(q.c, 1);
+		return -1;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	pthread_mutex_unlock(&db->mtx);
+	if ((ret = db_q_end(&q, ret)) == -1)
+		log_warnx("token: %s", db_errmsg(db));
 	return ret;
 }
 
 int
 db_token_use(struct db *db, const char *list, const char *token)
 {
-	sqlite3_stmt *st = db->st[ST_TOKEN_USE];
-	int ret;
+	struct db_q q;
+	long long n;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-	if ((ret = db_step_done(db, ST_TOKEN_USE)) == 0)
-		ret = sqlite3_changes(db->h) == 1;
-	pthread_mutex_unlock(&db->mtx);
-	return ret;
+	if (db_q(db, &q, ST_TOKEN_USE) == -1)
+		return -1;
+	db_bind_text(&q, 1, token);
+	db_bind_text(&q, 2, list);
+	if ((n = db_step_changes(&q)) == -1)
+		return -1;
+	return n == 1;
 }
 
 int
 db_reply_allowed(struct db *db, const char *sender, const char *key,
     long long now, long long interval)
 {
-	sqlite3_stmt *st = db->st[ST_REPLY_ALLOWED];
-	int rc, ret = -1;
+	struct db_q q;
+	int rc;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, interval);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ret = 1;
-		rc = sqlite3_step(st);
-	} else if (rc == SQLITE_DONE)
-		ret = 0;
-	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: reply: %s", sqlite3_errmsg(db->h));
-		ret = -1;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	pthread_mutex_unlock(&db->mtx);
-	return ret;
+	if (db_q(db, &q, ST_REPLY_ALLOWED) == -1)
+		return -1;
+	db_bind_text(&q, 1, sender);
+	db_bind_text(&q, 2, key);
+	db_bind_int(&q, 3, now);
+	db_bind_int(&q, 4, interval);
+	if ((rc = db_row_exists(&q)) == -1)
+		log_warnx("reply: %s", db_errmsg(db));
+	return rc;
 }
-
 
 /*
  * the case register
  */
 
-/* a time column: 0 when NULL */
-static long long
-db_col_time(sqlite3_stmt *st, int col)
+/* step through the rows of a borrowed query with rowfn; 0 or -1 */
+static int
+db_each(struct db_q *q, void (*rowfn)(struct db_q *, void *), void *arg)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 :
-	    sqlite3_column_int64(st, col);
+	int rc;
+
+	while ((rc = q->db->drv->step(q->st)) == DB_ROW)
+		rowfn(q, arg);
+	if ((rc = db_q_end(q, rc == DB_DONE ? 0 : -1)) == -1)
+		log_warnx("%s", db_lasterr);
+	return rc;
+}
+
+static const char *
+db_col_text(struct db_q *q, int col)
+{
+	return q->db->drv->column_text(q->st, col);
+}
+
+/* a number or a time column: 0 when NULL */
+static long long
+db_col_int(struct db_q *q, int col)
+{
+	return q->db->drv->column_int(q->st, col);
 }
 
 /* a case row of DB_CASE_COLS, valid until the statement steps again */
 static void
-db_row_case(sqlite3_stmt *st, struct db_case *c)
+db_row_case(struct db_q *q, struct db_case *c)
 {
-	c->reference = (const char *)sqlite3_column_text(st, 0);
-	c->enquiry = (const char *)sqlite3_column_text(st, 1);
-	c->category = (const char *)sqlite3_column_text(st, 2);
-	c->opened = sqlite3_column_int64(st, 3);
-	c->sender = (const char *)sqlite3_column_text(st, 4);
-	c->sender_name = (const char *)sqlite3_column_text(st, 5);
-	c->subject = (const char *)sqlite3_column_text(st, 6);
-	c->status = (const char *)sqlite3_column_text(st, 7);
-	c->waiting_since = db_col_time(st, 8);
-	c->first_answer = db_col_time(st, 9);
-	c->answered = db_col_time(st, 10);
-	c->closed = db_col_time(st, 11);
-	c->purged = db_col_time(st, 12);
-}
-
-/* bind ref and a time as ?1 and ?2 */
-static void
-db_bind_ref_time(sqlite3_stmt *st, const char *ref, long long when)
-{
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, when);
+	c->reference = db_col_text(q, 0);
+	c->enquiry = db_col_text(q, 1);
+	c->category = db_col_text(q, 2);
+	c->opened = db_col_int(q, 3);
+	c->sender = db_col_text(q, 4);
+	c->sender_name = db_col_text(q, 5);
+	c->subject = db_col_text(q, 6);
+	c->status = db_col_text(q, 7);
+	c->waiting_since = db_col_int(q, 8);
+	c->first_answer = db_col_int(q, 9);
+	c->answered = db_col_int(q, 10);
+	c->closed = db_col_int(q, 11);
+	c->purged = db_col_int(q, 12);
 }
 
 /* a line of a case's history */
@@ -1003,25 +1302,30 @@ static int
 db_event_add(struct db *db, const char *ref, long long when,
     const char *what, const char *actor, const char *text)
 {
-	sqlite3_stmt *st = db->st[ST_EVENT_ADD];
+	struct db_q q;
 
-	db_bind_ref_time(st, ref, when);
-	sqlite3_bind_text(st, 3, what, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, actor && *actor ? actor : NULL, -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
-	return db_step_done(db, ST_EVENT_ADD);
+	if (db_q(db, &q, ST_EVENT_ADD) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	db_bind_int(&q, 2, when);
+	db_bind_text(&q, 3, what);
+	db_bind_text(&q, 4, actor && *actor ? actor : NULL);
+	db_bind_text(&q, 5, text);
+	return db_step_done(&q);
 }
 
-/* run one of the statements that change a case: 1 when it changed one
- * (it answers a row), 0 when none, -1 on error */
+/* run one of the statements that change a case (?1 ref, ?2 a time): 1
+ * when it changed one (it answers a row), 0 when none, -1 on error */
 static int
 db_case_change(struct db *db, int which, const char *ref, long long when)
 {
-	sqlite3_stmt *st = db->st[which];
+	struct db_q q;
 
-	db_bind_ref_time(st, ref, when);
-	return db_row_exists(st);
+	if (db_q(db, &q, which) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	db_bind_int(&q, 2, when);
+	return db_row_exists(&q);
 }
 
 /* what --search looks in: reference, subject, sender, its name, lower
@@ -1051,26 +1355,26 @@ db_search_text(const struct db_case_new *c)
 int
 db_case_open(struct db *db, const struct db_case_new *c)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_OPEN];
+	struct db_q q;
 	char *search;
 	int rc;
 
-	db_bind_ref_time(st, c->reference, c->time);
-	sqlite3_bind_text(st, 2, c->enquiry, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->category, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, c->time);
-	sqlite3_bind_text(st, 5, c->sender && *c->sender ? c->sender : NULL,
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, c->sender_name && *c->sender_name ?
-	    c->sender_name : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, c->subject, -1, SQLITE_STATIC);
-	if ((search = db_search_text(c)) == NULL) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+	if ((search = db_search_text(c)) == NULL)
+		return -1;
+	if (db_q(db, &q, ST_CASE_OPEN) == -1) {
+		free(search);
 		return -1;
 	}
-	sqlite3_bind_text(st, 8, search, -1, SQLITE_STATIC);
-	rc = db_row_exists(st);
+	db_bind_text(&q, 1, c->reference);
+	db_bind_text(&q, 2, c->enquiry);
+	db_bind_text(&q, 3, c->category);
+	db_bind_int(&q, 4, c->time);
+	db_bind_text(&q, 5, c->sender && *c->sender ? c->sender : NULL);
+	db_bind_text(&q, 6, c->sender_name && *c->sender_name ?
+	    c->sender_name : NULL);
+	db_bind_text(&q, 7, c->subject);
+	db_bind_text(&q, 8, search);
+	rc = db_row_exists(&q);
 	free(search);
 	if (rc != 1)
 		return rc;
@@ -1086,22 +1390,30 @@ static int
 db_case_state(struct db *db, const char *ref, char *status, size_t statussz,
     int *purged)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_STATE];
+	struct db_q q;
 	const char *v;
 	int rc, ret = 0;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = (const char *)sqlite3_column_text(st, 0);
-		*purged = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	if (db_q(db, &q, ST_CASE_STATE) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	if ((rc = db->drv->step(q.st)) == DB_ROW) {
+		v = db_col_text(&q, 0);
+		*purged = db_col_text(&q, 1) != NULL;
 		ret = v != NULL && strlen(v) < statussz ? 1 : -1;
 		if (ret == 1)
 			strcpy(status, v);
-	} else if (rc != SQLITE_DONE)
+		else
+			db_seterr("%s: a case's status that does not fit",
+			    db->name);
+	} else if (rc != DB_DONE)
 		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
+	if (ret == -1 && rc == DB_ROW) {
+		db->drv->reset(q.st);
+		db_put(q.c, 1);
+		return -1;
+	}
+	return db_q_end(&q, ret);
 }
 
 int
@@ -1128,12 +1440,14 @@ db_case_inbound(struct db *db, const char *ref, const char *from,
 int
 db_case_by_msgid(struct db *db, const char *msgid, char *ref, size_t refsz)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_BY_MSGID];
+	struct db_q q;
 
 	if (msgid == NULL || msgid[0] == '\0')
 		return 0;
-	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
-	return db_row_text(st, 0, 0, ref, refsz);
+	if (db_q(db, &q, ST_CASE_BY_MSGID) == -1)
+		return -1;
+	db_bind_text(&q, 1, msgid);
+	return db_row_text(&q, 0, 0, ref, refsz);
 }
 
 int
@@ -1148,14 +1462,25 @@ db_case_answered(struct db *db, const char *ref, const char *by,
 	    -1 : 1;
 }
 
+/* statement which with a day (?1) and a time (?2): 1 when it answers a
+ * row, 0 when not, -1 on error */
+static int
+db_day_row(struct db *db, int which, const char *day, long long when)
+{
+	struct db_q q;
+
+	if (db_q(db, &q, which) == -1)
+		return -1;
+	db_bind_text(&q, 1, day);
+	if (when >= 0)
+		db_bind_int(&q, 2, when);
+	return db_row_exists(&q);
+}
+
 int
 db_digest_claim(struct db *db, const char *day, long long now)
 {
-	sqlite3_stmt *st = db->st[ST_DIGEST_CLAIM];
-
-	sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	return db_row_exists(st);
+	return db_day_row(db, ST_DIGEST_CLAIM, day, now);
 }
 
 int
@@ -1175,54 +1500,34 @@ db_digest_claim_now(struct db *db, const char *day, long long now)
 int
 db_digest_committed(struct db *db, const char *day, long long when)
 {
-	sqlite3_stmt *st = db->st[ST_DIGEST_COMMITTED];
-	int rc;
-
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, when);
-	rc = db_row_exists(st);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	return db_day_row(db, ST_DIGEST_COMMITTED, day, when);
 }
 
 int
 db_case_sender(struct db *db, const char *ref, char *out, size_t outsz)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_SENDER];
+	struct db_q q;
 
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	return db_row_text(st, 0, 0, out, outsz);
+	if (db_q(db, &q, ST_CASE_SENDER) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_row_text(&q, 0, 0, out, outsz);
 }
 
 int
 db_digest_claimed(struct db *db, const char *day)
 {
-	sqlite3_stmt *st = db->st[ST_DIGEST_CLAIMED];
-	int rc;
-
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
-	rc = db_row_exists(st);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	return db_day_row(db, ST_DIGEST_CLAIMED, day, -1);
 }
 
 int
 db_digest_last(struct db *db, long long *when)
 {
-	sqlite3_stmt *st = db->st[ST_DIGEST_LAST];
-	int rc, ret = 0;
+	struct db_q q;
 
-	pthread_mutex_lock(&db->mtx);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*when = sqlite3_column_int64(st, 0);
-		ret = 1;
-	} else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	pthread_mutex_unlock(&db->mtx);
-	return ret;
+	if (db_q(db, &q, ST_DIGEST_LAST) == -1)
+		return -1;
+	return db_row_int(&q, 0, when);
 }
 
 /* a command on one case in a transaction of its own: the state is
@@ -1286,25 +1591,6 @@ db_case_note(struct db *db, const char *ref, const char *actor,
 	return db_case_command(db, ref, ST_MAX, NULL, actor, text, when);
 }
 
-/* step through the rows of a bound statement of the register with
- * rowfn, under the lock; the statement is reset after. 0 or -1 */
-static int
-db_each(struct db *db, sqlite3_stmt *st, void (*rowfn)(sqlite3_stmt *,
-    void *), void *arg)
-{
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rowfn(st, arg);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->h));
-		return -1;
-	}
-	return 0;
-}
-
 struct db_case_cb {
 	void	(*cb)(const struct db_case *, void *);
 	void	 *arg;
@@ -1312,12 +1598,12 @@ struct db_case_cb {
 };
 
 static void
-db_case_row(sqlite3_stmt *st, void *arg)
+db_case_row(struct db_q *q, void *arg)
 {
 	struct db_case_cb *c = arg;
 	struct db_case k;
 
-	db_row_case(st, &k);
+	db_row_case(q, &k);
 	c->n++;
 	c->cb(&k, c->arg);
 }
@@ -1348,41 +1634,37 @@ int
 db_cases(struct db *db, const struct db_case_filter *f,
     void (*cb)(const struct db_case *, void *), void *arg)
 {
-	sqlite3_stmt *st = db->st[f->open ? ST_CASES_OPEN : ST_CASES];
 	struct db_case_cb c = { cb, arg, 0 };
+	struct db_q q;
 	char pat[1024];
-	int rc;
 
 	if (f->search != NULL && db_like_pattern(f->search, pat,
 	    sizeof(pat)) == NULL)
 		return -1;
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_int64(st, 1, f->since);
-	sqlite3_bind_int(st, 2, f->open != 0);
-	sqlite3_bind_int(st, 3, f->closed != 0);
-	sqlite3_bind_int(st, 4, f->overdue != 0);
-	sqlite3_bind_int64(st, 5, f->overdue_before);
-	sqlite3_bind_text(st, 6, f->category, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, f->search ? pat : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, f->limit > 0 ? f->limit : LLONG_MAX);
-	rc = db_each(db, st, db_case_row, &c);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, f->open ? ST_CASES_OPEN : ST_CASES) == -1)
+		return -1;
+	db_bind_int(&q, 1, f->since);
+	db_bind_int(&q, 2, f->open != 0);
+	db_bind_int(&q, 3, f->closed != 0);
+	db_bind_int(&q, 4, f->overdue != 0);
+	db_bind_int(&q, 5, f->overdue_before);
+	db_bind_text(&q, 6, f->category);
+	db_bind_text(&q, 7, f->search ? pat : NULL);
+	db_bind_int(&q, 8, f->limit > 0 ? f->limit : LLONG_MAX);
+	return db_each(&q, db_case_row, &c);
 }
 
 int
 db_case_get(struct db *db, const char *ref,
     void (*cb)(const struct db_case *, void *), void *arg)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_GET];
 	struct db_case_cb c = { cb, arg, 0 };
-	int rc;
+	struct db_q q;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	rc = db_each(db, st, db_case_row, &c);
-	pthread_mutex_unlock(&db->mtx);
-	return rc == -1 ? -1 : c.n > 0;
+	if (db_q(db, &q, ST_CASE_GET) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_each(&q, db_case_row, &c) == -1 ? -1 : c.n > 0;
 }
 
 struct db_event_cb {
@@ -1391,15 +1673,15 @@ struct db_event_cb {
 };
 
 static void
-db_event_row(sqlite3_stmt *st, void *arg)
+db_event_row(struct db_q *q, void *arg)
 {
 	struct db_event_cb *c = arg;
 	struct db_event ev;
 
-	ev.time = sqlite3_column_int64(st, 0);
-	ev.what = (const char *)sqlite3_column_text(st, 1);
-	ev.actor = (const char *)sqlite3_column_text(st, 2);
-	ev.text = (const char *)sqlite3_column_text(st, 3);
+	ev.time = db_col_int(q, 0);
+	ev.what = db_col_text(q, 1);
+	ev.actor = db_col_text(q, 2);
+	ev.text = db_col_text(q, 3);
 	c->cb(&ev, c->arg);
 }
 
@@ -1407,15 +1689,13 @@ int
 db_case_history(struct db *db, const char *ref,
     void (*cb)(const struct db_event *, void *), void *arg)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_EVENTS];
 	struct db_event_cb c = { cb, arg };
-	int rc;
+	struct db_q q;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	rc = db_each(db, st, db_event_row, &c);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, ST_CASE_EVENTS) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_each(&q, db_event_row, &c);
 }
 
 struct db_enq_cb {
@@ -1424,12 +1704,12 @@ struct db_enq_cb {
 };
 
 static void
-db_enq_row(sqlite3_stmt *st, void *arg)
+db_enq_row(struct db_q *q, void *arg)
 {
 	struct db_enq_cb *c = arg;
 	struct db_enquiry e;
 
-	db_row_enquiry(st, &e);
+	db_row_enquiry(q, &e);
 	c->cb(&e, c->arg);
 }
 
@@ -1437,15 +1717,13 @@ int
 db_case_messages(struct db *db, const char *ref,
     void (*cb)(const struct db_enquiry *, void *), void *arg)
 {
-	sqlite3_stmt *st = db->st[ST_CASE_MESSAGES];
 	struct db_enq_cb c = { cb, arg };
-	int rc;
+	struct db_q q;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-	rc = db_each(db, st, db_enq_row, &c);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, ST_CASE_MESSAGES) == -1)
+		return -1;
+	db_bind_text(&q, 1, ref);
+	return db_each(&q, db_enq_row, &c);
 }
 
 struct db_stat_cb {
@@ -1454,16 +1732,16 @@ struct db_stat_cb {
 };
 
 static void
-db_stat_row(sqlite3_stmt *st, void *arg)
+db_stat_row(struct db_q *q, void *arg)
 {
 	struct db_stat_cb *c = arg;
 	struct db_stat_row r;
 
-	r.opened = sqlite3_column_int64(st, 0);
-	r.category = (const char *)sqlite3_column_text(st, 1);
-	r.status = (const char *)sqlite3_column_text(st, 2);
-	r.waiting_since = db_col_time(st, 3);
-	r.first_answer = db_col_time(st, 4);
+	r.opened = db_col_int(q, 0);
+	r.category = db_col_text(q, 1);
+	r.status = db_col_text(q, 2);
+	r.waiting_since = db_col_int(q, 3);
+	r.first_answer = db_col_int(q, 4);
 	c->cb(&r, c->arg);
 }
 
@@ -1471,15 +1749,13 @@ int
 db_stats(struct db *db, long long since,
     void (*cb)(const struct db_stat_row *, void *), void *arg)
 {
-	sqlite3_stmt *st = db->st[ST_STATS];
 	struct db_stat_cb c = { cb, arg };
-	int rc;
+	struct db_q q;
 
-	pthread_mutex_lock(&db->mtx);
-	sqlite3_bind_int64(st, 1, since);
-	rc = db_each(db, st, db_stat_row, &c);
-	pthread_mutex_unlock(&db->mtx);
-	return rc;
+	if (db_q(db, &q, ST_STATS) == -1)
+		return -1;
+	db_bind_int(&q, 1, since);
+	return db_each(&q, db_stat_row, &c);
 }
 
 /* an address as the milter keeps them: lower case; -1 when too long */
@@ -1497,41 +1773,34 @@ db_addr_key(const char *addr, char *key, size_t keysz)
 	return 0;
 }
 
-/* the references a bound statement answers, copied (the purges change
- * the rows they come from): a NULL-terminated array, NULL on error */
-static char **
-db_refs(struct db *db, sqlite3_stmt *st, size_t *n)
-{
-	char **refs = NULL, **nr;
-	const char *v;
-	size_t cap = 0;
-	int rc;
+struct db_refs {
+	char	**refs;
+	size_t	  n, cap;
+	int	  failed;
+};
 
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((v = (const char *)sqlite3_column_text(st, 0)) == NULL)
-			continue;
-		if (*n + 1 >= cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nr = realloc(refs, cap * sizeof(*refs))) == NULL)
-				break;
-			refs = nr;
+static void
+db_ref_row(struct db_q *q, void *arg)
+{
+	struct db_refs *r = arg;
+	const char *v;
+	char **nr;
+
+	if (r->failed || (v = db_col_text(q, 0)) == NULL)
+		return;
+	if (r->n + 1 >= r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		if ((nr = realloc(r->refs, r->cap * sizeof(*nr))) == NULL) {
+			r->failed = 1;
+			return;
 		}
-		if ((refs[*n] = strdup(v)) == NULL)
-			break;
-		refs[++*n] = NULL;
+		r->refs = nr;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE || refs == NULL) {
-		if (rc != SQLITE_DONE)
-			log_warnx("sqlite: %s", sqlite3_errmsg(db->h));
-		while (*n > 0)
-			free(refs[--*n]);
-		free(refs);
-		return rc == SQLITE_DONE ? calloc(1, sizeof(char *)) : NULL;
+	if ((r->refs[r->n] = strdup(v)) == NULL) {
+		r->failed = 1;
+		return;
 	}
-	return refs;
+	r->refs[++r->n] = NULL;
 }
 
 static void
@@ -1542,20 +1811,40 @@ db_refs_free(char **refs, size_t n)
 	free(refs);
 }
 
+/* the references a borrowed, bound query answers, copied (the purges
+ * change the rows they come from): a NULL-terminated array, NULL on
+ * error */
+static char **
+db_refs(struct db_q *q, size_t *n)
+{
+	struct db_refs r = { NULL, 0, 0, 0 };
+
+	if (db_each(q, db_ref_row, &r) == -1 || r.failed) {
+		db_refs_free(r.refs, r.n);
+		*n = 0;
+		return NULL;
+	}
+	*n = r.n;
+	return r.refs ? r.refs : calloc(1, sizeof(char *));
+}
+
 /* one statement binding ?1 (and ?2 when when >= 0), no rows: the number
  * of rows it changed added to *count. 0 or -1 */
 static int
 db_purge_step(struct db *db, int which, const char *key, long long when,
     long long *count)
 {
-	sqlite3_stmt *st = db->st[which];
+	struct db_q q;
+	long long n;
 
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (when >= 0)
-		sqlite3_bind_int64(st, 2, when);
-	if (db_step_done(db, which) == -1)
+	if (db_q(db, &q, which) == -1)
 		return -1;
-	*count += sqlite3_changes(db->h);
+	db_bind_text(&q, 1, key);
+	if (when >= 0)
+		db_bind_int(&q, 2, when);
+	if ((n = db_step_changes(&q)) == -1)
+		return -1;
+	*count += n;
 	return 0;
 }
 
@@ -1576,28 +1865,24 @@ db_purge_case(struct db *db, const char *ref, const char *actor,
 	return 0;
 }
 
-/* after a purge: the wal copied into the database and emptied, so what
- * was deleted is in neither file (secure_delete overwrote it in the
- * database). a reader in the way is waited for, within the busy time */
+/* after a purge: what was deleted gone from the engine's files too (see
+ * after_purge). -1 when some may stay for now, and the log says so */
 static int
-db_checkpoint(struct db *db)
+db_scrub(struct db *db)
 {
-	sqlite3_stmt *st;
-	int rc, busy = 1;
+	struct db_conn *c;
+	int rc = -1;
 
-	if (sqlite3_prepare_v2(db->h, "PRAGMA wal_checkpoint(TRUNCATE)", -1,
-	    &st, NULL) != SQLITE_OK)
+	if ((c = db_get(db)) == NULL)
 		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		busy = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW || busy) {
-		log_warnx("sqlite: the write-ahead log could not be emptied "
-		    "(%s): it may hold purged data until the next checkpoint",
-		    busy ? "a reader is in the way" : sqlite3_errmsg(db->h));
-		return -1;
-	}
-	return 0;
+	if (c->h != NULL)
+		rc = db->drv->after_purge(c->h);
+	db_put(c, 1);
+	if (rc == -1)
+		log_warnx("%s: what was purged could not be cleared from the "
+		    "write-ahead log (a reader is in the way): it may stay "
+		    "there until the next checkpoint", db->name);
+	return rc;
 }
 
 int
@@ -1607,6 +1892,7 @@ db_purge_address(struct db *db, const char *addr, long long when,
 	static const int other[] = { ST_ADDR_EVENTS, ST_ADDR_ACK,
 	    ST_ADDR_AUTOREPLY, ST_ADDR_LIST_REPLY, ST_ADDR_LIST_TOKEN };
 	char key[512], **refs;
+	struct db_q q;
 	size_t i, n;
 
 	memset(pc, 0, sizeof(*pc));
@@ -1614,8 +1900,10 @@ db_purge_address(struct db *db, const char *addr, long long when,
 		return -1;
 	if (db_begin(db) == -1)
 		return -1;
-	sqlite3_bind_text(db->st[ST_ADDR_CASES], 1, key, -1, SQLITE_STATIC);
-	if ((refs = db_refs(db, db->st[ST_ADDR_CASES], &n)) == NULL)
+	if (db_q(db, &q, ST_ADDR_CASES) == -1)
+		goto fail;
+	db_bind_text(&q, 1, key);
+	if ((refs = db_refs(&q, &n)) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
 		if (db_purge_case(db, refs[i], "enquiries", when, pc) == -1)
@@ -1629,9 +1917,7 @@ db_purge_address(struct db *db, const char *addr, long long when,
 			goto fail;
 	if (db_commit(db) == -1)
 		return -1;
-	pthread_mutex_lock(&db->mtx);
-	pc->wal_kept = db_checkpoint(db) == -1;
-	pthread_mutex_unlock(&db->mtx);
+	pc->wal_kept = db_scrub(db) == -1;
 	return 0;
 fail:
 	db_rollback(db);
@@ -1645,38 +1931,40 @@ db_purge_expired(struct db *db, long long before, long long when,
 	static const int old[] = { ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
 	    ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN };
 	char **refs;
-	size_t i, n;
-	sqlite3_stmt *st = db->st[ST_EXPIRED];
+	struct db_q q;
+	long long n;
+	size_t i, nrefs;
 
 	memset(pc, 0, sizeof(*pc));
 	if (db_begin(db) == -1)
 		return -1;
-	sqlite3_bind_int64(st, 1, before);
-	if ((refs = db_refs(db, st, &n)) == NULL)
+	if (db_q(db, &q, ST_EXPIRED) == -1)
 		goto fail;
-	for (i = 0; i < n; i++)
+	db_bind_int(&q, 1, before);
+	if ((refs = db_refs(&q, &nrefs)) == NULL)
+		goto fail;
+	for (i = 0; i < nrefs; i++)
 		if (db_purge_case(db, refs[i], "retention", when, pc) == -1)
 			break;
-	db_refs_free(refs, n);
-	if (i < n)
+	db_refs_free(refs, nrefs);
+	if (i < nrefs)
 		goto fail;
 	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
-		st = db->st[old[i]];
-		sqlite3_bind_int64(st, 1, before);
-		if (db_step_done(db, old[i]) == -1)
+		if (db_q(db, &q, old[i]) == -1)
+			goto fail;
+		db_bind_int(&q, 1, before);
+		if ((n = db_step_changes(&q)) == -1)
 			goto fail;
 		if (old[i] == ST_OLD_AUTO)
-			pc->messages += sqlite3_changes(db->h);
+			pc->messages += n;
 		else
-			pc->other += sqlite3_changes(db->h);
+			pc->other += n;
 	}
 	if (db_commit(db) == -1)
 		return -1;
 	if (pc->cases == 0 && pc->messages == 0 && pc->other == 0)
 		return 0;
-	pthread_mutex_lock(&db->mtx);
-	pc->wal_kept = db_checkpoint(db) == -1;
-	pthread_mutex_unlock(&db->mtx);
+	pc->wal_kept = db_scrub(db) == -1;
 	return 0;
 fail:
 	db_rollback(db);
@@ -1691,19 +1979,20 @@ struct db_export_cb {
 
 /* any row as names and text values (the numbers as decimal text) */
 static void
-db_export_one(sqlite3_stmt *st, void *arg)
+db_export_one(struct db_q *q, void *arg)
 {
+	const struct db_driver *drv = q->db->drv;
 	struct db_export_cb *c = arg;
 	const char *names[24], *values[24];
-	int isint[24], i, n = sqlite3_column_count(st);
+	int isint[24], i, n = drv->ncols(q->st);
 	struct db_export_row r;
 
 	if (n > 24)
 		n = 24;
 	for (i = 0; i < n; i++) {
-		names[i] = sqlite3_column_name(st, i);
-		isint[i] = sqlite3_column_type(st, i) == SQLITE_INTEGER;
-		values[i] = (const char *)sqlite3_column_text(st, i);
+		names[i] = drv->column_name(q->st, i);
+		isint[i] = drv->column_is_int(q->st, i);
+		values[i] = drv->column_text(q->st, i);
 	}
 	r.table = c->table;
 	r.n = n;
@@ -1728,6 +2017,7 @@ db_export_address(struct db *db, const char *addr,
 		{ ST_EXP_LIST_TOKEN, "list_token" },
 	};
 	struct db_export_cb c = { cb, arg, NULL };
+	struct db_q q;
 	char key[512];
 	size_t i;
 	int rc = 0;
@@ -1736,18 +2026,121 @@ db_export_address(struct db *db, const char *addr,
 		return -1;
 	/* one read transaction, so the parts agree with each other; it
 	 * takes no write lock, the milter goes on */
-	pthread_mutex_lock(&db->mtx);
-	if (db_step_done(db, ST_BEGIN_READ) == -1) {
-		pthread_mutex_unlock(&db->mtx);
+	if (db_begin_read(db) == -1)
 		return -1;
-	}
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc == 0; i++) {
 		c.table = parts[i].table;
-		sqlite3_bind_text(db->st[parts[i].which], 1, key, -1,
-		    SQLITE_STATIC);
-		rc = db_each(db, db->st[parts[i].which], db_export_one, &c);
+		if ((rc = db_q(db, &q, parts[i].which)) == -1)
+			break;
+		db_bind_text(&q, 1, key);
+		rc = db_each(&q, db_export_one, &c);
 	}
-	db_step_done(db, ST_ROLLBACK);
-	pthread_mutex_unlock(&db->mtx);
+	db_rollback(db);
 	return rc;
+}
+
+/* every row of one table of from written to to (in its transaction):
+ * the rows, or -1 */
+static long long
+db_copy(struct db *from, struct db *to, int get, int put, const char *cols)
+{
+	struct db_q r, w;
+	long long n = 0;
+	int rc, i;
+
+	if (db_q(from, &r, get) == -1)
+		return -1;
+	while ((rc = from->drv->step(r.st)) == DB_ROW) {
+		if (db_q(to, &w, put) == -1) {
+			rc = DB_ERR;
+			break;
+		}
+		for (i = 0; cols[i]; i++)
+			if (from->drv->column_text(r.st, i) == NULL &&
+			    cols[i] == 'i')
+				to->drv->bind_int_null(w.st, i + 1);
+			else if (cols[i] == 'i')
+				db_bind_int(&w, i + 1,
+				    from->drv->column_int(r.st, i));
+			else
+				db_bind_text(&w, i + 1,
+				    from->drv->column_text(r.st, i));
+		if (db_step_done(&w) == -1) {
+			rc = DB_ERR;
+			break;
+		}
+		n++;
+	}
+	if (db_q_end(&r, rc == DB_DONE ? 0 : -1) == -1 || rc != DB_DONE)
+		return -1;
+	return n;
+}
+
+int
+db_migrate(struct db *from, struct db *to, long long now, long long *rows,
+    char *err, size_t errsz)
+{
+	char done[512];
+	struct db_q q;
+	long long n, total = 0;
+	size_t i;
+	int rc;
+
+	*rows = 0;
+	if (from->drv->dialect != DB_DIALECT_SQLITE ||
+	    to->drv->dialect != DB_DIALECT_PG) {
+		snprintf(err, errsz, "a register moves from sqlite to "
+		    "postgresql only");
+		return -1;
+	}
+	/* one move at a time: a second waits, then finds the first's mark */
+	if (db_begin(to) == -1)
+		goto fail;
+	if (db_lock_address(to, "(enquiries migrate)") == -1)
+		goto rollback;
+	/* 1. moved before: nothing to do */
+	if (db_q(to, &q, ST_MIG_DONE) == -1 ||
+	    (rc = db_row_text(&q, 0, 1, done, sizeof(done))) == -1)
+		goto rollback;
+	if (rc == 1) {
+		db_rollback(to);
+		snprintf(err, errsz, "already moved in from %s", done);
+		return 0;
+	}
+	/* 2. two registers do not mix: their numbers would clash */
+	if (db_q(to, &q, ST_MIG_COUNT) == -1 || db_row_int(&q, 0, &n) != 1)
+		goto rollback;
+	if (n > 0) {
+		db_rollback(to);
+		snprintf(err, errsz, "%s already holds a register of its own "
+		    "(%lld rows): nothing moved", to->name, n);
+		return -1;
+	}
+	/* 3. every table, then the mark, in one transaction */
+	for (i = 0; i < sizeof(db_mig_tables) / sizeof(db_mig_tables[0]);
+	    i++) {
+		if ((n = db_copy(from, to, db_mig_tables[i].get,
+		    db_mig_tables[i].put, db_mig_tables[i].cols)) == -1)
+			goto rollback;
+		total += n;
+	}
+	if (db_q(to, &q, ST_MIG_MARK) == -1)
+		goto rollback;
+	db_bind_text(&q, 1, from->name);
+	db_bind_int(&q, 2, now);
+	db_bind_int(&q, 3, total);
+	if (db_step_done(&q) == -1)
+		goto rollback;
+	if (db_commit(to) == -1)
+		goto fail;
+	*rows = total;
+	return 1;
+rollback:
+	/* the first failure's message, before the rollback's */
+	snprintf(err, errsz, "%s", db_lasterr);
+	db_rollback(to);
+	return -1;
+fail:
+	snprintf(err, errsz, "%s", db_lasterr);
+	return -1;
 }

@@ -1,9 +1,13 @@
-/* the milter's state in sqlite (state-dir/enquiries.db): references, the
- * enquiry log, the case register (one row per case, its history, the
- * digests sent), the times acknowledgements went out, mailing-list tokens
- * and list reply times. durable (wal, synchronous=full) and safe under
- * libmilter's threads: one connection behind one mutex, opened at start
- * and closed at stop, every query a statement prepared at open.
+/* the milter's state: references, the enquiry log, the case register
+ * (one row per case, its history, the digests sent), the times
+ * acknowledgements went out, mailing-list tokens and list reply times.
+ * in sqlite (state-dir/enquiries.db; wal, synchronous=full, one
+ * connection), or in a postgresql database several milters share
+ * (database = "postgresql://..."; a pool of connections). safe under
+ * libmilter's threads: a transaction holds one connection of the pool
+ * from db_begin to its end, for the thread that began it; what runs
+ * outside a transaction borrows one for itself. every wait (a free
+ * connection, connecting, a lock, a statement) ends within the timeout.
  *
  * return contract: what does something (open aside) returns 0, or -1 on
  * error; what asks a question returns 1 yes, 0 no, -1 on error; a lookup
@@ -146,20 +150,42 @@ struct db_purge_count {
 
 #define DB_SCHEMA_VERSION	2
 
-struct db	*db_open(const char *path, char *err, size_t errsz);
+#define DB_CONNECTIONS_DEFAULT	4	/* postgresql; sqlite has one */
+#define DB_CONNECTIONS_MAX	64
+#define DB_TIMEOUT_DEFAULT	10	/* seconds */
+
+/* target: a postgresql:// (or postgres://) URL for the shared store
+ * (see db_is_url), else the sqlite file. an unreachable server is no
+ * error here: the store is then unavailable until it returns */
+struct db	*db_open_pool(const char *target, int connections,
+		    int timeout, char *err, size_t errsz);
+/* with the default pool and timeout */
+struct db	*db_open(const char *target, char *err, size_t errsz);
 void		 db_close(struct db *);
+/* 1 when target names a postgresql database */
+int		 db_is_url(const char *target);
+/* 1 while the store cannot be reached or written (an outage, logged
+ * once when it starts and once when it ends), 0 when it can */
+int		 db_unavailable(struct db *);
 /* how long a statement waits for another writer's lock, in milliseconds
- * (db_open sets 10000); then it fails and db_errmsg says it was locked */
+ * (db_open sets DB_TIMEOUT_DEFAULT seconds); then it fails and
+ * db_locked says it was locked */
 void		 db_set_wait(struct db *, int ms);
 
-/* a write transaction: db_begin locks and begins (BEGIN IMMEDIATE);
- * db_commit or db_rollback end it and unlock. -1 when it cannot begin
- * or commit (then nothing of it was kept) */
+/* a write transaction: db_begin takes a connection for the calling
+ * thread and begins; db_commit or db_rollback end it and give the
+ * connection back. -1 when it cannot begin or commit (then nothing of it
+ * was kept). transactions on the same address (db_lock_address) run one
+ * after the other, across every milter sharing the store */
 int	db_begin(struct db *);
 int	db_commit(struct db *);
 void	db_rollback(struct db *);
 
 /* inside a transaction */
+/* until the transaction ends, any other that locks the same address
+ * (case aside) waits: what one decides about a sender (a retry, the ack
+ * interval, the reply cap) the other then sees */
+int	db_lock_address(struct db *, const char *addr);
 /* the next reference for prefix and year: PREFIX-YYYY-NNNNNN */
 int	db_ref_next(struct db *, const char *prefix, int year, char *out,
 	    size_t outsz);
@@ -312,9 +338,18 @@ int	db_token_use(struct db *, const char *list, const char *token);
 int	db_reply_allowed(struct db *, const char *sender, const char *key,
 	    long long now, long long interval);
 
+/* move the register of from (sqlite) into to (postgresql), every table
+ * in one transaction of to: 1 when moved (*rows rows), 0 when to holds a
+ * register moved in before (nothing done; err says from where), -1 on
+ * error, to holding a register of its own included (nothing kept; err
+ * says why) */
+int	db_migrate(struct db *from, struct db *to, long long now,
+	    long long *rows, char *err, size_t errsz);
+
+/* the last error of the calling thread's store calls */
 const char *db_errmsg(struct db *);
-/* 1 when the last error was another program's lock outlasting the wait
- * (db_set_wait), 0 when it was something else */
+/* 1 when the calling thread's last error was another program's lock
+ * outlasting the wait (db_set_wait), 0 when it was something else */
 int	db_locked(struct db *);
 
 #endif

@@ -63,6 +63,7 @@ usage(int status)
 	    "  stats [--since DATE] [--csv | --json]\n"
 	    "  export --address ADDR\n"
 	    "  purge --address ADDR | --expired\n"
+	    "  migrate [--to postgresql://...]\n"
 	    "DATE is YYYY-MM-DD (local time); see enquiries(8)\n");
 	exit(status);
 }
@@ -162,8 +163,7 @@ db_fail(struct ctx *x, const char *what)
 		    "program (waited %d s); nothing was changed, try again\n",
 		    what, x->wait);
 	else
-		fprintf(stderr, PROG ": %s: %s: %s\n", what, x->path,
-		    db_errmsg(x->db));
+		fprintf(stderr, PROG ": %s: %s\n", what, db_errmsg(x->db));
 	return EXIT_FAIL;
 }
 
@@ -732,10 +732,60 @@ cmd_purge(struct ctx *x, int argc, char **argv)
 	return wal_kept(&pc);
 }
 
+/* the sqlite register (x->db, in state-dir) moved into postgresql: the
+ * database --to names, else the one the configuration does. once: a
+ * second run finds the first's mark and does nothing */
+static int
+cmd_migrate(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *to = x->conf->database[0] ? x->conf->database : NULL;
+	char err[1024];
+	struct db *dst;
+	long long rows;
+	int ch, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (ch != 't')
+			fail_usage("migrate: unknown option \"%s\"",
+			    argv[optind - 1]);
+		to = optarg;
+	}
+	if (optind != argc || to == NULL)
+		fail_usage("%s", "migrate: give --to postgresql://... (or set "
+		    "database in the configuration)");
+	if (!db_is_url(to))
+		fail_usage("%s", "migrate: --to is not a postgresql:// URL");
+	if ((dst = db_open_pool(to, 1, x->conf->db_timeout, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, PROG ": migrate: %s\n", err);
+		return EXIT_FAIL;
+	}
+	rc = db_migrate(x->db, dst, x->now, &rows, err, sizeof(err));
+	db_close(dst);
+	if (rc == -1) {
+		fprintf(stderr, PROG ": migrate: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (rc == 0)
+		printf("nothing to do: the register was %s\n", err);
+	else
+		printf("moved %s into postgresql: %lld rows; set database in "
+		    "%s and restart the milters\n", x->path, rows,
+		    x->conf->path);
+	return 0;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(struct ctx *, int, char **);
 } commands[] = {
+	{ "migrate", cmd_migrate },
 	{ "list", cmd_list },
 	{ "show", cmd_show },
 	{ "close", cmd_close },
@@ -824,8 +874,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, PROG ": %s\n", err);
 		return EXIT_FAIL;
 	}
-	rc = snprintf(x.path, sizeof(x.path), "%s/enquiries.db",
-	    x.conf->state_dir);
+	/* the register: database, or the sqlite file in state-dir (which
+	 * migrate moves, whatever database says) */
+	if (x.conf->database[0] && commands[i].fn != cmd_migrate)
+		rc = snprintf(x.path, sizeof(x.path), "%s", x.conf->database);
+	else
+		rc = snprintf(x.path, sizeof(x.path), "%s/enquiries.db",
+		    x.conf->state_dir);
 	if (rc < 0 || (size_t)rc >= sizeof(x.path)) {
 		fprintf(stderr, PROG ": state-dir is too long\n");
 		conf_milter_free(x.conf);
@@ -836,14 +891,15 @@ main(int argc, char *argv[])
 		return EXIT_FAIL;
 	}
 	/* opening would make an empty register: say there is none */
-	if (access(x.path, F_OK) == -1) {
+	if (!db_is_url(x.path) && access(x.path, F_OK) == -1) {
 		fprintf(stderr, PROG ": %s: %s (has enquiry-milter run with "
 		    "state-dir \"%s\"?)\n", x.path, strerror(errno),
 		    x.conf->state_dir);
 		conf_milter_free(x.conf);
 		return EXIT_FAIL;
 	}
-	if ((x.db = db_open(x.path, err, sizeof(err))) == NULL) {
+	if ((x.db = db_open_pool(x.path, 1, x.conf->db_timeout, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, PROG ": %s\n", err);
 		conf_milter_free(x.conf);
 		return EXIT_FAIL;

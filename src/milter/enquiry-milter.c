@@ -74,11 +74,16 @@ reload_thread(void *arg)
 	return NULL;
 }
 
+/* the store: database, or the sqlite file in state-dir */
 static int
 db_path(const struct milter_conf *c, char *buf, size_t bufsz)
 {
-	int n = snprintf(buf, bufsz, "%s/enquiries.db", c->state_dir);
+	int n;
 
+	if (c->database[0])
+		n = snprintf(buf, bufsz, "%s", c->database);
+	else
+		n = snprintf(buf, bufsz, "%s/enquiries.db", c->state_dir);
 	return n < 0 || (size_t)n >= bufsz ? -1 : 0;
 }
 
@@ -176,7 +181,8 @@ list_enquiries(struct milter_conf *c, int n)
 	struct db *db;
 	size_t i;
 
-	if (db_path(c, path, sizeof(path)) == -1 || access(path, F_OK) == -1) {
+	if (db_path(c, path, sizeof(path)) == -1 || (!db_is_url(path) &&
+	    access(path, F_OK) == -1)) {
 		fprintf(stderr, "enquiry-milter: %s: no enquiries yet\n",
 		    c->state_dir);
 		return 1;
@@ -527,7 +533,8 @@ main(int argc, char *argv[])
 
 	if (db_path(c, path, sizeof(path)) == -1)
 		fatalx("state-dir path too long");
-	if ((db = db_open(path, err, sizeof(err))) == NULL)
+	if ((db = db_open_pool(path, c->db_connections, c->db_timeout, err,
+	    sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (submit_init(err, sizeof(err)) == -1 ||
 	    spool_open(c->state_dir, ack_committed, db, err, sizeof(err)) ==

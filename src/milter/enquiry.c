@@ -655,7 +655,11 @@ enquiry_decide(struct enquiry_msg *m, struct db *db, const char *qid,
 		return -1;
 	}
 	enquiry_retry_key(m, qid, key, sizeof(key));
-	if (enquiry_thread(db, m, e, key, automatic, mc) == -1)
+	/* another milter sharing the store, given the same sender at the
+	 * same moment, decides after this one commits: one reference for
+	 * a message delivered to both, one acknowledgement */
+	if (db_lock_address(db, m->sender) == -1 ||
+	    enquiry_thread(db, m, e, key, automatic, mc) == -1)
 		goto dbfail;
 	if (mc->retry && why == MAILHDR_ACK)
 		why = MAILHDR_NOACK_DUPLICATE;
@@ -720,7 +724,9 @@ dbfail:
 	if (spooled)
 		spool_discard(spool);
 	enquiry_result_free(res);
-	log_warnx("%s: database: %s", qid, db_errmsg(db));
+	/* an outage is logged once, by the store */
+	if (!db_unavailable(db))
+		log_warnx("%s: database: %s", qid, db_errmsg(db));
 	res->fail = "database write failed";
 	return -1;
 }

@@ -16,9 +16,15 @@
 # (other guests on the host) moves less.
 #   tests/bench/mail.sh [MESSAGES] [SESSIONS] [ROUNDS] [SENDERS]
 # SENDERS: "all" (every enquiry from its own sender, so every one is
-# acknowledged), "one" (one sender, acknowledged once a round, the rest
-# within ack-interval), "floor" (the two floor rows below, one sender) or
-# "both" (default: all, one and floor).
+# acknowledged), "pg" (the same with the register in PostgreSQL), "stores"
+# (all and pg, one after the other), "one"
+# (one sender, acknowledged once a round, the rest within ack-interval),
+# "floor" (the two floor rows below, one sender) or "both" (default: all,
+# pg, one and floor).
+#
+# the pg row: a second enquiry-milter, the same config but database = a
+# throwaway PostgreSQL (tests/lib/pg.sh, fsync on, as sqlite's
+# synchronous=full) on a Unix socket, behind its own smtpd port.
 #
 # the floor rows put build/nullmilter where enquiry-milter was: a libmilter
 # filter that asks for the same steps and macros and reads every header and
@@ -39,12 +45,13 @@ SENDERS=${4:-both}
 BLAST=${MAILBLAST:-$TOP/build/mailblast}
 NULLM=${NULLMILTER:-$TOP/build/nullmilter}
 case $SENDERS in
-all|one|floor|both) ;;
+all|pg|stores|one|floor|both) ;;
 1) SENDERS=one ;;
-*) echo "mail bench: SENDERS is all, one, floor or both" >&2; exit 2 ;;
+*) echo "mail bench: SENDERS is all, pg, stores, one, floor or both" >&2; exit 2 ;;
 esac
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/milter.sh"
+. "$TOP/tests/lib/pg.sh"
 
 if why=$(pf_unavailable); then echo "mail bench skipped: $why"; exit 0; fi
 PATH=$PATH:/usr/sbin
@@ -52,14 +59,15 @@ PATH=$PATH:/usr/sbin
 [ -x "$BLAST" ] || { echo "mail bench: $BLAST not built"; exit 1; }
 [ -x "$NULLM" ] || { echo "mail bench: $NULLM not built"; exit 1; }
 
-NPID_NULL= NPID_NULLM=
+NPID_NULL= NPID_NULLM= PGMPID=
 cleanup() {
 	milter_stop
-	for p in $NPID_NULL $NPID_NULLM; do
+	for p in $NPID_NULL $NPID_NULLM $PGMPID; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	pf_cleanup
+	pg_cleanup
 }
 trap cleanup EXIT
 
@@ -68,6 +76,7 @@ M=$PF_DIR/milter
 MPORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT")
 NPORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT" "$MPORT")
 NMPORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT" "$MPORT" "$NPORT")
+PPORT=$(pf_other_port "$PF_PORT" "$PF_SINK_PORT" "$MPORT" "$NPORT" "$NMPORT")
 mkdir -p "$M" && chmod 755 "$M"
 {
 	echo "socket       = \"unix:$M/milter.sock\""
@@ -82,12 +91,33 @@ mkdir -p "$M" && chmod 755 "$M"
 	echo "	ack-interval = \"7d\""
 	echo "}"
 } >"$M/m.conf"
+# the pg row's milter: the same config, its register in postgresql
+PGROW=
+case $SENDERS in
+pg|stores|both)
+	if why=$(pg_unavailable); then
+		echo "mail bench: no postgresql row: $why"
+	elif PG_FSYNC=on pg_init && pg_start && pg_createdb bench; then
+		PGROW=1
+		MP=$PF_DIR/milterpg
+		mkdir -p "$MP" && chmod 755 "$MP"
+		sed -e "s|$M/milter.sock|$MP/milter.sock|" \
+		    -e "s|127.0.0.1:$MPORT|127.0.0.1:$PPORT|" \
+		    -e "s|$M/state|$MP/state|" "$M/m.conf" >"$MP/m.conf"
+		echo "database     = \"$PG_URL\"" >>"$MP/m.conf"
+		milter_start "$MP/m.conf" "$MP/milter.log" "$MP/milter.sock" ||
+		    { echo "mail bench: the postgresql milter did not start"; exit 1; }
+		PGMPID=$mpid
+	else
+		echo "mail bench: no postgresql row: the server did not start"
+	fi ;;
+esac
 milter_start "$M/m.conf" "$M/milter.log" "$M/milter.sock" ||
     { echo "mail bench: the milter did not start"; exit 1; }
 pf_config "milter_protocol = 6" "milter_default_action = tempfail" \
     "smtpd_milters ="
 for pm in "$MPORT:$M/milter.sock" "$NPORT:$M/null.sock" \
-    "$NMPORT:$M/nullm.sock"; do
+    "$NMPORT:$M/nullm.sock" ${PGROW:+"$PPORT:$MP/milter.sock"}; do
 	postconf -c "$PF_DIR/etc" -Me "127.0.0.1:${pm%%:*}/inet = 127.0.0.1:${pm%%:*} inet n - n - - smtpd -o smtpd_milters=unix:${pm#*:}" ||
 	    exit 1
 done
@@ -149,7 +179,7 @@ run() { # run MILTER(0|1) ROUND SENDERS(all|one|null|nullm)
 	m0=$(sink_mesg)
 	# senders differ from round to round: ack-interval must not hide
 	# one round's acknowledgements behind an earlier round's
-	if [ "$3" = all ]; then
+	if [ "$3" = all ] || [ "$3" = pg ]; then
 		from="parent.$3r$2m$1.%d@example.org" acks=$N
 	else
 		from="parent.$3r$2m$1@example.org" acks=1
@@ -183,6 +213,8 @@ row() { # row all|one|null|nullm
 	WPORT=$MPORT WACKS=yes CPID=$mpid
 	case $kind in
 	all) what="every enquiry from a new sender, each acknowledged" ;;
+	pg)	what="the same, the register in postgresql"
+		WPORT=$PPORT CPID=$PGMPID ;;
 	one) what="one sender, acknowledged once a round" ;;
 	null)	what="floor: nullmilter, reads the message, changes nothing"
 		WPORT=$NPORT WACKS=no CPID=$NPID_NULL ;;
@@ -220,6 +252,7 @@ ratios = sorted(b / a for a, b in zip(p, m))
 print("mail row (%s): with %s %.1f msg/s, postfix alone %.1f "
       "msg/s, ratio %.2f (by round %s; median %.2f)"
       % ({"all": "every sender new", "one": "one sender",
+          "pg": "every sender new, postgresql",
           "null": "floor, reads only", "nullm": "floor, five changes"}[kind],
          "nullmilter" if kind.startswith("null") else "enquiry-milter",
          statistics.mean(m), statistics.mean(p),
@@ -239,11 +272,16 @@ WPORT=$MPORT WACKS=yes CPID=$mpid
 run 0 0 one >/dev/null
 run 1 0 one >/dev/null
 for WPORT in $NPORT $NMPORT; do WACKS=no; run 1 0 one >/dev/null; done
+[ -z "$PGROW" ] || { WPORT=$PPORT WACKS=yes CPID=$PGMPID; run 1 0 one >/dev/null; }
 N=$_n
 
 case $SENDERS in
-both)	row all; row one; row null; row nullm ;;
+both)	row all; [ -z "$PGROW" ] || row pg; row one; row null; row nullm ;;
 floor)	row null; row nullm ;;
+pg)	[ -z "$PGROW" ] || row pg ;;
+stores)	row all; [ -z "$PGROW" ] || row pg ;;
 *)	row "$SENDERS" ;;
 esac
 echo "  milter tempfails: $(grep -c 'tempfail' "$M/milter.log")"
+[ -z "$PGROW" ] ||
+    echo "  postgresql milter tempfails: $(grep -c 'tempfail' "$MP/milter.log")"

@@ -4,6 +4,23 @@
 failed=0
 mpid=""
 mexit=0
+# MILTER_STORE=postgresql: the test's milter keeps its register in a
+# throwaway PostgreSQL (tests/lib/pg.sh) instead of state-dir's sqlite
+# file; tests/t-store-pg.sh runs the tests that matter so
+MILTER_STORE=${MILTER_STORE:-sqlite}
+PG_URL=
+milter_pg_start() {
+	[ "$MILTER_STORE" = postgresql ] || return 0
+	. "$TOP/tests/lib/pg.sh"
+	if why=$(pg_unavailable); then echo "skip - $why"; exit 0; fi
+	pg_init && pg_start && pg_createdb enquiries ||
+	    { echo "not ok - a throwaway postgresql"; exit 1; }
+	echo "# store: postgresql"
+}
+# the config line naming the store, when it is not the default
+milter_store_conf() {
+	[ -z "$PG_URL" ] || echo "database  = \"$PG_URL\""
+}
 ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 check() { # check "what" command...
@@ -114,7 +131,8 @@ milter_tmpdir() {
 	T=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
 	[ -n "${KEEP:-}" ] && echo "# keeping $T"
 	chmod 755 "$T"
-	trap 'milter_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+	trap 'milter_stop; [ -z "$PG_URL" ] || pg_cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+	milter_pg_start
 	if [ "$(id -u)" -eq 0 ]; then user=nobody; else user=$(id -un); fi
 	deadport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 }
@@ -127,14 +145,16 @@ state-dir = "$T/state"
 user      = "$user"
 submit    = "127.0.0.1:$deadport"
 CONF
+	milter_store_conf
 }
 # milter_pf_setup: for a test through Postfix (tests/lib/postfix.sh sourced
 # first). a throwaway Postfix ($PF_DIR, pf_init) holding the milter's
 # directory $M (mode 755) and socket path $SOCK; the milter, Postfix and
 # the sink stop at exit
 milter_pf_setup() {
-	trap 'milter_stop; pf_cleanup' EXIT
+	trap 'milter_stop; pf_cleanup; [ -z "$PG_URL" ] || pg_cleanup' EXIT
 	pf_init || { echo "not ok - set up postfix"; exit 1; }
+	milter_pg_start
 	M=$PF_DIR/milter
 	mkdir -p "$M" && chmod 755 "$M"
 	SOCK=$M/milter.sock
@@ -152,6 +172,7 @@ submit       = "127.0.0.1:$PF_PORT"
 submit-timeout = "5s"
 hostname     = "milter.rmet.test"
 CONF
+	milter_store_conf
 }
 # milter_pf_start: Postfix's smtpd calls the milter (tempfail while it is
 # down), then the sink, the milter (on $M/m.conf) and Postfix start

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf_milter.h"
+#include "db.h"
 #include "conf_mlist.h"
 #include "conf_value.h"
 #include "log.h"
@@ -264,6 +265,9 @@ test_load(void)
 		CHECK(c->submit_timeout == 30, "submit-timeout 30s = 30");
 		CHECK(c->submit_retry_max == 600, "submit-retry-max 10m = 600");
 		CHECK(c->submit_connections == 4, "submit-connections 4");
+		CHECK_STR(c->database, "", "no database: sqlite in state-dir");
+		CHECK(c->db_connections == DB_CONNECTIONS_DEFAULT &&
+		    c->db_timeout == 10, "database pool and timeout defaults");
 		CHECK(c->auto_reply_limit == AUTO_REPLY_LIMIT_DEFAULT,
 		    "auto-reply-limit default");
 		CHECK(c->log_file == NULL, "no log-file: syslog");
@@ -305,6 +309,9 @@ test_load(void)
 	    "submit-timeout = \"2m\"\n"
 	    "submit-retry-max = \"1h\"\n"
 	    "submit-connections = 8\n"
+	    "database = \"postgresql://Milter@db.example.org/Enquiries\"\n"
+	    "database-connections = 12\n"
+	    "database-timeout = \"3s\"\n"
 	    "log-level = \"debug\"\n"
 	    "hostname = \"MX.Example.ORG\"\n"
 	    "authserv-id = \"MX.Example.ORG\"\n"
@@ -340,6 +347,10 @@ test_load(void)
 	CHECK(c->submit_timeout == 120 && c->submit_retry_max == 3600,
 	    "submit durations in seconds");
 	CHECK(c->submit_connections == 8, "submit-connections");
+	CHECK_STR(c->database, "postgresql://Milter@db.example.org/Enquiries",
+	    "database kept as written");
+	CHECK(c->db_connections == 12 && c->db_timeout == 3,
+	    "database-connections and database-timeout");
 	CHECK(c->log_level == log_level_parse("debug"), "log-level");
 	CHECK_STR(c->hostname, "mx.example.org", "hostname in lower case");
 	CHECK(!c->hostname_guessed, "a given hostname is not guessed");
@@ -407,6 +418,10 @@ test_load(void)
 	bad("submit-timeout = \"7x\"\n", 1, "not a duration");
 	bad("log-level = \"loud\"\n", 1, "log-level");
 	bad("submit-connections = 0\n", 1, "submit-connections");
+	bad("database = \"/var/lib/x.db\"\n", 1, "not a postgresql:// URL");
+	bad("database-connections = 0\n", 1, "database-connections");
+	bad("database-connections = 65\n", 1, "database-connections");
+	bad("database-timeout = \"0s\"\n", 1, "less than a second");
 	bad("auto-reply-limit = 0\n", 1, "auto-reply-limit");
 	bad("capsule-url = \"localhost\"\n", 1, "not a URL");
 	bad("authserv-id = \"mx example\"\n", 1, "authserv-id");

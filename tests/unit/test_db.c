@@ -1,6 +1,9 @@
 /* reference allocation: unique, monotonic per year and prefix, durable
  * across reopen, safe under threads; ack times; the enquiry log; list
- * tokens and reply times */
+ * tokens and reply times; two stores sharing one database (two milters)
+ * deciding one sender's acknowledgement and reply cap once.
+ * the same tests run on sqlite (default) and on postgresql: TEST_DB_URL
+ * and TEST_DB_URL_OLD name two empty databases (tests/t-db-pg.sh) */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -87,6 +90,14 @@ raw_int(const char *path, const char *sql)
 static const char *old_kind = "unset";
 
 static void
+count_only(const struct db_enquiry *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+	listed++;
+}
+
+static void
 find_old(const struct db_enquiry *e, void *arg)
 {
 	(void)arg;
@@ -94,18 +105,16 @@ find_old(const struct db_enquiry *e, void *arg)
 		old_kind = e->kind;
 }
 
-/* cases: threading by message-id, parties, categories, markers; and an
- * old database upgraded in place */
-static void
-test_cases(const char *dir)
+/* sqlite: a database of the first schema upgraded in place; its row is
+ * ENQ-2026-000007 */
+static struct db *
+open_upgraded(const char *dir, char *path, size_t pathsz)
 {
-	char path[256], ref[64], cat[64], err[256];
-	struct db_enquiry e;
+	char err[256];
 	struct db *db;
 	sqlite3 *h;
 
-	/* 1. a database of the first schema, with a row, upgraded in place */
-	snprintf(path, sizeof(path), "%s/old.db", dir);
+	snprintf(path, pathsz, "%s/old.db", dir);
 	CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
 	    sqlite3_exec(h, schema_v0, NULL, NULL, NULL) == SQLITE_OK,
 	    "a database of schema 0");
@@ -115,7 +124,7 @@ test_cases(const char *dir)
 	db = db_open(path, err, sizeof(err));
 	CHECK(db != NULL, "schema 0 opens: %s", db ? "" : err);
 	if (db == NULL)
-		return;
+		return NULL;
 	CHECK(raw_int(path, "PRAGMA user_version") == DB_SCHEMA_VERSION,
 	    "upgraded: user_version %d", DB_SCHEMA_VERSION);
 	CHECK(raw_int(path, "SELECT count(*) FROM enq_case WHERE reference = "
@@ -130,6 +139,54 @@ test_cases(const char *dir)
 	    "upgraded: the new indexes");
 	CHECK(raw_int(path, "SELECT count(*) FROM enquiry") == 1,
 	    "upgraded: the old row kept");
+	return db;
+}
+
+/* postgresql: the same row, written as the old milter did (no kind) */
+static struct db *
+open_seeded(const char *url)
+{
+	char err[256], ref[64];
+	struct db_enquiry e;
+	struct db *db;
+	int i;
+
+	db = db_open(url, err, sizeof(err));
+	CHECK(db != NULL, "opens: %s", db ? "" : err);
+	if (db == NULL)
+		return NULL;
+	memset(&e, 0, sizeof(e));
+	e.reference = "ENQ-2026-000007";
+	e.time = 5;
+	e.enquiry = "enquiries@rmet.org";
+	e.sender = "old@example.org";
+	e.subject = "before the upgrade";
+	e.category = "visit";
+	e.message_id = "<old@example.org>";
+	e.orig_msgid = "<old@example.org>";
+	e.recipients = "visits@rmet.org";
+	e.ack = "sent";
+	db_begin(db);
+	for (i = 0; i < 7; i++)
+		db_ref_next(db, "ENQ", 2026, ref, sizeof(ref));
+	CHECK(db_enquiry_add(db, &e) == 0 && db_commit(db) == 0,
+	    "a row without a kind");
+	return db;
+}
+
+/* cases: threading by message-id, parties, categories, markers; on sqlite
+ * an old database upgraded in place */
+static void
+test_cases(const char *dir, const char *url)
+{
+	char path[256], ref[64], cat[64], err[256];
+	struct db_enquiry e;
+	struct db *db;
+
+	/* 1. a database with a row of the first schema */
+	db = url ? open_seeded(url) : open_upgraded(dir, path, sizeof(path));
+	if (db == NULL)
+		return;
 	CHECK(db_list(db, 10, find_old, NULL) == 0 && old_kind == NULL,
 	    "an old row lists with no kind");
 	db_begin(db);
@@ -212,12 +269,14 @@ test_cases(const char *dir)
 	db_close(db);
 
 	/* 4. reopened: nothing to upgrade, the rows stay */
-	db = db_open(path, err, sizeof(err));
-	CHECK(db != NULL && raw_int(path, "PRAGMA user_version") == 2 &&
-	    raw_int(path, "SELECT count(*) FROM enquiry") == 4 &&
-	    raw_int(path, "SELECT count(*) FROM enq_case") == 1,
-	    "reopened: version 2, four rows, one case (the milter's own "
-	    "db_case_open was not called here)");
+	listed = 0;
+	db = db_open(url ? url : path, err, sizeof(err));
+	CHECK(db != NULL && db_list(db, 10, count_only, NULL) == 0 &&
+	    listed == 4, "reopened: four rows");
+	CHECK(url || (raw_int(path, "PRAGMA user_version") == 2 &&
+	    raw_int(path, "SELECT count(*) FROM enq_case") == 1),
+	    "reopened: version 2, one case (the milter's own db_case_open "
+	    "was not called here)");
 	db_close(db);
 }
 
@@ -483,17 +542,16 @@ open_case(struct db *db, const char *ref, const char *sender,
 	return db_enquiry_add(db, &e) == 0 ? db_case_open(db, &c) : -1;
 }
 
-/* the milter's calls and the commands' */
+/* the milter's calls and the commands', on the store target names */
 static void
-test_register(const char *dir)
+test_register(const char *target)
 {
-	char path[256], err[512], ref[64];
+	char err[512], ref[64];
 	struct db_case_filter f;
 	struct db_enquiry e;
 	struct db *db;
 
-	snprintf(path, sizeof(path), "%s/register.db", dir);
-	if ((db = db_open(path, err, sizeof(err))) == NULL) {
+	if ((db = db_open(target, err, sizeof(err))) == NULL) {
 		CHECK(0, "open %s", err);
 		return;
 	}
@@ -726,9 +784,10 @@ count_export(const struct db_export_row *r, void *arg)
 			exported[i]++;
 }
 
-/* export, erasure and retention: nothing personal left in the files */
+/* export, erasure and retention: nothing personal left in the files
+ * (sqlite's: on postgresql, url, the rows alone are checked) */
 static void
-test_purge(const char *dir)
+test_purge(const char *dir, const char *url)
 {
 	char path[256], wal[300], err[512], tok[DB_TOKEN_LEN + 1];
 	struct db_purge_count pc;
@@ -737,7 +796,7 @@ test_purge(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/purge.db", dir);
 	snprintf(wal, sizeof(wal), "%s-wal", path);
-	if ((db = db_open(path, err, sizeof(err))) == NULL) {
+	if ((db = db_open(url ? url : path, err, sizeof(err))) == NULL) {
 		CHECK(0, "open %s", err);
 		return;
 	}
@@ -787,12 +846,15 @@ test_purge(const char *dir)
 	    "erasure");
 	CHECK(pc.cases == 2 && pc.messages == 2, "her two cases and their "
 	    "messages (%lld, %lld)", pc.cases, pc.messages);
-	CHECK(!file_has(path, "erase.me@example.org") && !file_has(wal,
-	    "erase.me@example.org"), "the address is in neither the database "
-	    "nor its wal");
-	CHECK(!file_has(path, "my private matter"), "nor her subject");
-	CHECK(file_has(path, "keep@example.org"), "(the check can see an "
-	    "address that stays)");
+	if (url == NULL)
+		CHECK(!file_has(path, "erase.me@example.org") &&
+		    !file_has(wal, "erase.me@example.org"), "the address is "
+		    "in neither the database nor its wal");
+	if (url == NULL)
+		CHECK(!file_has(path, "my private matter"), "nor her subject");
+	if (url == NULL)
+		CHECK(file_has(path, "keep@example.org"), "(the check can "
+		    "see an address that stays)");
 	CHECK(db_case_get(db, "ENQ-2026-000001", get_case, NULL) == 1 &&
 	    strcmp(got.sender, "(null)") == 0 && got.purged == 4000 &&
 	    strcmp(got.status, "closed") == 0 && got.first_answer == 1200 &&
@@ -820,25 +882,30 @@ test_purge(const char *dir)
 	/* retention: closed before the cut only */
 	CHECK(db_purge_expired(db, 150, 5000, &pc) == 0 && pc.cases == 0,
 	    "retention: closed at 200, cut at 150: kept");
-	CHECK(file_has(path, "bulk@example.org") || file_has(wal,
-	    "bulk@example.org"), "(automatic mail is in the files before)");
+	if (url == NULL)
+		CHECK(file_has(path, "bulk@example.org") ||
+		    file_has(wal, "bulk@example.org"), "(automatic mail is in "
+		    "the files before)");
 	CHECK(db_purge_expired(db, 300, 5000, &pc) == 0 && pc.cases == 1 &&
 	    pc.messages == 2, "retention: cut at 300: one case purged, its "
 	    "message and the automatic one (%lld %lld)", pc.cases,
 	    pc.messages);
-	CHECK(!file_has(path, "old@example.org") && !file_has(wal,
-	    "old@example.org") && !file_has(path, "long closed"),
-	    "its sender (in the case and the ack times) and subject are gone "
-	    "from both files");
-	CHECK(!file_has(path, "bulk@example.org") && !file_has(wal,
-	    "bulk@example.org"), "automatic mail older than the cut is gone");
+	if (url == NULL)
+		CHECK(!file_has(path, "old@example.org") && !file_has(wal,
+		    "old@example.org") && !file_has(path, "long closed"),
+		    "its sender (in the case and the ack times) and subject "
+		    "are gone from both files");
+	if (url == NULL)
+		CHECK(!file_has(path, "bulk@example.org") &&
+		    !file_has(wal, "bulk@example.org"), "automatic mail older "
+		    "than the cut is gone");
 	CHECK(db_case_get(db, "ENQ-2026-000003", get_case, NULL) == 1 &&
 	    strcmp(got.sender, "keep@example.org") == 0 &&
 	    strcmp(got.status, "new") == 0, "an open case is untouched");
 
 	/* a reader in the way of the checkpoint: purged all the same, and
 	 * told that the wal may still hold it */
-	{
+	if (url == NULL) {
 		sqlite3 *h;
 		sqlite3_stmt *st;
 
@@ -872,10 +939,317 @@ count(const struct db_enquiry *e, void *arg)
 	listed++;
 }
 
+/*
+ * two stores on one database, as two milters sharing it: threads of both
+ * take every sender in turn, each in a transaction that locks the sender,
+ * asks when it was last acknowledged, waits a moment (the window two
+ * milters would race in) and acknowledges when it never was; and asks
+ * the reply cap for one address. one acknowledgement per sender, the cap
+ * exact, every reference distinct and none skipped
+ */
+#define TWO_THREADS	8
+#define TWO_SENDERS	10
+#define TWO_CAP		3
+
+static struct db *two[2];
+static int two_acks, two_allowed, two_errors;
+static char two_refs[TWO_THREADS][TWO_SENDERS][64];
+static pthread_mutex_t two_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+two_worker(void *arg)
+{
+	int t = (int)(long)arg, i, rc, acked, allowed;
+	struct db *db = two[t % 2];
+	struct timespec pause = { 0, 2000000 };
+	char sender[64];
+	long long when;
+
+	for (i = 0; i < TWO_SENDERS; i++) {
+		/* each thread starts at another sender: they meet */
+		snprintf(sender, sizeof(sender), "Sender%d@Example.org",
+		    (i + t) % TWO_SENDERS);
+		acked = 0;
+		if (db_begin(db) == -1)
+			goto fail;
+		if (db_lock_address(db, sender) == -1 ||
+		    (rc = db_ack_last(db, sender, "enquiries@rmet.org",
+		    &when)) == -1) {
+			db_rollback(db);
+			goto fail;
+		}
+		nanosleep(&pause, NULL);
+		if (rc == 0) {
+			if (db_ack_set(db, sender, "enquiries@rmet.org",
+			    1000) == -1) {
+				db_rollback(db);
+				goto fail;
+			}
+			acked = 1;
+		}
+		if (db_ref_next(db, "TWO", 2026, two_refs[t][i],
+		    sizeof(two_refs[t][i])) == -1) {
+			db_rollback(db);
+			goto fail;
+		}
+		if (db_commit(db) == -1)
+			goto fail;
+		if ((allowed = db_autoreply_allow_now(db, "cap@example.org",
+		    time(NULL), TWO_CAP)) == -1)
+			goto fail;
+		pthread_mutex_lock(&two_mtx);
+		two_acks += acked;
+		two_allowed += allowed;
+		pthread_mutex_unlock(&two_mtx);
+		continue;
+fail:
+		pthread_mutex_lock(&two_mtx);
+		two_errors++;
+		pthread_mutex_unlock(&two_mtx);
+	}
+	return NULL;
+}
+
+static void
+test_two(const char *target)
+{
+	char all[TWO_THREADS * TWO_SENDERS][64], err[256];
+	pthread_t th[TWO_THREADS];
+	int t, i, n = TWO_THREADS * TWO_SENDERS, uniq = 1;
+
+	two[0] = db_open_pool(target, 4, 0, err, sizeof(err));
+	two[1] = db_open_pool(target, 4, 0, err, sizeof(err));
+	CHECK(two[0] != NULL && two[1] != NULL, "two stores on one database");
+	if (two[0] == NULL || two[1] == NULL)
+		return;
+	for (t = 0; t < TWO_THREADS; t++)
+		pthread_create(&th[t], NULL, two_worker, (void *)(long)t);
+	for (t = 0; t < TWO_THREADS; t++)
+		pthread_join(th[t], NULL);
+	CHECK(two_errors == 0, "two stores, %d threads: no errors (%d)",
+	    TWO_THREADS, two_errors);
+	CHECK(two_acks == TWO_SENDERS, "one acknowledgement per sender: %d "
+	    "for %d senders", two_acks, TWO_SENDERS);
+	CHECK(two_allowed == TWO_CAP, "the reply cap holds across stores: "
+	    "%d allowed, cap %d", two_allowed, TWO_CAP);
+	for (t = 0; t < TWO_THREADS; t++)
+		for (i = 0; i < TWO_SENDERS; i++)
+			strcpy(all[t * TWO_SENDERS + i], two_refs[t][i]);
+	qsort(all, n, sizeof(all[0]), ref_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(all[i], all[i - 1]) == 0 || all[i][0] == '\0')
+			uniq = 0;
+	CHECK(uniq, "%d references from two stores all distinct", n);
+	CHECK_STR(all[n - 1], "TWO-2026-000080", "and none skipped");
+	db_close(two[0]);
+	db_close(two[1]);
+}
+
+/* a pool of one held by a transaction: another thread's wait for it
+ * ends, at the timeout, in an error that says so */
+static struct db *held_db;
+static pthread_mutex_t held_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
+static int held_state;	/* 1 holding, 2 let go */
+
+static void *
+hold_one(void *arg)
+{
+	(void)arg;
+	if (db_begin(held_db) == -1)
+		return NULL;
+	pthread_mutex_lock(&held_mtx);
+	held_state = 1;
+	pthread_cond_broadcast(&held_cv);
+	while (held_state != 2)
+		pthread_cond_wait(&held_cv, &held_mtx);
+	pthread_mutex_unlock(&held_mtx);
+	db_rollback(held_db);
+	return NULL;
+}
+
+static void
+test_pool_wait(const char *target)
+{
+	char err[256];
+	pthread_t th;
+	int rc;
+
+	if ((held_db = db_open_pool(target, 1, 1, err, sizeof(err))) == NULL) {
+		CHECK(0, "a pool of one: %s", err);
+		return;
+	}
+	pthread_create(&th, NULL, hold_one, NULL);
+	pthread_mutex_lock(&held_mtx);
+	while (held_state == 0)
+		pthread_cond_wait(&held_cv, &held_mtx);
+	pthread_mutex_unlock(&held_mtx);
+	rc = db_begin(held_db);
+	CHECK(rc == -1 && strstr(db_errmsg(held_db), "no connection free"),
+	    "the only connection held: a second transaction gives up at the "
+	    "timeout: %s", db_errmsg(held_db));
+	if (rc == 0)
+		db_rollback(held_db);
+	pthread_mutex_lock(&held_mtx);
+	held_state = 2;
+	pthread_cond_broadcast(&held_cv);
+	pthread_mutex_unlock(&held_mtx);
+	pthread_join(th, NULL);
+	CHECK(db_begin(held_db) == 0, "given back, it serves the next");
+	db_rollback(held_db);
+	db_close(held_db);
+}
+
+/* another store (another milter) holding a sender's lock: the wait for
+ * it ends at the timeout (sqlite: the busy timeout on the write lock;
+ * postgresql: statement_timeout on the address lock) */
+static char lock_err[512];
+
+static void *
+lock_other(void *arg)
+{
+	struct db *b = arg;
+	int rc;
+
+	rc = db_begin(b);
+	if (rc == 0) {
+		rc = db_lock_address(b, "X@example.org");
+		/* the lock may only be sent with what follows it */
+		if (rc == 0)
+			rc = db_ack_committed(b, "none", "x", 0) == -1 ? -1 : 0;
+		snprintf(lock_err, sizeof(lock_err), "%s", db_errmsg(b));
+		db_rollback(b);
+	} else
+		snprintf(lock_err, sizeof(lock_err), "%s", db_errmsg(b));
+	return (void *)(long)rc;
+}
+
+static void
+test_lock_wait(const char *target)
+{
+	struct db *a, *b;
+	char err[256];
+	pthread_t th;
+	void *rc;
+
+	a = db_open_pool(target, 1, 1, err, sizeof(err));
+	b = db_open_pool(target, 1, 1, err, sizeof(err));
+	CHECK(a != NULL && b != NULL, "two stores, timeout 1 s");
+	if (a == NULL || b == NULL)
+		return;
+	CHECK(db_begin(a) == 0 && db_lock_address(a, "x@example.org") == 0 &&
+	    db_ack_set(a, "x@example.org", "e@x.org", 1) == 0 &&
+	    db_ack_committed(a, "none", "x", 0) == 0,
+	    "one holds the sender's lock");
+	pthread_create(&th, NULL, lock_other, b);
+	pthread_join(th, &rc);
+	CHECK((long)rc == -1, "the other gives up at the timeout: %s",
+	    lock_err);
+	db_rollback(a);
+	pthread_create(&th, NULL, lock_other, b);
+	pthread_join(th, &rc);
+	CHECK((long)rc == 0, "and has it once it is free");
+	db_close(a);
+	db_close(b);
+}
+
+static int mig_rows;
+
+static void
+mig_count(const struct db_enquiry *e, void *arg)
+{
+	const char **first = arg;
+
+	if (*first == NULL && e->reference)
+		*first = e->kind;
+	mig_rows++;
+}
+
+/* an sqlite register moved into an empty postgresql database: every row,
+ * the numbering carried on; a second move does nothing; a database with
+ * a register of its own takes none */
+static void
+test_migrate(const char *dir, const char *url, const char *busy_url)
+{
+	char path[256], err[256], ref[64], act[32], who[320];
+	char tok[DB_TOKEN_LEN + 1];
+	struct db_enquiry e;
+	struct db *from, *to;
+	long long rows = -1, when;
+	const char *first = NULL;
+	int i, rc;
+
+	snprintf(path, sizeof(path), "%s/move.db", dir);
+	from = db_open(path, err, sizeof(err));
+	to = db_open(url, err, sizeof(err));
+	CHECK(from != NULL && to != NULL, "an sqlite register and an empty "
+	    "postgresql database");
+	if (from == NULL || to == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	db_begin(from);
+	for (i = 0; i < 30; i++) {
+		db_ref_next(from, "ENQ", 2026, ref, sizeof(ref));
+		e.reference = ref;
+		e.time = 100 + i;
+		e.sender = "jane@example.org";
+		e.enquiry = "enquiries@rmet.org";
+		e.subject = "it's \"quoted\"";
+		e.kind = i == 0 ? NULL : DB_KIND_NEW;
+		e.ack = "sent";
+		db_enquiry_add(from, &e);
+	}
+	db_ack_set(from, "jane@example.org", "enquiries@rmet.org", 129);
+	db_autoreply_allow(from, "jane@example.org", time(NULL), 5);
+	CHECK(db_commit(from) == 0, "30 enquiries in sqlite");
+	db_token_new(from, "l@x.org", "subscribe", "bob@example.org",
+	    time(NULL), time(NULL) + 600, tok, sizeof(tok));
+	db_reply_allowed(from, "bob@example.org", "help", time(NULL), 600);
+
+	rc = db_migrate(from, to, 1000, &rows, err, sizeof(err));
+	CHECK(rc == 1, "moved: %s", rc == 1 ? "" : err);
+	/* 30 enquiries, 1 counter, 1 ack, 1 autoreply, 1 token, 1 reply */
+	CHECK(rows == 35, "every row moved: %lld", rows);
+	mig_rows = 0;
+	CHECK(db_list(to, 100, mig_count, &first) == 0 && mig_rows == 30,
+	    "30 enquiries in postgresql: %d", mig_rows);
+	db_begin(to);
+	CHECK(db_ack_last(to, "jane@example.org", "enquiries@rmet.org",
+	    &when) == 1 && when == 129, "the ack time moved");
+	CHECK(db_autoreply_allow(to, "jane@example.org", time(NULL), 1) == 0,
+	    "the hour's automatic replies moved");
+	db_ref_next(to, "ENQ", 2026, ref, sizeof(ref));
+	CHECK_STR(ref, "ENQ-2026-000031", "the numbering carries on");
+	db_rollback(to);
+	CHECK(db_token_get(to, "l@x.org", tok, time(NULL), act, sizeof(act),
+	    who, sizeof(who)) == 1 && strcmp(who, "bob@example.org") == 0,
+	    "a list token moved");
+	CHECK(db_reply_allowed(to, "bob@example.org", "help", time(NULL),
+	    600) == 0, "a list reply time moved");
+
+	rc = db_migrate(from, to, 2000, &rows, err, sizeof(err));
+	CHECK(rc == 0 && rows == 0, "a second move does nothing: %s", err);
+	mig_rows = 0;
+	CHECK(db_list(to, 100, mig_count, &first) == 0 && mig_rows == 30,
+	    "still 30 enquiries: %d", mig_rows);
+	db_close(to);
+
+	to = db_open(busy_url, err, sizeof(err));
+	rc = to ? db_migrate(from, to, 1000, &rows, err, sizeof(err)) : -2;
+	CHECK(rc == -1, "a database with a register of its own takes none: "
+	    "%s", err);
+	db_close(to);
+	rc = db_migrate(from, from, 1000, &rows, err, sizeof(err));
+	CHECK(rc == -1, "sqlite to sqlite is refused: %s", err);
+	db_close(from);
+}
+
 int
 main(void)
 {
 	char dir[] = "/tmp/test_db.XXXXXX", path[256], ref[64], err[256];
+	const char *url = getenv("TEST_DB_URL");
+	const char *target;
 	char all[THREADS * PER][64];
 	pthread_t th[THREADS];
 	struct db_enquiry e;
@@ -888,7 +1262,9 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/enquiries.db", dir);
-	db = db_open(path, err, sizeof(err));
+	target = url ? url : path;
+	printf("# store: %s\n", url ? "postgresql" : "sqlite");
+	db = db_open(target, err, sizeof(err));
 	CHECK(db != NULL, "open %s", err);
 	if (db == NULL)
 		return 1;
@@ -919,7 +1295,7 @@ main(void)
 
 	/* 3. durable: a reopened database carries on */
 	db_close(db);
-	db = db_open(path, err, sizeof(err));
+	db = db_open(target, err, sizeof(err));
 	CHECK(db != NULL, "reopen %s", err);
 	db_begin(db);
 	db_ref_next(db, "ENQ", 2026, ref, sizeof(ref));
@@ -986,15 +1362,40 @@ main(void)
 	test_list(db);
 	db_close(db);
 
-	test_cases(dir);
-	test_fixture(dir);
-	test_newer(dir);
-	test_register(dir);
-	test_purge(dir);
+	test_two(target);
+	test_pool_wait(target);
+	test_lock_wait(target);
+	test_cases(dir, getenv("TEST_DB_URL_OLD"));
+	if (getenv("TEST_DB_URL_MOVE") != NULL && url != NULL)
+		test_migrate(dir, getenv("TEST_DB_URL_MOVE"), url);
+	/* the schema's migrations and the files' contents are sqlite's;
+	 * the register's calls run on either store */
+	if (url == NULL) {
+		test_fixture(dir);
+		test_newer(dir);
+	}
+	test_purge(dir, url ? getenv("TEST_DB_URL_PURGE") : NULL);
+	snprintf(path, sizeof(path), "%s/register.db", dir);
+	test_register(getenv("TEST_DB_URL_REG") && url ?
+	    getenv("TEST_DB_URL_REG") : path);
 
 	/* 6. an unwritable place is an error, not a crash */
 	CHECK(db_open("/nonexistent/dir/x.db", err, sizeof(err)) == NULL,
 	    "open in a missing directory fails: %s", err);
+	/* 7. an unreachable server is an outage: the store opens, every
+	 * transaction fails within the timeout, and says why once */
+	db = db_open_pool("postgresql:///none?host=/nonexistent", 2, 1, err,
+	    sizeof(err));
+	CHECK(db != NULL, "an unreachable postgresql opens as an outage: %s",
+	    db ? "" : err);
+	if (db != NULL) {
+		CHECK(db_unavailable(db) == 1, "unavailable");
+		CHECK(db_begin(db) == -1, "a transaction cannot begin: %s",
+		    db_errmsg(db));
+		CHECK(db_token_use(db, "l@x.org", "t") == -1,
+		    "nor a statement run");
+		db_close(db);
+	}
 
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)
