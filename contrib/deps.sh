@@ -12,7 +12,7 @@ fi
 pkgs_build="gcc make pkg-config libssl-dev libconfuse-dev libmilter-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev"
 # the clients the README's examples after `make run` use
 pkgs_run="openssl curl netcat-openbsd"
-pkgs_test="openssl python3 python3-cryptography gnutls-bin curl netcat-openbsd finger postfix swaks miltertest haproxy mandoc systemd logrotate postgresql"
+pkgs_test="openssl python3 python3-cryptography gnutls-bin curl netcat-openbsd finger postfix swaks miltertest haproxy mandoc systemd logrotate postgresql strace"
 pkgs_bench="molly-brown"
 pkgs_fuzz="clang libclang-rt-dev"
 

@@ -52,7 +52,7 @@ FAST_TESTS="t-addrcap.py t-capsule-pages.py t-check-capsule.sh t-confline.sh
 	t-install.sh t-location.py t-logrotate.py t-milter-backscatter.sh
 	t-milter-logfile.sh
 	t-plain-attack.py t-plain-defects.py t-plaintext.py t-proxy-listen.py
-	t-run-deps.sh t-sandbox.py t-state.py"
+	t-run-deps.sh t-sandbox.py t-state.py t-syscalls.py"
 
 for t in build/tests/test_* tests/t-*.sh tests/t-*.py; do
 	[ -x "$t" ] || continue

@@ -704,20 +704,37 @@ server_proxy(struct worker *w, struct conn *c)
 	return server_start_tls(w, c) == -1 ? -1 : 1;
 }
 
+/* a proxy header where none is taken: refused (tls_out.first) */
+static const char server_proxy_refusal[] = "PROXY protocol header on a "
+    "listener that does not take one";
+
+static int
+server_first_bytes(const unsigned char *buf, size_t len)
+{
+	return proxy_looks_like(buf, len);
+}
+
 static int
 server_peek(struct worker *w, struct conn *c)
 {
 	unsigned char buf[16];
 	ssize_t n;
 
+	/* through capsuled's own bio the handshake's first read shows the
+	 * bytes (server_first_bytes): no recv of its own to peek. a ktls
+	 * connection reads the socket itself, so it is peeked first */
+	if (!w->srv->ktls) {
+		c->tout.first = server_first_bytes;
+		return server_start_tls(w, c) == -1 ? -1 : 1;
+	}
 	n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	if (n == 0)
 		return -1;
 	if (proxy_looks_like(buf, (size_t)n)) {
-		server_plain_refuse(w, c, GEMINI_BAD_REQUEST, "PROXY protocol "
-		    "header on a listener that does not take one");
+		server_plain_refuse(w, c, GEMINI_BAD_REQUEST,
+		    server_proxy_refusal);
 		return 2;
 	}
 	return server_start_tls(w, c) == -1 ? -1 : 1;
@@ -990,8 +1007,15 @@ server_step(struct worker *w, struct conn *c)
 				return 1;	/* already closed */
 			break;
 		case CONN_HANDSHAKE:
-			if ((rc = tls_handshake(c->ssl)) != TLS_DONE)
+			if ((rc = tls_handshake(c->ssl)) != TLS_DONE) {
+				if (c->tout.refused) {
+					server_plain_refuse(w, c,
+					    GEMINI_BAD_REQUEST,
+					    server_proxy_refusal);
+					return 1;	/* already closed */
+				}
 				return server_tls_want(w, c, rc);
+			}
 			c->state = CONN_READ;
 			break;
 		case CONN_READ:

@@ -791,11 +791,27 @@ tls_bio_read(BIO *b, char *data, int len)
 	ssize_t n;
 
 	BIO_clear_retry_flags(b);
+	/* what is held has not been sent: the peer, waiting for it, has
+	 * not answered yet. no recv that would say EAGAIN: the server
+	 * sends, then epoll (level-triggered) says when there is more */
+	if (o->off < o->len) {
+		BIO_set_retry_read(b);
+		return -1;
+	}
 	n = recv(o->fd, data, (size_t)len, 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			BIO_set_retry_read(b);
 		return -1;
+	}
+	if (n > 0 && o->first != NULL) {
+		int (*first)(const unsigned char *, size_t) = o->first;
+
+		o->first = NULL;
+		if (first((const unsigned char *)data, (size_t)n)) {
+			o->refused = 1;
+			return -1;
+		}
 	}
 	return (int)n;
 }

@@ -88,6 +88,11 @@ struct tls_out {
 	char	*buf;
 	size_t	 len, off, cap;
 	int	 fd;
+	/* set by the server before the handshake: shown the first bytes
+	 * read from the socket, nonzero refuses them (then refused is set
+	 * and the handshake fails), so no bytes need peeking beforehand */
+	int	(*first)(const unsigned char *, size_t);
+	int	 refused;
 };
 
 /* 1 when this kernel offers ktls (tcp_available_ulp lists "tls"); then

@@ -96,14 +96,27 @@ log_vwrite(int level, const char *fmt, va_list ap, int with_errno)
 	if (log_foreground || log_filefd != -1) {
 		struct timespec ts;
 		struct tm tm;
-		char stamp[32];
+		char stamp[32], line[sizeof(msg) + 128];
+		ssize_t w;
+		int len;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-		/* one write per line, so lines from workers do not mix */
-		dprintf(log_filefd != -1 ? log_filefd : STDERR_FILENO,
-		    "%s %s[%d]: %s\n", stamp, log_ident, (int)getpid(), msg);
+		/* one write per line, so lines from workers do not mix;
+		 * formatted here, as dprintf would ask the descriptor for
+		 * its type and offset (fstat, lseek) at every line */
+		len = snprintf(line, sizeof(line), "%s %s[%d]: %s\n", stamp,
+		    log_ident, (int)getpid(), msg);
+		if (len > 0 && (size_t)len >= sizeof(line)) {
+			len = sizeof(line) - 1;
+			line[len - 1] = '\n';
+		}
+		if (len > 0) {
+			w = write(log_filefd != -1 ? log_filefd :
+			    STDERR_FILENO, line, (size_t)len);
+			(void)w;
+		}
 	} else
 		syslog(prio[level], "%s", msg);
 	errno = saved;

@@ -7,7 +7,7 @@
  * every input is then answered as each listener would answer it:
  *   - gopher and finger, the line whole and again byte by byte;
  *   - gemini without sni and with sni naming each server (a PROXY
- *     header there is refused before tls, as server_peek does);
+ *     header there is refused before tls, as server_first_bytes does);
  *   - gemini behind a PROXY v1/v2 header (proxy-listen);
  * through server_reply_plain, server_reply_gemini, server_reply_next and
  * server_reply_free: what the worker runs between "the request is in
@@ -812,7 +812,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_plain(data, size, LISTEN_FINGER, FUZZ_FINGER_PORT);
 	fuzz_check_fds(data, size, "finger");
 
-	/* listen: a PROXY header is refused before tls (server_peek) */
+	/* listen: a PROXY header is refused before tls (server_first_bytes) */
 	if (!proxy_looks_like(data, peek)) {
 		fuzz_gemini(data, size, "gemini", &v[0], 0, FUZZ_GEMINI_PORT,
 		    data, size);
