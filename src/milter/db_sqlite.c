@@ -83,11 +83,14 @@ static const char db_schema_v2[] =
     " opened INTEGER NOT NULL, sender TEXT, sender_name TEXT, subject TEXT,"
     " status TEXT NOT NULL, waiting_since INTEGER, first_answer INTEGER,"
     " answered INTEGER, closed INTEGER, purged INTEGER, search TEXT);"
-    "CREATE INDEX IF NOT EXISTS enq_case_opened ON enq_case(opened);"
+    /* (opened, reference): a listing's order straight from the index;
+     * on opened alone each run of equal times was sorted again */
+    "CREATE INDEX IF NOT EXISTS enq_case_opened ON enq_case(opened,"
+    " reference);"
     "CREATE INDEX IF NOT EXISTS enq_case_status ON enq_case(status,"
     " waiting_since);"
     "CREATE INDEX IF NOT EXISTS enq_case_sender ON enq_case(sender);"
-    "CREATE INDEX IF NOT EXISTS enq_case_open ON enq_case(opened)"
+    "CREATE INDEX IF NOT EXISTS enq_case_open ON enq_case(opened, reference)"
     " WHERE status <> 'closed';"
     "CREATE TABLE IF NOT EXISTS case_event ("
     " id INTEGER PRIMARY KEY, reference TEXT NOT NULL,"
