@@ -78,8 +78,12 @@ utf8_width(const char *s, size_t len)
 	uint32_t cp;
 
 	while (i < len) {
-		n = utf8_decode(s + i, len - i, &cp);
-		i += n ? n : 1;
+		/* ascii, most of what is measured, needs no decoding */
+		if ((unsigned char)s[i] < 0x80)
+			n = 1;
+		else if ((n = utf8_decode(s + i, len - i, &cp)) == 0)
+			n = 1;
+		i += n;
 		w++;
 	}
 	return w;
