@@ -50,7 +50,6 @@ sanitizer_show() {
 FAST_TESTS="t-addrcap.py t-capsule-pages.py t-check-capsule.sh t-confline.sh
 	t-contrib.sh t-enquiries.sh t-gembench.sh t-gemini.py t-haproxy.py
 	t-install.sh t-location.py t-logrotate.py t-milter-backscatter.sh
-	t-milter-logfile.sh
 	t-plain-attack.py t-plain-defects.py t-plaintext.py t-proxy-listen.py
 	t-run-deps.sh t-sandbox.py t-state.py t-syscalls.py"
 
