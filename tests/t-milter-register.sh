@@ -204,8 +204,8 @@ check "the strangers' mail reached zoe" \
     [ "$(sink_for_rcpt zoe@example.org | xargs grep -l -e '^X-Mail-Args: <mallory@example.net>' \
     -e '^X-Mail-Args: <head@rmet.org>' | grep -c .)" -eq 4 ]
 
-# 6. closed cases: jane writes again and reopens hers; a stranger's mail
-# in ann's thread does not reopen ann's
+# 6. closed cases: jane writes again and reopens hers; neither a
+# stranger's mail in ann's thread nor ann's own out-of-office reopens ann's
 if [ -x "$ENQ" ]; then
 	close() { "$ENQ" -c "$M/m.conf" close "$1" >/dev/null; }
 else
@@ -223,13 +223,17 @@ copy4=$(sink_subject rachelle.stevens@rmet.org "[$R4] Term dates")
 check "a stranger replies in ann's thread" send mallory@example.net \
     enquiries@rmet.org "Re: Term dates" --h-From "mallory@example.net" \
     --add-header "In-Reply-To: $(msgid_of "$copy4")"
-settle 18
+check "ann's out-of-office answers in her own thread" send ann@example.org \
+    enquiries@rmet.org "Auto: Re: [$R4] Term dates" \
+    --h-From "ann@example.org" --add-header "Auto-Submitted: auto-replied"
+settle 19
 check "jane's case $R1 reopened" [ "$(status "$R1")" = new ]
 check "its history: opened answered closed reopened message" \
     [ "$(events "$R1")" = "opened answered closed reopened message " ]
-check "ann's case $R4 stays closed" [ "$(status "$R4")" = closed ]
-checke "the stranger's message is in ann's case's log, not its history" \
-    '[ "$(q "SELECT count(*) FROM enquiry WHERE reference = '"'$R4'"'")" = 2 ] &&
+check "ann's case $R4 stays closed: an automatic reply reopens nothing" \
+    [ "$(status "$R4")" = closed ]
+checke "the stranger's and the automatic message are in ann's case's log, not its history" \
+    '[ "$(q "SELECT count(*) FROM enquiry WHERE reference = '"'$R4'"'")" = 3 ] &&
     [ "$(events "$R4")" = "opened closed " ]'
 
 # 7. the digest: the daily clock three days on, five seconds before
