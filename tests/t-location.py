@@ -146,35 +146,30 @@ def get(path, ctx=None, host="localhost"):
     return request(port, "gemini://%s:%d%s" % (host, port, path), ctx=ctx)
 
 
-# 1. redirects
-r = get("/old/a.gmi")
-t.eq((r.status, r.meta), (31, "gemini://localhost:%d/new/a.gmi" % port),
-     "a moved directory: 31 to the same page under /new/")
-r = get("/old/sub/b.gmi")
-t.eq(r.meta, "gemini://localhost:%d/new/sub/b.gmi" % port,
-     "$path keeps the whole rest of the path")
-r = get("/old/")
-t.eq((r.status, r.meta), (31, "gemini://localhost:%d/new/" % port),
-     "the directory itself moves too")
-r = get("/old/a%20b.gmi")
-t.eq(r.meta, "gemini://localhost:%d/new/a%%20b.gmi" % port,
-     "$path is encoded again")
-r = get("/ol%64/../old/./a.gmi")
-t.eq(r.meta, "gemini://localhost:%d/new/a.gmi" % port,
-     "the pattern sees the clean, decoded path")
-r = get("/OLD/a.gmi")
-t.eq(r.status, 51, "patterns are case-sensitive")
-r = get("/old")
-t.eq(r.status, 51, "/old/* is not /old")
-r = get("/rel/x.gmi")
-t.eq((r.status, r.meta), (30, "gemini://localhost:%d/new/a.gmi" % port),
-     "a relative target with .. resolves against the request: 30")
-r = get("/here/x/y.txt")
-t.eq(r.meta, "gemini://localhost:%d/here/x/page.gmi" % port,
-     "a relative target goes on from the request's directory")
-r = get("/away")
-t.eq((r.status, r.meta), (30, "gemini://elsewhere.example/page"),
-     "an absolute target is kept as written")
+# 1. redirects: the path asked for, the status and the target (None: the
+# server's own host and port go before a path)
+HERE = "gemini://localhost:%d" % port
+for path, status, where, name in [
+        ("/old/a.gmi", 31, "/new/a.gmi",
+         "a moved directory: 31 to the same page under /new/"),
+        ("/old/sub/b.gmi", 31, "/new/sub/b.gmi",
+         "$path keeps the whole rest of the path"),
+        ("/old/", 31, "/new/", "the directory itself moves too"),
+        ("/old/a%20b.gmi", 31, "/new/a%20b.gmi", "$path is encoded again"),
+        ("/ol%64/../old/./a.gmi", 31, "/new/a.gmi",
+         "the pattern sees the clean, decoded path"),
+        ("/OLD/a.gmi", 51, None, "patterns are case-sensitive"),
+        ("/old", 51, None, "/old/* is not /old"),
+        ("/rel/x.gmi", 30, "/new/a.gmi",
+         "a relative target with .. resolves against the request: 30"),
+        ("/here/x/y.txt", 30, "/here/x/page.gmi",
+         "a relative target goes on from the request's directory"),
+        ("/away", 30, "gemini://elsewhere.example/page",
+         "an absolute target is kept as written")]:
+    r = get(path)
+    meta = "not found" if where is None else \
+        where if where.startswith("gemini:") else HERE + where
+    t.eq((r.status, r.meta), (status, meta), name)
 r = get("/new/a.gmi")
 t.ok(r.status == 20 and "NEW A" in r.text(), "the target is served", r)
 r = request(port, "gemini://127.0.0.1:%d/old/a.gmi" % port)

@@ -44,8 +44,14 @@ capsule_fd_path(int fd, char *out, size_t outsz)
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	if ((n = readlink(link, out, outsz - 1)) == -1)
+	if ((n = readlink(link, out, outsz - 1)) == -1) {
+		/* the descriptor is open, so ENOENT says /proc is missing,
+		 * not the file: callers take ENOENT for "nothing there" and
+		 * would serve a guarded file through a symbolic link */
+		if (errno == ENOENT)
+			errno = EACCES;
 		return -1;
+	}
 	if ((size_t)n >= outsz - 1) {
 		errno = ENAMETOOLONG;
 		return -1;

@@ -133,45 +133,50 @@ test_find(void)
 static void
 test_target(void)
 {
+	/* the location's pattern and redirect; the request's path and
+	 * whether it named a directory; the target */
+	static const struct {
+		const char *pattern, *redirect, *path;
+		int dir;
+		const char *want, *name;
+	} t[] = {
+		{ "/old/*", "/new/$path", "old/a/b.gmi", 0, "/new/a/b.gmi",
+		    "a moved directory keeps the rest of the path" },
+		{ "/old/*", "/new/$path", "old", 1, "/new/",
+		    "the directory itself goes to the new one" },
+		{ "/old/*", "/new/$path", "old/a b?#%.gmi", 0,
+		    "/new/a%20b%3F%23%25.gmi", "$path is percent-encoded" },
+		{ "/old/*", "/new/$path", "old/caf\xc3\xa9", 0,
+		    "/new/caf\xc3\xa9", "utf-8 stays as it is" },
+		{ "/old/*", "new/$path", "old/b.gmi", 0, "/old/new/b.gmi",
+		    "a relative target goes on from the request's directory" },
+		{ "/old/*", "new/$path", "old/a/b.gmi", 0, "/old/a/new/a/b.gmi",
+		    "which is the deepest one" },
+		{ "/old/*", "../new/$path", "old/a.gmi", 0, "/new/a.gmi",
+		    "its dot segments go" },
+		{ "/a/b/c.gmi", "../../../../x.gmi", "a/b/c.gmi", 0, "/x.gmi",
+		    "'..' above the top stays at the top" },
+		{ "/rel/*.gmi", "..//new//a.gmi", "rel/x.gmi", 0, "/new/a.gmi",
+		    "empty segments go too (fuzz_conf found \"//\" first)" },
+		{ "/page.gmi", "./", "page.gmi", 0, "/",
+		    "./ is the directory" },
+		{ "/p", "/q?x=1#f", "p", 0, "/q?x=1#f",
+		    "a query and fragment are kept" },
+		{ "/p/*", "gemini://other.example/$path", "p/z", 0,
+		    "gemini://other.example/z", "an absolute target is kept" },
+		{ "/p", "https://example.com/a/../b", "p", 0,
+		    "https://example.com/a/../b", "as it is written" },
+		{ "/p", "//other.example/x", "p", 0, "gemini://other.example/x",
+		    "a network-path target gets the gemini scheme" },
+	};
 	struct location l[1];
+	size_t i;
 
-	l[0] = redirect("/old/*", "/new/$path");
-	CHECK_STR(target(l, 1, "old/a/b.gmi", 0), "/new/a/b.gmi",
-	    "a moved directory keeps the rest of the path");
-	CHECK_STR(target(l, 1, "old", 1), "/new/",
-	    "the directory itself goes to the new one");
-	CHECK_STR(target(l, 1, "old/a b?#%.gmi", 0),
-	    "/new/a%20b%3F%23%25.gmi", "$path is percent-encoded");
-	CHECK_STR(target(l, 1, "old/caf\xc3\xa9", 0), "/new/caf\xc3\xa9",
-	    "utf-8 stays as it is");
-	l[0] = redirect("/old/*", "new/$path");
-	CHECK_STR(target(l, 1, "old/b.gmi", 0), "/old/new/b.gmi",
-	    "a relative target goes on from the request's directory");
-	CHECK_STR(target(l, 1, "old/a/b.gmi", 0), "/old/a/new/a/b.gmi",
-	    "which is the deepest one");
-	l[0] = redirect("/old/*", "../new/$path");
-	CHECK_STR(target(l, 1, "old/a.gmi", 0), "/new/a.gmi",
-	    "its dot segments go");
-	l[0] = redirect("/a/b/c.gmi", "../../../../x.gmi");
-	CHECK_STR(target(l, 1, "a/b/c.gmi", 0), "/x.gmi",
-	    "'..' above the top stays at the top");
-	l[0] = redirect("/rel/*.gmi", "..//new//a.gmi");
-	CHECK_STR(target(l, 1, "rel/x.gmi", 0), "/new/a.gmi",
-	    "empty segments go too (fuzz_conf found \"//\" first)");
-	l[0] = redirect("/page.gmi", "./");
-	CHECK_STR(target(l, 1, "page.gmi", 0), "/", "./ is the directory");
-	l[0] = redirect("/p", "/q?x=1#f");
-	CHECK_STR(target(l, 1, "p", 0), "/q?x=1#f",
-	    "a query and fragment are kept");
-	l[0] = redirect("/p/*", "gemini://other.example/$path");
-	CHECK_STR(target(l, 1, "p/z", 0), "gemini://other.example/z",
-	    "an absolute target is kept");
-	l[0] = redirect("/p", "https://example.com/a/../b");
-	CHECK_STR(target(l, 1, "p", 0), "https://example.com/a/../b",
-	    "as it is written");
-	l[0] = redirect("/p", "//other.example/x");
-	CHECK_STR(target(l, 1, "p", 0), "gemini://other.example/x",
-	    "a network-path target gets the gemini scheme");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		l[0] = redirect(t[i].pattern, t[i].redirect);
+		CHECK_STR(target(l, 1, t[i].path, t[i].dir), t[i].want, "%s",
+		    t[i].name);
+	}
 }
 
 static void
