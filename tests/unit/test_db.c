@@ -907,7 +907,7 @@ test_purge(const char *dir, const char *url)
 	 * told that the wal may still hold it */
 	if (url == NULL) {
 		sqlite3 *h;
-		sqlite3_stmt *st;
+		sqlite3_stmt *st = NULL;
 
 		CHECK(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h,
 		    "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
