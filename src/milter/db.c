@@ -1865,6 +1865,24 @@ db_purge_case(struct db *db, const char *ref, const char *actor,
 	return 0;
 }
 
+/* every case a borrowed, bound query answers purged, in the caller's
+ * transaction. 0 or -1 */
+static int
+db_purge_cases(struct db *db, struct db_q *q, const char *actor,
+    long long when, struct db_purge_count *pc)
+{
+	char **refs;
+	size_t i, n;
+
+	if ((refs = db_refs(q, &n)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (db_purge_case(db, refs[i], actor, when, pc) == -1)
+			break;
+	db_refs_free(refs, n);
+	return i < n ? -1 : 0;
+}
+
 /* after a purge: what was deleted gone from the engine's files too (see
  * after_purge). -1 when some may stay for now, and the log says so */
 static int
@@ -1891,9 +1909,9 @@ db_purge_address(struct db *db, const char *addr, long long when,
 {
 	static const int other[] = { ST_ADDR_EVENTS, ST_ADDR_ACK,
 	    ST_ADDR_AUTOREPLY, ST_ADDR_LIST_REPLY, ST_ADDR_LIST_TOKEN };
-	char key[512], **refs;
+	char key[512];
 	struct db_q q;
-	size_t i, n;
+	size_t i;
 
 	memset(pc, 0, sizeof(*pc));
 	if (db_addr_key(addr, key, sizeof(key)) == -1 || key[0] == '\0')
@@ -1903,14 +1921,8 @@ db_purge_address(struct db *db, const char *addr, long long when,
 	if (db_q(db, &q, ST_ADDR_CASES) == -1)
 		goto fail;
 	db_bind_text(&q, 1, key);
-	if ((refs = db_refs(&q, &n)) == NULL)
-		goto fail;
-	for (i = 0; i < n; i++)
-		if (db_purge_case(db, refs[i], "enquiries", when, pc) == -1)
-			break;
-	db_refs_free(refs, n);
-	if (i < n || db_purge_step(db, ST_ADDR_MESSAGES, key, -1,
-	    &pc->messages) == -1)
+	if (db_purge_cases(db, &q, "enquiries", when, pc) == -1 ||
+	    db_purge_step(db, ST_ADDR_MESSAGES, key, -1, &pc->messages) == -1)
 		goto fail;
 	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
 		if (db_purge_step(db, other[i], key, -1, &pc->other) == -1)
@@ -1930,10 +1942,9 @@ db_purge_expired(struct db *db, long long before, long long when,
 {
 	static const int old[] = { ST_OLD_AUTO, ST_OLD_ACK, ST_OLD_AUTOREPLY,
 	    ST_OLD_LIST_REPLY, ST_OLD_LIST_TOKEN };
-	char **refs;
 	struct db_q q;
 	long long n;
-	size_t i, nrefs;
+	size_t i;
 
 	memset(pc, 0, sizeof(*pc));
 	if (db_begin(db) == -1)
@@ -1941,13 +1952,7 @@ db_purge_expired(struct db *db, long long before, long long when,
 	if (db_q(db, &q, ST_EXPIRED) == -1)
 		goto fail;
 	db_bind_int(&q, 1, before);
-	if ((refs = db_refs(&q, &nrefs)) == NULL)
-		goto fail;
-	for (i = 0; i < nrefs; i++)
-		if (db_purge_case(db, refs[i], "retention", when, pc) == -1)
-			break;
-	db_refs_free(refs, nrefs);
-	if (i < nrefs)
+	if (db_purge_cases(db, &q, "retention", when, pc) == -1)
 		goto fail;
 	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
 		if (db_q(db, &q, old[i]) == -1)

@@ -451,17 +451,37 @@ spool_failed(const char *name)
 	return renameat(spool.new_fd, name, spool.failed_fd, name);
 }
 
-/* 1 when the n bytes at p hold needle (lower case), any case */
+/* 1 when c may continue an address's local part or domain, so a match
+ * next to it is part of another address (jane@ holds e@) */
+static int
+spool_addr_char(unsigned char c)
+{
+	return isalnum(c) || c == '.' || c == '-' || c == '_' || c == '+';
+}
+
+/* 1 when the n bytes at p hold the address needle (lower case), any
+ * case, as a whole address: not inside a longer one */
 static int
 spool_holds(const char *p, size_t n, const char *needle)
 {
 	size_t nl = strlen(needle), i, j;
+	unsigned char after;
 
 	for (i = 0; nl > 0 && i + nl <= n; i++) {
+		if (i > 0 && spool_addr_char((unsigned char)p[i - 1]))
+			continue;
 		for (j = 0; j < nl; j++)
 			if (tolower((unsigned char)p[i + j]) != needle[j])
 				break;
-		if (j == nl)
+		if (j < nl)
+			continue;
+		/* a full stop may end the sentence, not the domain */
+		after = i + nl < n ? (unsigned char)p[i + nl] : ' ';
+		if (after == '.' && i + nl + 1 < n)
+			after = (unsigned char)p[i + nl + 1];
+		else if (after == '.')
+			after = ' ';
+		if (!spool_addr_char(after))
 			return 1;
 	}
 	return 0;

@@ -243,6 +243,28 @@ main(void)
 	snprintf(dir, sizeof(dir), "%s/spool/free", tmpl);
 	CHECK(count_dir(dir, found) == 0, "free/ emptied at start");
 	spool_close();
+
+	/* 7. an erasure takes the mail of that address, not of one that
+	 * merely contains it */
+	{
+		size_t removed = 0;
+
+		snprintf(path, sizeof(path), "%s/spool/new/p1", tmpl);
+		plant(path, "To: E@Example.org\r\n\r\nhello\r\n", 0);
+		snprintf(path, sizeof(path), "%s/spool/new/p2", tmpl);
+		plant(path, "To: jane@example.org\r\n\r\nhello\r\n", 0);
+		snprintf(path, sizeof(path), "%s/spool/failed/p3", tmpl);
+		plant(path, "To: <e@example.org.uk>\r\n\r\nhi\r\n", 0);
+		snprintf(path, sizeof(path), "%s/spool/failed/p4", tmpl);
+		plant(path, "To: <e@example.org>\r\n\r\nhi\r\n", 0);
+		CHECK(spool_purge_addr(tmpl, "e@example.org", &removed) == 0 &&
+		    removed == 2, "purge: two files removed (%zu)", removed);
+		CHECK(!exists(tmpl, "new", "p1") && !exists(tmpl, "failed",
+		    "p4"), "purge: the address's mail went, any case");
+		CHECK(exists(tmpl, "new", "p2") && exists(tmpl, "failed",
+		    "p3"), "purge: jane@example.org and e@example.org.uk "
+		    "kept");
+	}
 	snprintf(dir, sizeof(dir), "rm -rf '%s'", tmpl);
 	if (system(dir) != 0)
 		printf("# could not remove %s\n", tmpl);
