@@ -233,6 +233,13 @@ checke "a database of a newer schema is refused, naming both versions" \
     '[ $rc -eq 1 ] && grep -q "schema version 3, newer than this program.s 2" "$T/err"'
 checke "and is left as it was" \
     '[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"PRAGMA user_version\").fetchone()[0])" "$T/newer/enquiries.db")" = 3 ]'
+# a wrong option is named as typed, a missing value as such
+for a in "--help|unknown option \"--help\"" "-xV|unknown option \"-x\"" \
+    "-w|-w needs a value" "-c|-c needs a value"; do
+	"$ENQ" ${a%%|*} >/dev/null 2>"$T/err"; rc=$?
+	checke "enquiries ${a%%|*}: status 2, says: ${a#*|}" \
+	    '[ $rc -eq 2 ] && grep -q -F -- "enquiries: ${a#*|} (" "$T/err"'
+done
 "$ENQ" -c "$T/nonexistent.conf" list >/dev/null 2>"$T/err"; rc=$?
 checke "a missing configuration: status 1, named" '[ $rc -eq 1 ] && grep -q "nonexistent.conf" "$T/err"'
 

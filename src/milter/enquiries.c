@@ -824,7 +824,7 @@ main(int argc, char *argv[])
 {
 	const char *conffile = NULL;
 	struct ctx x;
-	char err[1024], *end;
+	char err[1024], opt[3] = "-", *end;
 	size_t i;
 	long v;
 	int ch, rc;
@@ -832,7 +832,7 @@ main(int argc, char *argv[])
 	memset(&x, 0, sizeof(x));
 	x.wait = WAIT_DEFAULT;
 	opterr = 0;
-	while ((ch = getopt(argc, argv, "+c:hVw:")) != -1) {
+	while ((ch = getopt(argc, argv, "+:c:hVw:")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -852,8 +852,19 @@ main(int argc, char *argv[])
 				    optarg);
 			x.wait = (int)v;
 			break;
+		case ':':
+			/* optopt, not argv[optind - 1]: "--help" and "-xV"
+			 * leave optind on the word being read */
+			opt[1] = (char)optopt;
+			fail_usage("%s needs a value", opt);
+			break;
 		default:
-			fail_usage("unknown option \"%s\"", argv[optind - 1]);
+			/* a "--word": getopt is still on it, at optind */
+			if (optopt == '-')
+				fail_usage("unknown option \"%s\"",
+				    argv[optind]);
+			opt[1] = (char)optopt;
+			fail_usage("unknown option \"%s\"", opt);
 		}
 	}
 	argc -= optind;
