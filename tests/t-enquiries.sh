@@ -164,6 +164,9 @@ done
 enq close "ENQ-2026-1"
 checke "a malformed reference: status 2, says what one looks like" \
     '[ $rc -eq 2 ] && echo "$err" | grep -q "is not a case reference (like ENQ-2026-000042)"'
+enq show -ENQ-2026-000001
+checke "a reference with a leading dash: the option is named as typed" \
+    '[ $rc -eq 2 ] && echo "$err" | grep -q -F "show: -E is not one of its options"'
 enq note ENQ-2026-000001 ""
 checke "an empty note is refused" '[ $rc -eq 2 ]'
 checke "what failed changed nothing" \

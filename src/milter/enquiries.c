@@ -202,6 +202,13 @@ cmd_opts(int argc, char **argv, const struct option *opts,
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		/* an unknown short option ("-ENQ-..."): getopt is still
+		 * inside its word, so argv[optind - 1] is the word before */
+		if (ch == '?' && optopt != 0) {
+			snprintf(msg, sizeof(msg), "%s: -%c is not one of its "
+			    "options", argv[0], optopt);
+			fail_usage("%s", msg);
+		}
 		if (ch == '?' || ch == ':') {
 			snprintf(msg, sizeof(msg), "%s: %s %s", argv[0],
 			    argv[optind - 1], ch == ':' ? "needs a value" :
