@@ -243,6 +243,9 @@ for a in "--help|unknown option \"--help\"" "-xV|unknown option \"-x\"" \
 	checke "enquiries ${a%%|*}: status 2, says: ${a#*|}" \
 	    '[ $rc -eq 2 ] && grep -q -F -- "enquiries: ${a#*|} (" "$T/err"'
 done
+enq migrate --to
+checke "migrate --to with no URL: status 2, needs a value" \
+    '[ $rc -eq 2 ] && echo "$err" | grep -q -F "migrate: --to needs a value"'
 "$ENQ" -c "$T/nonexistent.conf" list >/dev/null 2>"$T/err"; rc=$?
 checke "a missing configuration: status 1, named" '[ $rc -eq 1 ] && grep -q "nonexistent.conf" "$T/err"'
 

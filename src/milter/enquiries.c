@@ -743,6 +743,15 @@ cmd_purge(struct ctx *x, int argc, char **argv)
  * database --to names, else the one the configuration does. once: a
  * second run finds the first's mark and does nothing */
 static int
+migrate_opt(int opt, const char *arg, void *p)
+{
+	if (opt != 't')
+		return -1;
+	*(const char **)p = arg;
+	return 0;
+}
+
+static int
 cmd_migrate(struct ctx *x, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -753,17 +762,9 @@ cmd_migrate(struct ctx *x, int argc, char **argv)
 	char err[1024];
 	struct db *dst;
 	long long rows;
-	int ch, rc;
+	int rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (ch != 't')
-			fail_usage("migrate: unknown option \"%s\"",
-			    argv[optind - 1]);
-		to = optarg;
-	}
-	if (optind != argc || to == NULL)
+	if (cmd_opts(argc, argv, opts, migrate_opt, &to) != argc || to == NULL)
 		fail_usage("%s", "migrate: give --to postgresql://... (or set "
 		    "database in the configuration)");
 	if (!db_is_url(to))
