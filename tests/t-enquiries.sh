@@ -164,6 +164,9 @@ done
 enq close "ENQ-2026-1"
 checke "a malformed reference: status 2, says what one looks like" \
     '[ $rc -eq 2 ] && echo "$err" | grep -q "is not a case reference (like ENQ-2026-000042)"'
+enq show -ENQ-2026-000001
+checke "a reference with a leading dash: the option is named as typed" \
+    '[ $rc -eq 2 ] && echo "$err" | grep -q -F "show: -E is not one of its options"'
 enq note ENQ-2026-000001 ""
 checke "an empty note is refused" '[ $rc -eq 2 ]'
 checke "what failed changed nothing" \
@@ -233,6 +236,16 @@ checke "a database of a newer schema is refused, naming both versions" \
     '[ $rc -eq 1 ] && grep -q "schema version 3, newer than this program.s 2" "$T/err"'
 checke "and is left as it was" \
     '[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"PRAGMA user_version\").fetchone()[0])" "$T/newer/enquiries.db")" = 3 ]'
+# a wrong option is named as typed, a missing value as such
+for a in "--help|unknown option \"--help\"" "-xV|unknown option \"-x\"" \
+    "-w|-w needs a value" "-c|-c needs a value"; do
+	"$ENQ" ${a%%|*} >/dev/null 2>"$T/err"; rc=$?
+	checke "enquiries ${a%%|*}: status 2, says: ${a#*|}" \
+	    '[ $rc -eq 2 ] && grep -q -F -- "enquiries: ${a#*|} (" "$T/err"'
+done
+enq migrate --to
+checke "migrate --to with no URL: status 2, needs a value" \
+    '[ $rc -eq 2 ] && echo "$err" | grep -q -F "migrate: --to needs a value"'
 "$ENQ" -c "$T/nonexistent.conf" list >/dev/null 2>"$T/err"; rc=$?
 checke "a missing configuration: status 1, named" '[ $rc -eq 1 ] && grep -q "nonexistent.conf" "$T/err"'
 

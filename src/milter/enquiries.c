@@ -202,6 +202,13 @@ cmd_opts(int argc, char **argv, const struct option *opts,
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		/* an unknown short option ("-ENQ-..."): getopt is still
+		 * inside its word, so argv[optind - 1] is the word before */
+		if (ch == '?' && optopt != 0) {
+			snprintf(msg, sizeof(msg), "%s: -%c is not one of its "
+			    "options", argv[0], optopt);
+			fail_usage("%s", msg);
+		}
 		if (ch == '?' || ch == ':') {
 			snprintf(msg, sizeof(msg), "%s: %s %s", argv[0],
 			    argv[optind - 1], ch == ':' ? "needs a value" :
@@ -736,6 +743,15 @@ cmd_purge(struct ctx *x, int argc, char **argv)
  * database --to names, else the one the configuration does. once: a
  * second run finds the first's mark and does nothing */
 static int
+migrate_opt(int opt, const char *arg, void *p)
+{
+	if (opt != 't')
+		return -1;
+	*(const char **)p = arg;
+	return 0;
+}
+
+static int
 cmd_migrate(struct ctx *x, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -746,17 +762,9 @@ cmd_migrate(struct ctx *x, int argc, char **argv)
 	char err[1024];
 	struct db *dst;
 	long long rows;
-	int ch, rc;
+	int rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (ch != 't')
-			fail_usage("migrate: unknown option \"%s\"",
-			    argv[optind - 1]);
-		to = optarg;
-	}
-	if (optind != argc || to == NULL)
+	if (cmd_opts(argc, argv, opts, migrate_opt, &to) != argc || to == NULL)
 		fail_usage("%s", "migrate: give --to postgresql://... (or set "
 		    "database in the configuration)");
 	if (!db_is_url(to))
@@ -824,7 +832,7 @@ main(int argc, char *argv[])
 {
 	const char *conffile = NULL;
 	struct ctx x;
-	char err[1024], *end;
+	char err[1024], opt[3] = "-", *end;
 	size_t i;
 	long v;
 	int ch, rc;
@@ -832,7 +840,7 @@ main(int argc, char *argv[])
 	memset(&x, 0, sizeof(x));
 	x.wait = WAIT_DEFAULT;
 	opterr = 0;
-	while ((ch = getopt(argc, argv, "+c:hVw:")) != -1) {
+	while ((ch = getopt(argc, argv, "+:c:hVw:")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -852,8 +860,19 @@ main(int argc, char *argv[])
 				    optarg);
 			x.wait = (int)v;
 			break;
+		case ':':
+			/* optopt, not argv[optind - 1]: "--help" and "-xV"
+			 * leave optind on the word being read */
+			opt[1] = (char)optopt;
+			fail_usage("%s needs a value", opt);
+			break;
 		default:
-			fail_usage("unknown option \"%s\"", argv[optind - 1]);
+			/* a "--word": getopt is still on it, at optind */
+			if (optopt == '-')
+				fail_usage("unknown option \"%s\"",
+				    argv[optind]);
+			opt[1] = (char)optopt;
+			fail_usage("unknown option \"%s\"", opt);
 		}
 	}
 	argc -= optind;
